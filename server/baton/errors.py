@@ -1,0 +1,60 @@
+"""One small exception tree. `lsp/commands.py` maps it to JSON-RPC errors in one place.
+
+BatonError
+├── ConfigError          configuration that cannot be used (bad TOML, unknown provider)
+├── UserInputError       a request a person can fix: malformed argument, unknown run, wrong state
+│   ├── UnknownRun
+│   └── WrongState
+├── ProviderError        a model provider failed (after its own retries)
+│   └── ProviderUnavailable  every provider of a role's failover chain failed
+├── ToolRefused          a tool call broke a rule; becomes an error result for the model
+└── RunFailed            a run cannot go on; the message is shown to the person
+"""
+
+from __future__ import annotations
+
+
+class BatonError(Exception):
+    """Base of every error Baton raises on purpose."""
+
+
+class ConfigError(BatonError):
+    pass
+
+
+class UserInputError(BatonError):
+    pass
+
+
+class UnknownRun(UserInputError):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"No run with id {run_id!r}. `baton.runs` lists the runs of this workspace.")
+        self.run_id = run_id
+
+
+class WrongState(UserInputError):
+    def __init__(self, run_id: str, state: str, action: str, expected: str) -> None:
+        super().__init__(f"Run {run_id} is {state}; {action} needs it to be {expected}.")
+
+
+class ProviderError(BatonError):
+    """A provider call failed. `retryable` says whether another attempt may succeed."""
+
+    def __init__(self, message: str, *, provider: str = "", retryable: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    pass
+
+
+class ToolRefused(BatonError):
+    """Raised inside a tool; the loop turns it into an error result for the model."""
+
+
+class RunFailed(BatonError):
+    pass

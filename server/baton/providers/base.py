@@ -1,0 +1,125 @@
+"""The provider protocol and the neutral types every adapter translates to and from.
+
+The runtime speaks only these types. Each adapter (anthropic, openai, openai_compat,
+scripted) owns its provider's wire format and quirks, and declares what it can do in
+`Capabilities` so that nothing else needs `if provider == ...`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class ToolSpec(BaseModel):
+    name: str
+    description: str
+    parameters: dict[str, Any]  # JSON schema of the arguments object
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    # Set by an adapter when the arguments could not be parsed unambiguously (truncated
+    # at the output limit, not JSON): the loop returns it to the model, never executes it.
+    invalid: str | None = None
+
+
+class ToolResult(BaseModel):
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+class Message(BaseModel):
+    """One entry of a conversation.
+
+    user: `text` (the task, feedback, a steer note).
+    assistant: `text` and/or `tool_calls`; `provider_state` carries what a provider
+      needs sent back verbatim on later turns (reasoning items, signatures).
+    tool: `tool_results`, answering every call of the preceding assistant message.
+    """
+
+    role: Literal["user", "assistant", "tool"]
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_results: list[ToolResult] = Field(default_factory=list)
+    provider_state: dict[str, Any] | None = None
+
+
+class StopReason(StrEnum):
+    END_TURN = "end_turn"
+    TOOL_USE = "tool_use"
+    MAX_TOKENS = "max_tokens"
+    REFUSAL = "refusal"
+    CONTEXT_EXCEEDED = "context_exceeded"
+    PAUSE = "pause"  # the provider paused a long turn; send the history back to continue
+
+
+class Usage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0  # input tokens read from the provider's prompt cache
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
+
+
+class Capabilities(BaseModel):
+    native_tools: bool = True
+    parallel_tool_calls: bool = True
+    streaming: bool = True
+    max_output_tokens: int = 8192
+    context_window: int = 200_000
+    prompt_caching: bool = False
+    reasoning_replay: bool = False  # provider_state must be sent back on later turns
+
+
+class TurnRequest(BaseModel):
+    """Everything one model turn needs. `system` and `tools` are the stable prefix that
+    providers with prompt caching cache; `messages` grow at the end only."""
+
+    run_id: str
+    role: str
+    task: str = ""  # the run's task; only the scripted provider looks at it (to pick a script)
+    system: str
+    messages: list[Message]
+    tools: list[ToolSpec]
+    max_output_tokens: int | None = None
+
+
+class Turn(BaseModel):
+    text: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    stop: StopReason = StopReason.END_TURN
+    usage: Usage = Field(default_factory=Usage)
+    provider: str = ""  # the configured provider name that answered
+    model: str = ""
+    provider_state: dict[str, Any] | None = None
+
+    def as_message(self) -> Message:
+        return Message(role="assistant", text=self.text, tool_calls=self.tool_calls,
+                       provider_state=self.provider_state)
+
+
+# Called with each piece of streamed text, so progress can show the model working.
+OnDelta = Callable[[str], None]
+
+
+class Provider(Protocol):
+    name: str
+    capabilities: Capabilities
+
+    async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
+        """One model turn. Raises `ProviderError` (retryable or not) on failure.
+
+        Cancelling the awaiting task must stop the request (and any stream) promptly.
+        """
+        ...

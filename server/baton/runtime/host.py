@@ -1,0 +1,93 @@
+"""The `Host` protocol: how the engine talks to whoever drives it.
+
+The LSP server is one host (`lsp/host.py`), the terminal (`baton run`) another, tests a
+third. The engine never imports LSP; a host never makes run decisions.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+
+class PermissionAnswer(StrEnum):
+    ONCE = "Allow once"
+    RUN = "Allow for this run"
+    DENY = "Deny"
+
+
+class FileEdit(BaseModel):
+    """One file's change, computed against `before`: what the person has now.
+
+    `before is None` creates the file; `after is None` deletes it. `version` is the
+    open document's version that `before` was read from (None for a closed file).
+    """
+
+    path: str  # relative to the workspace root, forward slashes
+    before: str | None
+    after: str | None
+    version: int | None = None
+
+
+class ApplyResult(BaseModel):
+    applied: bool
+    reason: str = ""
+
+
+class Finding(BaseModel):
+    path: str
+    line: int = Field(ge=1, default=1)
+    message: str
+    severity: Literal["error", "warning", "info", "hint"] = "warning"
+
+
+class Question(BaseModel):
+    text: str
+    options: list[str] | None = None
+
+
+class RunNotice(BaseModel):
+    """What `baton/runChanged` carries (PROTOCOL §4)."""
+
+    runId: str
+    state: str
+    route: str | None = None
+    task: str
+    planUri: str | None = None
+    answerUri: str | None = None
+    question: Question | None = None
+    error: str | None = None
+    usage: dict[str, dict[str, float]] | None = None
+    reason: str | None = None
+
+
+class OpenDocument(BaseModel):
+    text: str
+    version: int | None
+
+
+class Host(Protocol):
+    def open_document(self, path: Path) -> OpenDocument | None:
+        """The editor's buffer for `path` if it is open (unsaved text included)."""
+
+    async def run_changed(self, notice: RunNotice) -> None: ...
+
+    async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
+                       message: str) -> None: ...
+
+    async def show_document(self, path: Path, *, take_focus: bool) -> None: ...
+
+    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
+        """Ask the person; a host that cannot ask answers DENY."""
+
+    async def ask_question(self, run_id: str, question: Question) -> str | None:
+        """Ask directly where the host can (a terminal prompt, a message box with the
+        options); None when the answer will come later through `baton.run.answer`."""
+
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+        """Deliver edits to the person's files (the editor applies them)."""
+
+    async def publish_findings(self, run_id: str, findings: list[Finding]) -> None: ...
