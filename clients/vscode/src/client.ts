@@ -1,0 +1,123 @@
+// Starts `baton serve` over stdio for every `file:` document and carries the extension's calls to
+// it. The language client registers the server's own executeCommand ids (baton.plan.accept, ...)
+// as VS Code commands for code actions; the extension's palette commands therefore have their
+// own ids and reach the server through `execute` below.
+import * as path from "node:path";
+import * as vscode from "vscode";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  type LanguageClientOptions,
+  type ServerOptions,
+  TransportKind,
+} from "vscode-languageclient/node";
+import { RUN_CHANGED, type RunChanged, type ServerCommandName } from "./protocol";
+
+export interface ServerSettings {
+  command: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string | undefined;
+}
+
+function workspaceRoot(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
+/** A path with a separator but not absolute is taken relative to the workspace root. */
+function resolveSetting(value: string, root: string | undefined): string {
+  if (root === undefined || path.isAbsolute(value) || !/[\\/]/.test(value)) {
+    return value;
+  }
+  return path.join(root, value);
+}
+
+export function readServerSettings(): ServerSettings {
+  const config = vscode.workspace.getConfiguration("baton");
+  const root = workspaceRoot();
+  const serverPath = config.get<string>("serverPath", "baton").trim() || "baton";
+  const configPath = config.get<string>("configPath", "").trim();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (configPath !== "") {
+    env["BATON_CONFIG"] = path.isAbsolute(configPath) || root === undefined ? configPath : path.join(root, configPath);
+  }
+  return { command: resolveSetting(serverPath, root), env, cwd: root };
+}
+
+export class BatonClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private starting: Promise<LanguageClient> | undefined;
+  private readonly runChanged = new vscode.EventEmitter<RunChanged>();
+  readonly onRunChanged = this.runChanged.event;
+
+  constructor(private readonly output: vscode.LogOutputChannel) {}
+
+  /** Starts the server if it is not running; resolves once it answered `initialize`. */
+  async ready(): Promise<LanguageClient> {
+    if (this.client?.isRunning() === true) {
+      return this.client;
+    }
+    this.starting ??= this.start().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async start(): Promise<LanguageClient> {
+    const settings = readServerSettings();
+    const serverOptions: ServerOptions = {
+      command: settings.command,
+      args: ["serve"],
+      transport: TransportKind.stdio,
+      options: { env: settings.env, ...(settings.cwd === undefined ? {} : { cwd: settings.cwd }) },
+    };
+    const clientOptions: LanguageClientOptions = {
+      // Every file document, any language (plan.md included: its code actions come from Baton).
+      documentSelector: [{ scheme: "file" }],
+      outputChannel: this.output,
+      traceOutputChannel: this.output,
+    };
+    // The id "baton" makes the client read the `baton.trace.server` setting.
+    const client = new LanguageClient("baton", "Baton", serverOptions, clientOptions);
+    client.onNotification(RUN_CHANGED, (params: RunChanged) => {
+      this.runChanged.fire(params);
+    });
+    this.output.info(`starting ${settings.command} serve`);
+    await client.start();
+    this.client = client;
+    return client;
+  }
+
+  /** Sends one of Baton's commands with its single object argument. */
+  async execute<T>(command: ServerCommandName, argument: object): Promise<T> {
+    const client = await this.ready();
+    const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
+      command,
+      arguments: [argument],
+    });
+    return result as T;
+  }
+
+  /** The LSP URI string for a VS Code URI, as the server expects it. */
+  async toServerUri(uri: vscode.Uri): Promise<string> {
+    const client = await this.ready();
+    return client.code2ProtocolConverter.asUri(uri);
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.ready();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) {
+      await client.dispose();
+    }
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.runChanged.dispose();
+  }
+}

@@ -1,0 +1,219 @@
+// The palette commands (PROTOCOL §7). Their ids are `baton.ui.*` because the language client
+// already registers the server's `baton.*` executeCommand ids; each one gathers what the person
+// means (a task, a run, a reason) and sends the server command with its one object argument.
+import * as vscode from "vscode";
+import type { BatonClient } from "./client";
+import { isTerminal, ServerCommand, type RunArgs, type RunSummary } from "./protocol";
+import type { RunPicker } from "./runPicker";
+import type { RunTracker } from "./runs";
+import type { RunViewProvider } from "./runView";
+
+const OTHER_ANSWER = "Other answer…";
+
+export interface CommandContext {
+  baton: BatonClient;
+  runs: RunTracker;
+  picker: RunPicker;
+  view: RunViewProvider;
+  output: vscode.LogOutputChannel;
+}
+
+const awaitingApproval = (state: string): boolean => state === "awaiting_approval";
+const awaitingInput = (state: string): boolean => state === "awaiting_input";
+const going = (state: string): boolean => !isTerminal(state);
+const revertible = (state: string): boolean => state === "done" || state === "failed" || state === "cancelled";
+const any = (): boolean => true;
+
+/** Reports a failed server call (unknown run, wrong state, …) with the server's own message. */
+async function guarded<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await action();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    void vscode.window.showErrorMessage(`Baton: ${what} failed: ${message}`);
+    return undefined;
+  }
+}
+
+/** The active editor's document and selection, as the `uri`/`range` context of a run. */
+async function editorContext(baton: BatonClient): Promise<Pick<RunArgs, "uri" | "range">> {
+  const editor = vscode.window.activeTextEditor;
+  if (editor?.document.uri.scheme !== "file") {
+    return {};
+  }
+  const uri = await baton.toServerUri(editor.document.uri);
+  const selection = editor.selection;
+  if (selection.isEmpty) {
+    return { uri };
+  }
+  return {
+    uri,
+    range: {
+      start: { line: selection.start.line, character: selection.start.character },
+      end: { line: selection.end.line, character: selection.end.character },
+    },
+  };
+}
+
+export async function startRun(ctx: CommandContext, parentRunId?: string): Promise<string | undefined> {
+  const hasSelection = vscode.window.activeTextEditor?.selection.isEmpty === false;
+  const task = await vscode.window.showInputBox({
+    title: parentRunId === undefined ? "Baton: Run Task" : "Baton: Follow Up",
+    prompt: hasSelection ? "What should Baton do? (the selection is sent as context)" : "What should Baton do?",
+    placeHolder: "e.g. greet the person by name",
+    ignoreFocusOut: true,
+    validateInput: (value) => (value.trim() === "" ? "Describe the task." : undefined),
+  });
+  if (task === undefined) {
+    return undefined;
+  }
+  const args: RunArgs = { task: task.trim(), ...(await editorContext(ctx.baton)) };
+  if (parentRunId !== undefined) {
+    args.parentRunId = parentRunId;
+  }
+  const result = await guarded("starting the run", () => ctx.baton.execute<{ runId: string }>(ServerCommand.run, args));
+  return result?.runId;
+}
+
+/** Asks the question of a run awaiting input: a quick pick of its options, or an input box. */
+export async function answerQuestion(ctx: CommandContext, runId: string): Promise<void> {
+  const question = ctx.runs.get(runId)?.question;
+  const text = question?.text ?? "The run is waiting for your answer.";
+  let answer: string | undefined;
+  if (question?.options !== undefined && question.options.length > 0) {
+    const picked = await vscode.window.showQuickPick([...question.options, OTHER_ANSWER], {
+      title: `Baton asks: ${text}`,
+      ignoreFocusOut: true,
+    });
+    if (picked === undefined) {
+      return;
+    }
+    answer = picked === OTHER_ANSWER ? undefined : picked;
+  }
+  answer ??= await vscode.window.showInputBox({ title: "Baton asks", prompt: text, ignoreFocusOut: true });
+  if (answer === undefined) {
+    return;
+  }
+  const reply = answer;
+  await guarded("answering", () => ctx.baton.execute(ServerCommand.answer, { runId, answer: reply }));
+}
+
+async function runActions(run: RunSummary): Promise<void> {
+  const actions: [string, string][] = [];
+  if (run.state === "awaiting_approval") {
+    actions.push(["Accept plan", "baton.ui.acceptPlan"], ["Revise plan…", "baton.ui.revisePlan"], ["Reject plan…", "baton.ui.rejectPlan"]);
+  }
+  if (run.state === "awaiting_input") {
+    actions.push(["Answer question…", "baton.ui.answerQuestion"]);
+  }
+  if (run.state === "awaiting_apply") {
+    actions.push(["Apply changes", "baton.ui.applyChanges"]);
+  }
+  if (going(run.state)) {
+    actions.push(["Steer…", "baton.ui.steerRun"], ["Cancel run", "baton.ui.cancelRun"]);
+  }
+  if (revertible(run.state)) {
+    actions.push(["Revert run", "baton.ui.revertRun"]);
+  }
+  actions.push(["Follow up…", "baton.ui.followUp"]);
+  const picked = await vscode.window.showQuickPick(
+    actions.map(([label, command]) => ({ label, command })),
+    { title: `Baton: ${run.task}` },
+  );
+  if (picked !== undefined) {
+    await vscode.commands.executeCommand(picked.command, run.runId);
+  }
+}
+
+/**
+ * A command that acts on one run takes the run id when called with one (from Show Runs, a test,
+ * a keybinding's args) and otherwise picks it.
+ */
+function onRun(
+  ctx: CommandContext,
+  purpose: string,
+  fits: (state: string) => boolean,
+  action: (runId: string) => Promise<unknown>,
+): (runId?: unknown) => Promise<void> {
+  return async (given?: unknown) => {
+    const runId = typeof given === "string" ? given : await guarded("listing runs", () => ctx.picker.pick(purpose, fits));
+    if (runId !== undefined) {
+      await action(runId);
+    }
+  };
+}
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const { baton } = ctx;
+  const send = (what: string, command: Parameters<BatonClient["execute"]>[0], argument: object) =>
+    guarded(what, () => baton.execute(command, argument));
+
+  const table: Record<string, (...args: unknown[]) => Promise<unknown>> = {
+    "baton.ui.runTask": () => startRun(ctx),
+    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", awaitingApproval, (runId) =>
+      send("accepting the plan", ServerCommand.accept, { runId }),
+    ),
+    "baton.ui.rejectPlan": onRun(ctx, "awaiting approval", awaitingApproval, async (runId) => {
+      const reason = await vscode.window.showInputBox({ title: "Baton: Reject Plan", prompt: "Why? (optional)" });
+      if (reason !== undefined) {
+        await send("rejecting the plan", ServerCommand.reject, reason.trim() ? { runId, reason: reason.trim() } : { runId });
+      }
+    }),
+    "baton.ui.revisePlan": onRun(ctx, "awaiting approval", awaitingApproval, async (runId) => {
+      const feedback = await vscode.window.showInputBox({
+        title: "Baton: Revise Plan",
+        prompt: "What should the planner change?",
+        ignoreFocusOut: true,
+        validateInput: (value) => (value.trim() === "" ? "Say what to change." : undefined),
+      });
+      if (feedback !== undefined) {
+        await send("revising the plan", ServerCommand.revise, { runId, feedback: feedback.trim() });
+      }
+    }),
+    "baton.ui.applyChanges": onRun(ctx, "holding changes to apply", (s) => s === "awaiting_apply", (runId) =>
+      send("applying the changes", ServerCommand.applyEdits, { runId }),
+    ),
+    "baton.ui.cancelRun": onRun(ctx, "running", going, (runId) => send("cancelling", ServerCommand.cancel, { runId })),
+    "baton.ui.revertRun": onRun(ctx, "finished to revert", revertible, (runId) =>
+      send("reverting", ServerCommand.revert, { runId }),
+    ),
+    "baton.ui.answerQuestion": onRun(ctx, "waiting for an answer", awaitingInput, (runId) => answerQuestion(ctx, runId)),
+    "baton.ui.steerRun": onRun(ctx, "running", going, async (runId) => {
+      const message = await vscode.window.showInputBox({
+        title: "Baton: Steer Run",
+        prompt: "A note the working agent reads at its next turn",
+        ignoreFocusOut: true,
+        validateInput: (value) => (value.trim() === "" ? "Write the note." : undefined),
+      });
+      if (message !== undefined) {
+        await send("steering", ServerCommand.steer, { runId, message: message.trim() });
+      }
+    }),
+    "baton.ui.followUp": onRun(ctx, "to follow up", any, (runId) => startRun(ctx, runId)),
+    "baton.ui.showRuns": async () => {
+      const runs = await guarded("listing runs", () => ctx.picker.list());
+      if (runs === undefined) {
+        return;
+      }
+      if (runs.length === 0) {
+        void vscode.window.showInformationMessage("Baton: no runs yet. Start one with “Baton: Run Task”.");
+        return;
+      }
+      const chosen = await vscode.window.showQuickPick(runs.map((run) => ctx.picker.toItem(run)), {
+        title: "Baton: runs",
+        matchOnDescription: true,
+        matchOnDetail: true,
+      });
+      const run = runs.find((r) => r.runId === chosen?.runId);
+      if (run !== undefined) {
+        await ctx.view.show(run.runId);
+        await runActions(run);
+      }
+    },
+    "baton.ui.showLog": () => {
+      ctx.output.show(true);
+      return Promise.resolve();
+    },
+  };
+  return Object.entries(table).map(([id, handler]) => vscode.commands.registerCommand(id, handler));
+}

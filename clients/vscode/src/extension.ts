@@ -1,0 +1,54 @@
+// Wiring only: the server connection, the run tracker, the status bar, the run view, the commands.
+import * as vscode from "vscode";
+import { BatonClient } from "./client";
+import { registerCommands, type CommandContext } from "./commands";
+import { promptOnQuestions } from "./questions";
+import { RunPicker } from "./runPicker";
+import { RunTracker } from "./runs";
+import { RUN_VIEW_SCHEME, RunViewProvider } from "./runView";
+import { RunStatusBar } from "./status";
+
+let baton: BatonClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel("Baton", { log: true });
+  const runs = new RunTracker();
+  baton = new BatonClient(output);
+  const view = new RunViewProvider(baton);
+  const ctx: CommandContext = { baton, runs, picker: new RunPicker(baton, runs), view, output };
+
+  context.subscriptions.push(
+    output,
+    runs,
+    baton,
+    view,
+    new RunStatusBar(runs),
+    baton.onRunChanged((params) => {
+      runs.update(params);
+      view.refresh(params.runId);
+    }),
+    vscode.workspace.registerTextDocumentContentProvider(RUN_VIEW_SCHEME, view),
+    promptOnQuestions(ctx),
+    ...registerCommands(ctx),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("baton.serverPath") || event.affectsConfiguration("baton.configPath")) {
+        void baton?.restart();
+      }
+    }),
+  );
+  try {
+    await baton.ready();
+  } catch (error) {
+    // Keep the commands registered: they retry the start, e.g. after `baton.serverPath` is fixed.
+    const message = error instanceof Error ? error.message : String(error);
+    output.error(`the server did not start: ${message}`);
+    void vscode.window.showErrorMessage(
+      `Baton: could not start "${vscode.workspace.getConfiguration("baton").get<string>("serverPath", "baton")} serve" (${message}). Check the baton.serverPath setting.`,
+    );
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  await baton?.stop();
+  baton = undefined;
+}
