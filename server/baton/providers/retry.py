@@ -1,0 +1,139 @@
+"""Bounded retries with backoff, honouring retry-after, shared by the HTTP adapters.
+
+The SDKs' own retries are switched off (max_retries=0) so that one policy covers what
+they retry and what they do not: an `overloaded_error` that arrives mid-stream after a
+200, a stream cut before its final event. Timings come from the provider's config
+(`max_retries`, `retry_base_s`, `retry_max_s`), so tests run with millisecond backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from ..config import ProviderConfig
+from ..errors import ProviderError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+# Error types sent in a body (also mid-stream, after a 200) that another attempt may fix.
+TRANSIENT_KINDS = {"overloaded_error", "api_error", "rate_limit_error", "server_error",
+                   "rate_limit_exceeded"}
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RetryPolicy(BaseModel):
+    max_retries: int = 3
+    base_s: float = 0.5
+    max_s: float = 8.0
+    # A retry-after longer than this (a quota reset in an hour) fails now instead of
+    # holding the run; the role's failover chain takes over.
+    max_retry_after_s: float = 60.0
+
+    @classmethod
+    def from_config(cls, cfg: ProviderConfig) -> RetryPolicy:
+        extra = cfg.model_extra or {}
+        return cls(max_retries=cfg.max_retries,
+                   base_s=float(extra.get("retry_base_s", 0.5)),
+                   max_s=float(extra.get("retry_max_s", 8.0)),
+                   max_retry_after_s=float(extra.get("retry_after_max_s", 60.0)))
+
+    def backoff(self, attempt: int) -> float:
+        # Full jitter in the upper half: spreads concurrent runs without ever waiting ~0.
+        return min(self.max_s, self.base_s * (2 ** attempt)) * random.uniform(0.5, 1.0)
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, when.timestamp() - time.time()) if when else None
+
+
+def error_detail(body: Any) -> tuple[str, str]:
+    """(type, message) out of an error body of either provider's shape."""
+    err = body
+    if isinstance(err, Mapping) and isinstance(err.get("error"), Mapping):
+        err = err["error"]
+    if isinstance(err, Mapping):
+        kind = str(err.get("type") or err.get("code") or "")
+        return kind, str(err.get("message") or "")
+    return "", str(err or "")
+
+
+def classify(exc: BaseException, provider: str,
+             transient: tuple[type[BaseException], ...]) -> ProviderError:
+    """Any failure of one attempt as a ProviderError saying whether to try again.
+
+    The message carries the status and the provider's error text, never request
+    headers (the API key travels in them)."""
+    if isinstance(exc, ProviderError):
+        return exc
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        kind, message = error_detail(getattr(exc, "body", None))
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        where = f"HTTP {status}" if status >= 400 else "error mid-stream"
+        text = f"{where}{' ' + kind if kind else ''}: {message or 'no message'}"
+        retryable = status in RETRYABLE_STATUS or status >= 500 or kind in TRANSIENT_KINDS
+        return ProviderError(text, provider=provider, retryable=retryable,
+                             retry_after=parse_retry_after(headers))
+    if isinstance(exc, transient) or isinstance(exc, TimeoutError):
+        return ProviderError(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
+                             provider=provider, retryable=True)
+    return ProviderError(f"{type(exc).__name__}: {exc}", provider=provider, retryable=False)
+
+
+async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, provider: str,
+                       transient: tuple[type[BaseException], ...] = (),
+                       sleep: Sleep = asyncio.sleep) -> T:
+    """Run `attempt` until it succeeds, fails for good, or the retries run out.
+
+    Cancellation is never caught: a cancelled run stops between attempts too."""
+    for n in range(policy.max_retries + 1):
+        try:
+            return await attempt()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # classified below; anything unknown is not retried
+            err = classify(exc, provider, transient)
+            if not err.retryable:
+                if err is exc:
+                    raise
+                raise err from exc
+            if n == policy.max_retries:
+                if n:
+                    err = ProviderError(f"{err} (after {n + 1} attempts)", provider=provider,
+                                        retryable=err.retryable, retry_after=err.retry_after)
+                raise err from exc
+            if err.retry_after is not None and err.retry_after > policy.max_retry_after_s:
+                raise ProviderError(f"{err} (asked to retry after {err.retry_after:.0f} s)",
+                                    provider=provider, retryable=True,
+                                    retry_after=err.retry_after) from exc
+            delay = err.retry_after if err.retry_after is not None else policy.backoff(n)
+            log.warning("provider %s: %s; retry %d/%d in %.2f s", provider, err, n + 1,
+                        policy.max_retries, delay)
+            await sleep(delay)
+    raise AssertionError("unreachable")  # the loop always returns or raises

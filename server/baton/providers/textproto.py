@@ -1,0 +1,112 @@
+"""The text tool protocol, for servers or models without native tool calling.
+
+Tools are described in the system prompt; the model calls one by writing a fenced
+```json block holding {"tool": NAME, "arguments": {...}}. History is rendered back the
+same way (calls as fenced blocks in the assistant's text, results as user messages), so
+the model sees the protocol it is asked to follow.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+from .base import Message, ToolCall, ToolSpec
+from .toolargs import parse_arguments
+
+_BLOCK = re.compile(r"```(?:json|tool|tool_call)?[ \t]*\n(.*?)```", re.DOTALL)
+_UNCLOSED = re.compile(r"```(?:json|tool|tool_call)?[ \t]*\n(.*)\Z", re.DOTALL)
+
+
+def describe_tools(tools: list[ToolSpec]) -> str:
+    lines = [
+        "# Tools",
+        "You can call tools. To call one, write a fenced JSON block, exactly like this:",
+        "```json",
+        '{"tool": "TOOL_NAME", "arguments": {"param": "value"}}',
+        "```",
+        "Write one block per call, then stop and wait: the results come back in the next "
+        "message. Use only the tools below, with arguments matching their JSON schema.",
+        "",
+    ]
+    for t in tools:
+        lines.append(f"## {t.name}\n{t.description}\nArguments schema: "
+                     f"{json.dumps(t.parameters, separators=(',', ':'))}\n")
+    return "\n".join(lines)
+
+
+def render_call(call: ToolCall) -> str:
+    body = json.dumps({"tool": call.name, "arguments": call.arguments}, ensure_ascii=False)
+    return f"```json\n{body}\n```"
+
+
+def history_as_text(messages: list[Message]) -> list[dict[str, str]]:
+    """Neutral messages as plain chat messages (no tool roles)."""
+    out: list[dict[str, str]] = []
+    for m in messages:
+        if m.role == "user":
+            out.append({"role": "user", "content": m.text})
+        elif m.role == "assistant":
+            parts = [m.text] if m.text else []
+            parts += [render_call(c) for c in m.tool_calls]
+            out.append({"role": "assistant", "content": "\n\n".join(parts) or "(no reply)"})
+        else:
+            results = [f"Result of tool `{r.name}` (call {r.call_id})"
+                       f"{' - ERROR' if r.is_error else ''}:\n{r.content}" for r in m.tool_results]
+            out.append({"role": "user", "content": "\n\n".join(results)})
+    return out
+
+
+def parse_calls(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
+    """(text without the call blocks, calls). A block that names a known tool is a call;
+    one that is broken or cut off becomes a call with `invalid` set, never a guess."""
+    known = {t.name for t in tools}
+    calls: list[ToolCall] = []
+    kept: list[str] = []
+    pos = 0
+    for m in _BLOCK.finditer(text):
+        call = _call_from_block(m.group(1), known)
+        if call is None:
+            continue
+        kept.append(text[pos:m.start()])
+        pos = m.end()
+        calls.append(call)
+    rest = text[pos:]
+    cut = _UNCLOSED.search(rest)  # a block opened and never closed: the output ran out
+    if cut and '"tool"' in cut.group(1):
+        name = re.search(r'"tool"\s*:\s*"([^"]+)"', cut.group(1))
+        calls.append(ToolCall(id=_new_id(), name=name.group(1) if name else "unknown",
+                              invalid="the tool call was cut off before its block was closed; "
+                                      "nothing was run. Write the call again."))
+        rest = rest[:cut.start()]
+    kept.append(rest)
+    return "".join(kept).strip(), calls
+
+
+def _call_from_block(body: str, known: set[str]) -> ToolCall | None:
+    args, invalid = parse_arguments(body)
+    if invalid:
+        if '"tool"' not in body:
+            return None  # some other JSON the model showed; not a call
+        name = re.search(r'"tool"\s*:\s*"([^"]+)"', body)
+        return ToolCall(id=_new_id(), name=name.group(1) if name else "unknown", invalid=invalid)
+    name = args.get("tool", args.get("name"))
+    if not isinstance(name, str) or name not in known:
+        if isinstance(name, str) and "arguments" in args:
+            return ToolCall(id=_new_id(), name=name,
+                            invalid=f"there is no tool named {name!r}; the tools are: "
+                                    f"{', '.join(sorted(known))}")
+        return None
+    arguments = args.get("arguments", {})
+    if isinstance(arguments, str):  # some models double-encode
+        arguments, invalid = parse_arguments(arguments)
+        if invalid:
+            return ToolCall(id=_new_id(), name=name, invalid=invalid)
+    if not isinstance(arguments, dict):
+        return ToolCall(id=_new_id(), name=name, invalid="`arguments` must be a JSON object")
+    return ToolCall(id=_new_id(), name=name, arguments=arguments)
+
+
+def _new_id() -> str:
+    return "call_" + uuid.uuid4().hex[:12]

@@ -1,0 +1,366 @@
+"""A fake LLM HTTP server on 127.0.0.1 for tests: Anthropic Messages (`/v1/messages`),
+OpenAI Responses (`/v1/responses`) and Chat Completions (`/v1/chat/completions`), in JSON
+and SSE, with fault injection.
+
+    with FakeLLMServer() as server:
+        server.push(Reply(text="hi"), Reply(calls=[Call("read_file", {"path": "a"})]))
+        cfg = ProviderConfig(kind="anthropic", model="m", base_url=server.url, ...)
+        # openai kinds: base_url=server.url + "/v1"
+
+Each request takes the next queued reply (FIFO, whatever the endpoint); with none left the
+server answers 500 so a test fails loudly. `server.requests` records every request
+(path, JSON body; headers minus auth). `reject_tools = True` makes every request with
+`tools` fail with 400, as servers without tool support do.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Call:
+    name: str
+    arguments: dict[str, Any] | None = None
+    raw: str | None = None  # raw argument text, sent as-is (malformed/truncated arguments)
+    id: str = ""
+
+    def args_text(self) -> str:
+        return self.raw if self.raw is not None else json.dumps(self.arguments or {})
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    calls: list[Call] = field(default_factory=list)
+    stop: str = ""  # wire stop reason; default from calls (end_turn/tool_use, stop/tool_calls)
+    input_tokens: int = 10
+    output_tokens: int = 5
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning: dict[str, Any] | None = None  # Responses reasoning item to emit first
+    # faults
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    error_type: str = ""  # error body type for status >= 400
+    error_message: str = "injected fault"
+    mid_stream_error: str = ""  # e.g. "overloaded_error": sent after some events, HTTP 200
+    cut_mid_call: bool = False  # SSE stops mid tool-call arguments (connection dropped)
+    event_delay_s: float = 0.0  # pause between SSE events (server side), for cancel tests
+
+
+@dataclass
+class Recorded:
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: keeps test output clean
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        fake = self.server.fake
+        headers = {k.lower(): v for k, v in self.headers.items()
+                   if k.lower() not in ("authorization", "x-api-key")}
+        fake.requests.append(Recorded(self.path, body, headers))
+        kind = _kind(self.path)
+        if kind is None:
+            return self._json(404, {"error": {"type": "not_found", "message": self.path}})
+        if fake.reject_tools and body.get("tools"):
+            return self._json(400, {"error": {"type": "invalid_request_error", "message":
+                                              f"model {body.get('model')} does not support tools"}})
+        with fake.lock:
+            reply = fake.queue.pop(0) if fake.queue else None
+        if reply is None:
+            return self._json(500, {"error": {"type": "api_error",
+                                              "message": "fake server: no reply queued"}})
+        if reply.status >= 400:
+            err_type = reply.error_type or {429: "rate_limit_error", 529: "overloaded_error"}.get(
+                reply.status, "api_error")
+            body_out = ({"type": "error", "error": {"type": err_type, "message": reply.error_message}}
+                        if kind == "anthropic" else
+                        {"error": {"type": err_type, "code": err_type, "message": reply.error_message}})
+            return self._json(reply.status, body_out, reply.headers)
+        model = body.get("model", "")
+        if not body.get("stream"):
+            return self._json(200, RENDER_JSON[kind](reply, model))
+        self._sse(RENDER_SSE[kind](reply, model), reply)
+
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _sse(self, events: list[tuple[str | None, Any]], reply: Reply) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        fake = self.server.fake
+        try:
+            for name, data in events:
+                if name == "__cut__":
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return  # no terminating chunk: the client sees the body break off
+                text = (f"event: {name}\n" if name else "") + \
+                    f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n"
+                raw = text.encode()
+                self.wfile.write(f"{len(raw):x}\r\n".encode() + raw + b"\r\n")
+                self.wfile.flush()
+                if reply.event_delay_s and fake.stopping.wait(reply.event_delay_s):
+                    return
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            fake.disconnected.set()  # the client went away mid-stream (cancelled)
+
+
+def _kind(path: str) -> str | None:
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.endswith("/responses"):
+        return "responses"
+    if path.endswith("/chat/completions"):
+        return "chat"
+    return None
+
+
+def _split(text: str, n: int = 3) -> list[str]:
+    if not text:
+        return []
+    step = max(1, -(-len(text) // n))
+    return [text[i:i + step] for i in range(0, len(text), step)]
+
+
+# ---- Anthropic Messages -------------------------------------------------------------
+
+def _anthropic_stop(r: Reply) -> str:
+    return r.stop or ("tool_use" if r.calls else "end_turn")
+
+
+def _anthropic_usage(r: Reply) -> dict[str, int]:
+    return {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+            "cache_read_input_tokens": r.cached_tokens,
+            "cache_creation_input_tokens": r.cache_write_tokens}
+
+
+def _anthropic_json(r: Reply, model: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
+    content += [{"type": "tool_use", "id": c.id or f"toolu_{i}", "name": c.name,
+                 "input": c.arguments or {}} for i, c in enumerate(r.calls)]
+    return {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+            "content": content, "stop_reason": _anthropic_stop(r), "stop_sequence": None,
+            "usage": _anthropic_usage(r)}
+
+
+def _anthropic_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
+    start = _anthropic_json(r, model) | {"content": [], "stop_reason": None}
+    start["usage"] = _anthropic_usage(r) | {"output_tokens": 1}
+    ev: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
+                                        ("ping", {"type": "ping"})]
+    idx = 0
+    if r.text:
+        ev.append(("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}}))
+        ev += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": piece}})
+               for piece in _split(r.text)]
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        idx = 1
+    if r.mid_stream_error:
+        ev.append(("error", {"type": "error", "error": {"type": r.mid_stream_error,
+                                                        "message": "Overloaded"}}))
+        return ev
+    for i, c in enumerate(r.calls):
+        n = idx + i
+        ev.append(("content_block_start", {"type": "content_block_start", "index": n,
+                                           "content_block": {"type": "tool_use", "id": c.id or f"toolu_{i}",
+                                                             "name": c.name, "input": {}}}))
+        pieces = _split(c.args_text())
+        for k, piece in enumerate(pieces):
+            ev.append(("content_block_delta", {"type": "content_block_delta", "index": n,
+                                               "delta": {"type": "input_json_delta", "partial_json": piece}}))
+            if r.cut_mid_call and k == len(pieces) // 2:
+                return ev + [("__cut__", None)]
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": n}))
+    ev.append(("message_delta", {"type": "message_delta",
+                                 "delta": {"stop_reason": _anthropic_stop(r), "stop_sequence": None},
+                                 "usage": {"output_tokens": r.output_tokens}}))
+    ev.append(("message_stop", {"type": "message_stop"}))
+    return ev
+
+
+# ---- OpenAI Responses ---------------------------------------------------------------
+
+def _responses_items(r: Reply) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [r.reasoning] if r.reasoning else []
+    if r.text:
+        items.append({"type": "message", "id": "msg_fake", "role": "assistant", "status": "completed",
+                      "content": [{"type": "output_text", "text": r.text, "annotations": []}]})
+    items += [{"type": "function_call", "id": f"fc_{i}", "call_id": c.id or f"call_{i}",
+               "name": c.name, "arguments": c.args_text(), "status": "completed"}
+              for i, c in enumerate(r.calls)]
+    return items
+
+
+def _responses_json(r: Reply, model: str) -> dict[str, Any]:
+    incomplete = r.stop in ("max_output_tokens", "content_filter")
+    return {"id": "resp_fake", "object": "response", "created_at": 0, "model": model,
+            "status": "incomplete" if incomplete else "completed",
+            "incomplete_details": {"reason": r.stop} if incomplete else None, "error": None,
+            "output": _responses_items(r), "parallel_tool_calls": True, "tool_choice": "auto",
+            "tools": [],
+            "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
+                      "total_tokens": r.input_tokens + r.output_tokens,
+                      "input_tokens_details": {"cached_tokens": r.cached_tokens},
+                      "output_tokens_details": {"reasoning_tokens": 0}}}
+
+
+def _responses_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
+    full = _responses_json(r, model)
+    seq = iter(range(10_000))
+
+    def e(kind: str, **data: Any) -> tuple[str, Any]:
+        return kind, {"type": kind, "sequence_number": next(seq), **data}
+
+    ev = [e("response.created", response=full | {"status": "in_progress", "output": []})]
+    for n, item in enumerate(full["output"]):
+        ev.append(e("response.output_item.added", output_index=n,
+                    item=item | ({"content": []} if item["type"] == "message" else {})
+                    | ({"arguments": ""} if item["type"] == "function_call" else {})))
+        if item["type"] == "message":
+            ev += [e("response.output_text.delta", item_id=item["id"], output_index=n,
+                     content_index=0, delta=piece) for piece in _split(r.text)]
+            if r.mid_stream_error:
+                return ev + [e("error", code=r.mid_stream_error, message="injected fault", param=None)]
+        elif item["type"] == "function_call":
+            pieces = _split(item["arguments"])
+            for k, piece in enumerate(pieces):
+                ev.append(e("response.function_call_arguments.delta", item_id=item["id"],
+                            output_index=n, delta=piece))
+                if r.cut_mid_call and k == len(pieces) // 2:
+                    return ev + [("__cut__", None)]
+        ev.append(e("response.output_item.done", output_index=n, item=item))
+    if r.mid_stream_error:
+        return ev + [e("error", code=r.mid_stream_error, message="injected fault", param=None)]
+    done = "response.incomplete" if full["status"] == "incomplete" else "response.completed"
+    ev.append(e(done, response=full))
+    return ev
+
+
+# ---- Chat Completions ---------------------------------------------------------------
+
+def _chat_finish(r: Reply) -> str:
+    return r.stop or ("tool_calls" if r.calls else "stop")
+
+
+def _chat_usage(r: Reply) -> dict[str, Any]:
+    return {"prompt_tokens": r.input_tokens, "completion_tokens": r.output_tokens,
+            "total_tokens": r.input_tokens + r.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": r.cached_tokens}}
+
+
+def _chat_json(r: Reply, model: str) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": "assistant", "content": r.text or None}
+    if r.calls:
+        msg["tool_calls"] = [{"id": c.id or f"call_{i}", "type": "function",
+                              "function": {"name": c.name, "arguments": c.args_text()}}
+                             for i, c in enumerate(r.calls)]
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": msg, "finish_reason": _chat_finish(r)}],
+            "usage": _chat_usage(r)}
+
+
+def _chat_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> tuple[None, Any]:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+        return None, {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
+                      "model": model, "choices": choices, **extra}
+
+    ev = [chunk({"role": "assistant", "content": ""})]
+    ev += [chunk({"content": piece}) for piece in _split(r.text)]
+    if r.mid_stream_error:
+        return ev + [(None, {"error": {"type": r.mid_stream_error, "code": r.mid_stream_error,
+                                       "message": "injected fault"}})]
+    for i, c in enumerate(r.calls):
+        ev.append(chunk({"tool_calls": [{"index": i, "id": c.id or f"call_{i}", "type": "function",
+                                         "function": {"name": c.name, "arguments": ""}}]}))
+        pieces = _split(c.args_text())
+        for k, piece in enumerate(pieces):
+            ev.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
+            if r.cut_mid_call and k == len(pieces) // 2:
+                return ev + [("__cut__", None)]
+    ev.append(chunk({}, _chat_finish(r)))
+    ev.append(chunk(None, usage=_chat_usage(r)))
+    ev.append((None, "[DONE]"))
+    return ev
+
+
+RENDER_JSON = {"anthropic": _anthropic_json, "responses": _responses_json, "chat": _chat_json}
+RENDER_SSE = {"anthropic": _anthropic_sse, "responses": _responses_sse, "chat": _chat_sse}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeLLMServer
+
+
+class FakeLLMServer:
+    def __init__(self) -> None:
+        self.queue: list[Reply] = []
+        self.requests: list[Recorded] = []
+        self.reject_tools = False
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.disconnected = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "server not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def push(self, *replies: Reply) -> None:
+        with self.lock:
+            self.queue.extend(replies)
+
+    def start(self) -> FakeLLMServer:
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.fake = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-llm",
+                                         daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
