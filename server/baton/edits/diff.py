@@ -7,6 +7,7 @@ position's `character` counts code units of the negotiated encoding ("utf-8", "u
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import re
 from collections.abc import Sequence
@@ -16,10 +17,6 @@ from lsprotocol.types import Position, Range, TextEdit
 # One line with its terminator; the last line may have none. Not `str.splitlines`, which also
 # breaks on \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, where LSP clients do not.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-# Above this many changed lines difflib's junk heuristic is kept on: less minimal around very
-# common lines (blank lines, braces) but never quadratic on a wholesale rewrite.
-_EXACT_DIFF_LINES = 2000
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32" (lsprotocol PositionEncodingKind values)
 
@@ -32,7 +29,7 @@ def split_lines(text: str) -> list[str]:
 def code_units(s: str, encoding: Encoding) -> int:
     """Length of `s` in code units of `encoding`."""
     if encoding == "utf-16":
-        return len(s) + sum(1 for c in s if ord(c) > 0xFFFF)
+        return len(s.encode("utf-16-le", "surrogatepass")) // 2
     if encoding == "utf-8":
         return len(s.encode("utf-8", "surrogatepass"))
     if encoding == "utf-32":
@@ -44,35 +41,173 @@ def _content(line: str) -> str:
     return line.rstrip("\r\n")
 
 
+# Myers is exact but costs O((N+M)·D): beyond this many differences in one stretch without
+# unique lines to anchor on, the stretch is replaced whole instead.
+_MAX_MYERS_D = 600
+
+
 def line_hunks(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int, int, int]]:
     """Changed line ranges `(a_start, a_end, b_start, b_end)` turning lines `a` into lines `b`.
 
-    Common leading and trailing lines are cut before difflib sees the rest, so a one-line
-    change in a huge file costs one linear scan, not a sequence match over the whole file.
+    Patience diff: common leading/trailing lines are cut, lines occurring once on each side
+    anchor the rest (longest increasing run of them), and each stretch between anchors is
+    solved the same way; a stretch with no such line gets Myers' shortest edit script. A
+    one-line change in a 5 MB file is one linear scan; scattered changes stay near-linear.
     Hunks are in order and separated by at least one unchanged line.
     """
-    n, m = len(a), len(b)
-    lo = 0
-    while lo < n and lo < m and a[lo] == b[lo]:
+    # Common ends first, on the strings themselves: the usual edit of a big file stops here.
+    lo, hi = 0, 0
+    while lo < len(a) and lo < len(b) and a[lo] == b[lo]:
         lo += 1
-    hi_a, hi_b = n, m
-    while hi_a > lo and hi_b > lo and a[hi_a - 1] == b[hi_b - 1]:
-        hi_a -= 1
-        hi_b -= 1
-    if lo == hi_a and lo == hi_b:
+    while hi < len(a) - lo and hi < len(b) - lo and a[-1 - hi] == b[-1 - hi]:
+        hi += 1
+    ids: dict[str, int] = {}
+    x = [ids.setdefault(line, len(ids)) for line in a[lo:len(a) - hi]]
+    y = [ids.setdefault(line, len(ids)) for line in b[lo:len(b) - hi]]
+    matched: list[tuple[int, int]] = []  # (i, j) pairs of equal lines, collected in any order
+    stack = [(0, len(x), 0, len(y))]
+    # Patience recursion is quadratic on adversarial input (a file reversed): past this much
+    # work the stretches still open are left as plain replacements.
+    budget = 40 * (len(x) + len(y)) + 200_000
+    while stack:
+        alo, ahi, blo, bhi = stack.pop()
+        budget -= (ahi - alo) + (bhi - blo)
+        if budget < 0:
+            continue
+        while alo < ahi and blo < bhi and x[alo] == y[blo]:
+            matched.append((alo, blo))
+            alo += 1
+            blo += 1
+        while alo < ahi and blo < bhi and x[ahi - 1] == y[bhi - 1]:
+            ahi -= 1
+            bhi -= 1
+            matched.append((ahi, bhi))
+        if alo == ahi or blo == bhi:
+            continue
+        anchors = _unique_anchors(x, y, alo, ahi, blo, bhi)
+        if anchors:
+            prev_i, prev_j = alo, blo
+            for i, j in anchors:
+                matched.append((i, j))
+                stack.append((prev_i, i, prev_j, j))
+                prev_i, prev_j = i + 1, j + 1
+            stack.append((prev_i, ahi, prev_j, bhi))
+        else:
+            matched.extend(_myers(x, y, alo, ahi, blo, bhi))
+    matched.sort()
+    hunks = []
+    i = j = 0
+    for mi, mj in [*matched, (len(x), len(y))]:
+        if mi > i or mj > j:
+            hunks.append((lo + i, lo + mi, lo + j, lo + mj))
+        i, j = mi + 1, mj + 1
+    return hunks
+
+
+def _unique_anchors(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+    """Lines occurring exactly once in both stretches, longest chain in order on both sides."""
+    count: dict[int, int] = {}
+    for v in x[alo:ahi]:
+        count[v] = count.get(v, 0) + 1
+    in_b: dict[int, int] = {}
+    for j in range(blo, bhi):
+        v = y[j]
+        if count.get(v) == 1:
+            in_b[v] = -1 if v in in_b else j
+    pairs = [(i, in_b[x[i]]) for i in range(alo, ahi) if in_b.get(x[i], -1) >= 0 and count[x[i]] == 1]
+    if not pairs:
         return []
-    if lo == hi_a or lo == hi_b:
-        return [(lo, hi_a, lo, hi_b)]
-    exact = max(hi_a - lo, hi_b - lo) <= _EXACT_DIFF_LINES
-    matcher = difflib.SequenceMatcher(None, a[lo:hi_a], b[lo:hi_b], autojunk=not exact)
-    return [(lo + i1, lo + i2, lo + j1, lo + j2)
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+    # Longest increasing subsequence of the b positions (patience sorting).
+    tails: list[int] = []  # tails[k]: index in pairs ending the best chain of length k+1
+    back = [-1] * len(pairs)
+    for n, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j, key=lambda t: pairs[t][1])
+        if k > 0:
+            back[n] = tails[k - 1]
+        if k == len(tails):
+            tails.append(n)
+        else:
+            tails[k] = n
+    chain = []
+    n = tails[-1]
+    while n >= 0:
+        chain.append(pairs[n])
+        n = back[n]
+    chain.reverse()
+    return chain
+
+
+def _myers(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
+    """Equal line pairs of a shortest edit script (Myers 1986); none if it needs over _MAX_MYERS_D."""
+    n, m = ahi - alo, bhi - blo
+    max_d = min(n + m, _MAX_MYERS_D)
+    off = max_d + 1
+    v = [-1] * (2 * max_d + 3)  # v[off + k]: furthest i on diagonal k = i - j; -1: not reached
+    trace: list[list[int]] = []
+    for d in range(max_d + 1):
+        trace.append(v[off - d - 1:off + d + 2])
+        for k in range(-d, d + 1, 2):
+            if d == 0:
+                i = 0
+            else:
+                prev_k = _came_from(v[off + k - 1], v[off + k + 1], k, d, n, m)
+                if prev_k is None:
+                    v[off + k] = -1
+                    continue
+                i = v[off + k + 1] if prev_k == k + 1 else v[off + k - 1] + 1
+            j = i - k
+            while i < n and j < m and x[alo + i] == y[blo + j]:
+                i += 1
+                j += 1
+            v[off + k] = i
+            if i == n and j == m:
+                return _myers_path(trace, alo, blo, n, m, d)
+    return []
+
+
+def _came_from(v_left: int, v_right: int, k: int, d: int, n: int, m: int) -> int | None:
+    """Diagonal from which round `d` reaches diagonal `k` furthest, staying inside the grid."""
+    by_deletion = k != -d and 0 <= v_left < n  # from k-1: i + 1
+    by_insertion = k != d and v_right >= 0 and v_right - k <= m  # from k+1: j + 1
+    if by_insertion and (not by_deletion or v_left < v_right):
+        return k + 1
+    return k - 1 if by_deletion else None
+
+
+def _myers_path(trace: list[list[int]], alo: int, blo: int, n: int, m: int, d_end: int) -> list[tuple[int, int]]:
+    """Walk the recorded frontiers back from (n, m), collecting the diagonal (equal) steps."""
+    pairs = []
+    i, j = n, m
+    for d in range(d_end, 0, -1):
+        v = trace[d]  # v[k + d + 1]: furthest i on diagonal k after round d - 1
+        k = i - j
+        prev_k = _came_from(v[k + d], v[k + d + 2], k, d, n, m)
+        assert prev_k is not None
+        prev_i = v[prev_k + d + 1]
+        prev_j = prev_i - prev_k
+        # The snake starts one step (deletion or insertion) after the previous point.
+        start_i = prev_i + 1 if prev_k == k - 1 else prev_i
+        while i > start_i:
+            i -= 1
+            j -= 1
+            pairs.append((alo + i, blo + j))
+        i, j = prev_i, prev_j
+    while i > 0:
+        i -= 1
+        j -= 1
+        pairs.append((alo + i, blo + j))
+    return pairs
 
 
 def _common_prefix(x: str, y: str) -> int:
+    """Length of the common start of `x` and `y`, comparing slices (a hunk can be one huge line)."""
     limit = min(len(x), len(y))
-    # Compare big slices first: a hunk can be a megabyte on one line (minified files).
-    lo, hi = 0, limit
+    lo, step = 0, 64
+    # Gallop in doubling chunks, then bisect the chunk that differs: O(n) characters copied.
+    while lo + step <= limit and x[lo:lo + step] == y[lo:lo + step]:
+        lo += step
+        step *= 2
+    hi = min(lo + step, limit)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         if x[lo:mid] == y[lo:mid]:
@@ -83,14 +218,8 @@ def _common_prefix(x: str, y: str) -> int:
 
 
 def _common_suffix(x: str, y: str, limit: int) -> int:
-    lo, hi = 0, limit
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if x[len(x) - mid:len(x) - lo] == y[len(y) - mid:len(y) - lo]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
+    """Length of the common end of `x` and `y`, at most `limit`."""
+    return _common_prefix(x[::-1][:limit], y[::-1][:limit])
 
 
 def _position(lines: Sequence[str], first: int, offset: int, encoding: Encoding) -> Position:
@@ -149,24 +278,26 @@ def _line_starts(text: str) -> list[int]:
 
 
 def _offset(text: str, starts: list[int], pos: Position, encoding: Encoding) -> int:
-    """Offset of an LSP position in `text`; out-of-range values clamp like editors do."""
+    """Offset of an LSP position in `text`; past the end of a line or file it clamps, as editors do."""
     if pos.line >= len(starts):
         return len(text)
     begin = starts[pos.line]
     end = starts[pos.line + 1] if pos.line + 1 < len(starts) else len(text)
-    content = _content(text[begin:end])
+    # Each code point is at least one code unit: the first `character` code points suffice.
+    head = _content(text[begin:min(end, begin + pos.character)])
     if encoding == "utf-32":
-        return begin + min(pos.character, len(content))
-    units = 0
-    for i, ch in enumerate(content):
-        if units >= pos.character:
-            if units > pos.character:
-                raise ValueError(f"position {pos.line}:{pos.character} splits a character")
-            return begin + i
-        units += code_units(ch, encoding)
-    if units > pos.character:
-        raise ValueError(f"position {pos.line}:{pos.character} splits a character")
-    return begin + len(content)
+        return begin + len(head)
+    codec = "utf-8" if encoding == "utf-8" else "utf-16-le"
+    width = 1 if encoding == "utf-8" else 2
+    if encoding not in ("utf-8", "utf-16"):
+        raise ValueError(f"unknown position encoding {encoding!r}")
+    raw = head.encode(codec, "surrogatepass")
+    if len(raw) <= pos.character * width:
+        return begin + len(head)
+    try:
+        return begin + len(raw[:pos.character * width].decode(codec))
+    except UnicodeDecodeError:
+        raise ValueError(f"position {pos.line}:{pos.character} splits a character") from None
 
 
 def apply_text_edits(text: str, edits: Sequence[TextEdit], encoding: Encoding) -> str:

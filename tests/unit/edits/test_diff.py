@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol.types import Position, Range, TextEdit
 
-from baton.edits.diff import apply_text_edits, split_lines, text_edits, unified_diff
+from baton.edits.diff import _myers, apply_text_edits, line_hunks, split_lines, text_edits, unified_diff
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
 
@@ -110,6 +110,62 @@ def test_five_megabyte_file_one_line_change_is_fast_and_minimal():
     assert edit.new_text == "BETA"
     assert edit.range.start.line == len(lines) // 2
     assert apply_text_edits(before, edits, "utf-16") == after
+
+
+def test_big_file_of_repeated_lines_changed_at_both_ends_gives_two_small_edits():
+    before = "    pass\n" * 200_000
+    after = "first\n" + "    pass\n" * 199_998 + "last\n"
+    t0 = time.perf_counter()
+    edits = roundtrip(before, after, "utf-16")
+    assert time.perf_counter() - t0 < 1.0
+    assert len(edits) == 2
+    assert all(e.range.end.line - e.range.start.line <= 1 and len(e.new_text) <= len("first\n") for e in edits)
+
+
+def test_many_scattered_changes_in_a_big_file_stay_fast_and_separate():
+    lines = [f"line {i} = {i * 7919 % 100_003}\n" for i in range(60_000)]
+    before = "".join(lines)
+    for i in range(0, len(lines), 50):
+        lines[i] = f"changed {i}\n"
+    after = "".join(lines)
+    t0 = time.perf_counter()
+    edits = roundtrip(before, after, "utf-8")
+    assert time.perf_counter() - t0 < 1.0
+    assert len(edits) == 1200
+
+
+def _lcs(x, y):
+    table = [[0] * (len(y) + 1) for _ in range(len(x) + 1)]
+    for i in range(len(x) - 1, -1, -1):
+        for j in range(len(y) - 1, -1, -1):
+            table[i][j] = table[i + 1][j + 1] + 1 if x[i] == y[j] else max(table[i + 1][j], table[i][j + 1])
+    return table[0][0]
+
+
+lines3 = st.lists(st.sampled_from(["a\n", "b\n", "c\n"]), max_size=14)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=lines3, b=lines3)
+def test_property_myers_finds_a_shortest_edit(a, b):
+    pairs = sorted(_myers(a, b, 0, len(a), 0, len(b)))
+    assert all(a[i] == b[j] for i, j in pairs)
+    assert all(p[0] < q[0] and p[1] < q[1] for p, q in zip(pairs, pairs[1:]))
+    assert len(pairs) == _lcs(a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=lines3, b=lines3)
+def test_property_line_hunks_cover_exactly_the_differences(a, b):
+    hunks = line_hunks(a, b)
+    i = j = 0
+    for n, (a1, a2, b1, b2) in enumerate(hunks):
+        # Between hunks the lines are equal, and at least one separates two hunks.
+        assert a1 - i == b1 - j and a[i:a1] == b[j:b1]
+        assert n == 0 or a1 > i
+        assert a2 > a1 or b2 > b1
+        i, j = a2, b2
+    assert a[i:] == b[j:]
 
 
 def test_apply_in_given_order_at_same_position_and_refuses_overlap():
