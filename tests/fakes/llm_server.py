@@ -346,7 +346,7 @@ class FakeLLMServer:
     def start(self) -> FakeLLMServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-llm",
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-llm",
                                          daemon=True)
         self._thread.start()
         return self

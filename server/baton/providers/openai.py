@@ -30,15 +30,15 @@ log = logging.getLogger(__name__)
 
 STATE_KEY = "openai"
 # Model families that reason (one table here, not checks scattered through the code).
-REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
-NON_REASONING = ("gpt-5-chat",)
+REASONING_PREFIXES = ("gpt-5", "gpt-6", "o1", "o3", "o4")
 
 
 def is_reasoning_model(cfg: ProviderConfig) -> bool:
     extra = cfg.model_extra or {}
     if "reasoning" in extra:
         return bool(extra["reasoning"])
-    return cfg.model.startswith(REASONING_PREFIXES) and not cfg.model.startswith(NON_REASONING)
+    # The "-chat" variants (gpt-5-chat-latest, gpt-5.3-chat-latest) do not reason.
+    return cfg.model.startswith(REASONING_PREFIXES) and "-chat" not in cfg.model
 
 
 def _replayed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -97,8 +97,7 @@ class OpenAIProvider:
             native_tools=True, parallel_tool_calls=True, streaming=True,
             # Reasoning tokens count against the output limit: leave them room.
             max_output_tokens=cfg.max_output_tokens or (32_000 if reasoning else 8192),
-            context_window=cfg.context_window or (400_000 if cfg.model.startswith("gpt-5")
-                                                  else 128_000),
+            context_window=cfg.context_window or (400_000 if reasoning else 128_000),
             prompt_caching=True,  # automatic on OpenAI's side; cached tokens are reported
             reasoning_replay=reasoning)
         self.policy = RetryPolicy.from_config(cfg)

@@ -14,6 +14,7 @@ Missing keys fall back to the default entry for the model; an unknown model with
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,14 +33,36 @@ class Prices(BaseModel):
     cache_write: float | None = None  # None: same as input
 
 
-# Longest matching prefix wins. Published list prices at the time of writing.
+def _anthropic(inp: float, out: float, read: float) -> Prices:
+    return Prices(input=inp, output=out, cached=read, cache_write=inp * 1.25)  # 5-minute writes
+
+
+# Exact model ids (a dated snapshot such as claude-sonnet-4-5-20250929 or
+# gpt-5-mini-2025-08-07 matches its alias). List prices from the providers' pricing pages
+# as of late 2026; a model not listed costs 0 until `prices` is set for it.
 DEFAULT_PRICES: dict[str, Prices] = {
-    "claude-opus-4-5": Prices(input=5, output=25, cached=0.5, cache_write=6.25),
-    "claude-opus-4": Prices(input=15, output=75, cached=1.5, cache_write=18.75),
-    "claude-sonnet-4": Prices(input=3, output=15, cached=0.3, cache_write=3.75),
-    "claude-3-7-sonnet": Prices(input=3, output=15, cached=0.3, cache_write=3.75),
-    "claude-haiku-4-5": Prices(input=1, output=5, cached=0.1, cache_write=1.25),
-    "claude-3-5-haiku": Prices(input=0.8, output=4, cached=0.08, cache_write=1.0),
+    "claude-opus-5-5": _anthropic(4, 20, 0.2),
+    "claude-opus-5": _anthropic(5, 25, 0.5),
+    "claude-opus-4-8": _anthropic(5, 25, 0.5),
+    "claude-opus-4-7": _anthropic(5, 25, 0.5),
+    "claude-opus-4-6": _anthropic(5, 25, 0.5),
+    "claude-opus-4-5": _anthropic(5, 25, 0.5),
+    "claude-opus-4-1": _anthropic(15, 75, 1.5),
+    "claude-opus-4-0": _anthropic(15, 75, 1.5),
+    "claude-opus-4": _anthropic(15, 75, 1.5),
+    "claude-sonnet-5-5": _anthropic(2, 10, 0.1),
+    "claude-sonnet-5": _anthropic(2, 10, 0.2),
+    "claude-sonnet-4-6": _anthropic(3, 15, 0.3),
+    "claude-sonnet-4-5": _anthropic(3, 15, 0.3),
+    "claude-sonnet-4-0": _anthropic(3, 15, 0.3),
+    "claude-sonnet-4": _anthropic(3, 15, 0.3),
+    "claude-3-7-sonnet": _anthropic(3, 15, 0.3),
+    "claude-haiku-5-5": _anthropic(0.1, 0.5, 0.01),  # prompts up to 100k tokens
+    "claude-haiku-4-5": _anthropic(1, 5, 0.1),
+    "claude-3-5-haiku": _anthropic(0.8, 4, 0.08),
+    "gpt-5.4": Prices(input=2.5, output=15, cached=0.25),
+    "gpt-5.4-mini": Prices(input=0.75, output=4.5, cached=0.075),
+    "gpt-5.1": Prices(input=1.25, output=10, cached=0.125),
     "gpt-5": Prices(input=1.25, output=10, cached=0.125),
     "gpt-5-mini": Prices(input=0.25, output=2, cached=0.025),
     "gpt-5-nano": Prices(input=0.05, output=0.4, cached=0.005),
@@ -51,11 +74,11 @@ DEFAULT_PRICES: dict[str, Prices] = {
     "o3": Prices(input=2, output=8, cached=0.5),
     "o4-mini": Prices(input=1.1, output=4.4, cached=0.275),
 }
+_SNAPSHOT = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
 
 
 def default_prices(model: str) -> Prices | None:
-    best = max((p for p in DEFAULT_PRICES if model.startswith(p)), key=len, default=None)
-    return DEFAULT_PRICES[best] if best else None
+    return DEFAULT_PRICES.get(model) or DEFAULT_PRICES.get(_SNAPSHOT.sub("", model))
 
 
 def resolve_prices(provider: str, model: str, override: Mapping[str, Any] | None) -> Prices:

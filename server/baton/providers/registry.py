@@ -1,12 +1,20 @@
-"""Provider kind → adapter (imported lazily), and each role's failover chain."""
+"""Provider kind → adapter (imported lazily), each role's failover chain, and the probe
+behind `baton doctor --probe`.
+
+Retries live in the adapters (retry.py: backoff, retry-after, bounded); failover here
+moves to the next provider of the role only after an adapter has given up.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 from ..config import Config, ProviderConfig
 from ..errors import ConfigError, ProviderError, ProviderUnavailable
-from .base import Capabilities, OnDelta, Provider, Turn, TurnRequest
+from .base import (Capabilities, Message, OnDelta, Provider, StopReason, ToolResult, ToolSpec,
+                   Turn, TurnRequest)
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +70,53 @@ class Registry:
 
     def for_role(self, role: str) -> FailoverProvider:
         return FailoverProvider(role, [self.provider(n) for n in self.config.chain(role)])
+
+
+PROBE_TOOL = ToolSpec(name="echo", description="Returns the text it is given.",
+                      parameters={"type": "object", "properties": {"text": {"type": "string"}},
+                                  "required": ["text"]})
+PROBE_SYSTEM = ("You are a connectivity check. Call the `echo` tool exactly once with the text "
+                "'ping'. When its result arrives, reply with that result and nothing else.")
+
+
+async def probe(provider: Provider, timeout_s: float = 90.0) -> str:
+    """A tiny tool round trip (call → result → answer); one line saying what works.
+
+    Never raises for a provider failure: the verdict says what failed."""
+    started = time.monotonic()
+    # Reasoning models spend output tokens thinking before they call anything.
+    budget = 2048 if provider.capabilities.reasoning_replay else 512
+    messages = [Message(role="user", text="Call echo with the text 'ping'.")]
+
+    def request() -> TurnRequest:
+        return TurnRequest(run_id="probe", role="probe", system=PROBE_SYSTEM,
+                           messages=list(messages), tools=[PROBE_TOOL], max_output_tokens=budget)
+
+    try:
+        async with asyncio.timeout(timeout_s):
+            first = await provider.complete(request())
+            calls = [c for c in first.tool_calls if c.name == "echo"]
+            if not calls:
+                return (f"partial: {first.model or provider.name} answered but did not call the "
+                        f"tool (stop: {first.stop}); tool calling may not work with this model")
+            call = calls[0]
+            if call.invalid:
+                return f"partial: the tool call arrived with unusable arguments: {call.invalid}"
+            messages.append(first.as_message())
+            messages.append(Message(role="tool", tool_results=[
+                ToolResult(call_id=c.id, name=c.name, content="pong") for c in first.tool_calls]))
+            second = await provider.complete(request())
+    except TimeoutError:
+        return f"failed: no answer within {timeout_s:.0f} s"
+    except ProviderError as e:
+        return f"failed: {e}"
+    usage = first.usage + second.usage
+    took = time.monotonic() - started
+    what = (f"{second.model or provider.name}, {took:.1f} s, {usage.input_tokens} in / "
+            f"{usage.output_tokens} out tokens"
+            f"{f', {usage.cached_tokens} cached' if usage.cached_tokens else ''}, "
+            f"${usage.cost_usd:.5f}")
+    if second.stop == StopReason.END_TURN and "pong" in second.text.lower():
+        return f"ok: tool call and result round trip ({what})"
+    return (f"partial: the tool call worked but the answer after its result was unexpected "
+            f"(stop: {second.stop}, text: {second.text[:60]!r}) ({what})")

@@ -100,6 +100,13 @@ def classify(exc: BaseException, provider: str,
         retryable = status in RETRYABLE_STATUS or status >= 500 or kind in TRANSIENT_KINDS
         return ProviderError(text, provider=provider, retryable=retryable,
                              retry_after=parse_retry_after(headers))
+    body = getattr(exc, "body", None)
+    if body is not None and not isinstance(exc, transient):
+        # An error event inside a 200 stream (the SDK raises it without a status).
+        kind, message = error_detail(body)
+        return ProviderError(f"error mid-stream{' ' + kind if kind else ''}: "
+                             f"{message or 'no message'}", provider=provider,
+                             retryable=kind in TRANSIENT_KINDS)
     if isinstance(exc, transient) or isinstance(exc, TimeoutError):
         return ProviderError(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
                              provider=provider, retryable=True)

@@ -1,0 +1,38 @@
+"""Shared request builders for the adapter tests."""
+
+from __future__ import annotations
+
+from baton.providers.base import Message, ToolCall, ToolResult, ToolSpec, TurnRequest
+
+READ = ToolSpec(name="read_file", description="Read a file of the workspace.",
+                parameters={"type": "object", "properties": {"path": {"type": "string"}},
+                            "required": ["path"]})
+WRITE = ToolSpec(name="write_file", description="Write a file.",
+                 parameters={"type": "object", "properties": {"path": {"type": "string"},
+                                                              "text": {"type": "string"}},
+                             "required": ["path", "text"]})
+
+
+def request(*messages: Message, tools: list[ToolSpec] | None = None, system: str = "You help.",
+            max_output_tokens: int | None = None) -> TurnRequest:
+    msgs = list(messages) or [Message(role="user", text="Fix the bug in a.py")]
+    return TurnRequest(run_id="run-1", role="implementer", system=system, messages=msgs,
+                       tools=[READ, WRITE] if tools is None else tools,
+                       max_output_tokens=max_output_tokens)
+
+
+def tool_history() -> list[Message]:
+    """A conversation with a finished tool round and a second, interrupted one."""
+    return [
+        Message(role="user", text="Fix the bug in a.py"),
+        Message(role="assistant", text="Reading it.", tool_calls=[
+            ToolCall(id="c1", name="read_file", arguments={"path": "a.py"})]),
+        Message(role="tool", tool_results=[
+            ToolResult(call_id="c1", name="read_file", content="print(1)")]),
+        Message(role="assistant", tool_calls=[
+            ToolCall(id="c2", name="read_file", arguments={"path": "b.py"}),
+            ToolCall(id="c3", name="write_file", arguments={"path": "a.py", "text": "x"})]),
+        Message(role="tool", tool_results=[
+            ToolResult(call_id="c2", name="read_file", content="no such file", is_error=True)]),
+        Message(role="user", text="Also add a test."),
+    ]
