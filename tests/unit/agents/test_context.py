@@ -1,0 +1,250 @@
+"""Context per role: truncation, project instructions, the repository map, budgets and order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from baton.agents.context import (
+    ROLES,
+    build_context,
+    estimate_tokens,
+    project_instructions,
+    repo_map,
+    truncate,
+    walk_files,
+)
+
+# --- truncate
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=2000), st.integers(min_value=-5, max_value=2500),
+       st.sampled_from(["head", "tail", "middle"]))
+def test_truncate_fits_is_deterministic_and_leaves_short_text_alone(text: str, budget: int,
+                                                                     keep: str) -> None:
+    out = truncate(text, budget, keep)  # type: ignore[arg-type]
+    assert len(out) <= max(budget, 0)
+    assert out == truncate(text, budget, keep)  # type: ignore[arg-type]
+    if 0 < len(text) <= budget:
+        assert out == text
+
+
+def test_truncate_head_keeps_whole_lines_and_says_how_much_was_cut() -> None:
+    text = "".join(f"line {i}\n" for i in range(100))  # 790 chars
+    out = truncate(text, 100, "head")
+    assert out.startswith("line 0\nline 1\n")
+    kept, marker = out.rsplit("\n", 1)
+    assert kept.endswith("line 9") or kept.endswith("line 10")  # cut at a line end
+    assert marker == f"[… {len(text) - len(kept) - 1} characters cut]"
+
+
+def test_truncate_tail_and_middle() -> None:
+    text = "".join(f"line {i}\n" for i in range(100))
+    tail = truncate(text, 100, "tail")
+    assert tail.startswith("[… ") and tail.endswith("line 99\n")
+    middle = truncate(text, 120, "middle")
+    assert middle.startswith("[… ") and middle.rstrip().endswith("characters cut]")
+    assert "line 49" in middle or "line 50" in middle
+    assert "line 0\n" not in middle and "line 99" not in middle
+
+
+# --- project instructions
+
+
+def test_project_instructions_labels_caps_and_dedupes(tmp_path: Path) -> None:
+    (tmp_path / "AGENTS.md").write_text("Use tabs.\n" * 2000)
+    (tmp_path / "CLAUDE.md").symlink_to("AGENTS.md")
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "copilot-instructions.md").write_text("Prefer pathlib.")
+    (tmp_path / ".baton").mkdir()
+    (tmp_path / ".baton" / "instructions.md").write_text("   \n")  # empty: left out
+    out = project_instructions(tmp_path, file_cap=500)
+    assert out.index("## AGENTS.md") < out.index("## CLAUDE.md") < out.index(
+        "## .github/copilot-instructions.md")
+    assert "## CLAUDE.md\n(same text as AGENTS.md)" in out
+    assert "characters cut" in out and len(out) < 800
+    assert "Prefer pathlib." in out and ".baton/instructions.md" not in out
+
+
+def test_project_instructions_never_follow_a_symlink_out_of_the_workspace(tmp_path: Path) -> None:
+    secret = tmp_path / "outside.txt"
+    secret.write_text("SECRET")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "AGENTS.md").symlink_to(secret)
+    assert project_instructions(ws) == ""
+
+
+# --- repository map
+
+
+def _tree(root: Path, files: list[str]) -> None:
+    for rel in files:
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("x")
+
+
+def test_walk_honours_gitignore_nested_negation_and_skips(tmp_path: Path) -> None:
+    _tree(tmp_path, ["a.py", "b.log", "keep.log", "build/out.py", "src/x.py", "src/gen.py",
+                     "src/sub/y.py", "node_modules/m/index.js", ".git/config", ".baton/runs/r",
+                     "docs/tmp.md", "excluded.txt"])
+    (tmp_path / ".gitignore").write_text("*.log\n!keep.log\nbuild/\n# comment\n")
+    (tmp_path / "src" / ".gitignore").write_text("gen.py\n")
+    (tmp_path / "docs" / ".gitignore").write_text("!*.md\n*.md\n")  # last match wins
+    (tmp_path / ".git" / "info").mkdir()
+    (tmp_path / ".git" / "info" / "exclude").write_text("excluded.txt\n")
+    tree = walk_files(tmp_path)
+    files = sorted(f"{d}{n}" for d, names in tree.items() for n in names)
+    assert files == [".gitignore", "a.py", "keep.log", "src/.gitignore", "src/sub/y.py", "src/x.py"] \
+        or files == [".gitignore", "a.py", "docs/.gitignore", "keep.log", "src/.gitignore",
+                     "src/sub/y.py", "src/x.py"]
+    assert "docs/tmp.md" not in files
+
+
+def test_a_deeper_gitignore_can_reinclude(tmp_path: Path) -> None:
+    _tree(tmp_path, ["a.txt", "sub/b.txt", "sub/c.txt"])
+    (tmp_path / ".gitignore").write_text("*.txt\n")
+    (tmp_path / "sub" / ".gitignore").write_text("!b.txt\n")
+    tree = walk_files(tmp_path)
+    assert tree.get("sub/") == [".gitignore", "b.txt"]
+    assert "a.txt" not in tree.get("", [])
+
+
+def test_repo_map_fits_its_budget_prefers_shallow_folders_and_counts_the_rest(tmp_path: Path) -> None:
+    _tree(tmp_path, ["README.md", "pyproject.toml"]
+          + [f"pkg/mod{i}.py" for i in range(5)]
+          + [f"pkg/deep/er/still/f{i}.py" for i in range(50)]
+          + [f"zz/{i}.txt" for i in range(3)])
+    full = repo_map(tmp_path, 100_000)
+    assert full.splitlines()[0].startswith("60 files")
+    assert "./  README.md  pyproject.toml" in full and "more files" not in full
+    small = repo_map(tmp_path, 200)
+    assert len(small) <= 200
+    assert "./  README.md" in small and "pkg/deep" not in small
+    assert small.splitlines()[-1].startswith("… ") and "more files" in small
+    assert repo_map(tmp_path, 200) == small  # deterministic
+
+
+def test_repo_map_caps_names_per_folder(tmp_path: Path) -> None:
+    _tree(tmp_path, [f"big/f{i:03}.py" for i in range(100)])
+    out = repo_map(tmp_path, 100_000)
+    assert "… +60" in out and "f039.py" in out and "f040.py" not in out
+
+
+def test_repo_map_of_30000_files_is_fast(tmp_path: Path) -> None:
+    # Hard links make the 30,000 files cheap to create; the walk sees 30,000 directory entries.
+    src = tmp_path / "one.py"
+    src.write_text("x")
+    for d in range(300):
+        folder = tmp_path / "ws" / f"pkg{d // 30}" / f"mod{d}"
+        folder.mkdir(parents=True)
+        for f in range(100):
+            os.link(src, folder / f"f{f}.py")
+    (tmp_path / "ws" / ".gitignore").write_text("*.pyc\n__pycache__/\nbuild/\n*.log\n!keep.log\n")
+    import time
+    start = time.perf_counter()
+    out = repo_map(tmp_path / "ws", 20_000)
+    elapsed = time.perf_counter() - start
+    assert out.startswith("30001 files") and len(out) <= 20_000  # + the .gitignore
+    assert elapsed < 5.0, f"repo_map took {elapsed:.2f}s on 30,000 files"
+
+
+# --- build_context
+
+BUFFERS = {"src/app.py": "def main():\n    run()\n" * 50, "src/util.py": "X = 1\n" * 30}
+
+
+def _ctx(role: str, **over: object) -> tuple[str, str]:
+    args: dict[str, object] = dict(
+        task="make main() return an exit code", selection="    run()\n",
+        selection_path="src/app.py", diagnostic="src/app.py:2: error: missing return",
+        open_buffers=BUFFERS, instructions="## AGENTS.md\nRun pytest before finishing.",
+        repo_map="2 files\nsrc/  app.py  util.py", plan="1. return 0 from main",
+        diff="--- a/src/app.py\n+++ b/src/app.py\n", budget_chars=20_000)
+    args.update(over)
+    return build_context(role, **args)  # type: ignore[arg-type]
+
+
+def test_planner_sees_instructions_map_then_the_task_and_code() -> None:
+    stable, part = _ctx("planner")
+    assert stable.index("# Project instructions") < stable.index("# Repository map")
+    assert "Run pytest before finishing." in stable and "src/  app.py" in stable
+    for title in ("# Task", "# Selection (src/app.py)", "# Diagnostic", "# Open buffers",
+                  "## src/app.py", "## src/util.py"):
+        assert title in part
+    assert part.index("## src/app.py") < part.index("## src/util.py")  # selected file first
+    assert "Accepted plan" not in part and "Changes so far" not in part  # not the planner's
+
+
+@pytest.mark.parametrize("role", ["implementer", "reviewer"])
+def test_implementer_and_reviewer_also_get_plan_and_diff(role: str) -> None:
+    _, part = _ctx(role)
+    assert part.index("# Task") < part.index("# Accepted plan") < part.index("# Changes so far")
+    assert "1. return 0 from main" in part and "```diff\n--- a/src/app.py" in part
+
+
+def test_classifier_gets_only_the_task_and_a_summary() -> None:
+    stable, part = _ctx("classifier")
+    assert stable == ""
+    assert part.startswith("# Task\nmake main() return an exit code")
+    assert "a selection of 1 line in src/app.py" in part
+    assert "2 open file(s): src/app.py, src/util.py" in part
+    assert "run()" not in part and "Run pytest" not in part  # no code, no instructions
+
+
+def test_the_stable_prefix_does_not_depend_on_the_task() -> None:
+    a, _ = _ctx("implementer")
+    b, _ = _ctx("implementer", task="something else entirely " * 200, selection=None,
+                open_buffers={"x.py": "y" * 50_000}, diff="+" * 30_000, plan="other")
+    assert a == b
+
+
+@settings(max_examples=60, deadline=None)
+@given(role=st.sampled_from(ROLES), budget=st.integers(min_value=1_500, max_value=30_000),
+       task=st.text(min_size=1, max_size=3000), buf=st.text(max_size=20_000),
+       diff=st.text(max_size=20_000), instr=st.text(max_size=8000))
+def test_context_fits_the_budget(role: str, budget: int, task: str, buf: str, diff: str,
+                                 instr: str) -> None:
+    stable, part = build_context(
+        role, task=task, selection=buf[:500] or None, selection_path="a.py",
+        diagnostic="E1 bad", open_buffers={"a.py": buf, "b.py": buf[::-1]}, instructions=instr,
+        repo_map="map\n" * 2000, plan="plan " * 3000, diff=diff, budget_chars=budget)
+    assert len(stable) + 2 + len(part) <= budget
+    assert part.startswith("# Task\n")
+    assert (stable, part) == build_context(
+        role, task=task, selection=buf[:500] or None, selection_path="a.py",
+        diagnostic="E1 bad", open_buffers={"a.py": buf, "b.py": buf[::-1]}, instructions=instr,
+        repo_map="map\n" * 2000, plan="plan " * 3000, diff=diff, budget_chars=budget)
+
+
+def test_unused_share_goes_to_the_sections_that_need_it() -> None:
+    # Little else to show: the one big buffer gets nearly the whole per-run budget.
+    _, part = _ctx("planner", diagnostic=None, selection=None, open_buffers={"big.py": "z" * 50_000},
+                   budget_chars=10_000)
+    assert part.count("z") > 6_000
+
+
+def test_small_buffer_shares_are_named_not_shown() -> None:
+    many = {f"f{i:02}.py": "q" * 5_000 for i in range(40)}
+    _, part = _ctx("planner", open_buffers=many, selection_path=None, budget_chars=8_000)
+    assert "Also open, not shown:" in part
+
+
+def test_a_fence_inside_code_does_not_break_the_block() -> None:
+    _, part = _ctx("planner", selection="x = '''\n```\n'''\n")
+    assert "````\nx = '''\n```\n'''\n\n````" in part
+
+
+def test_unknown_role_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown role"):
+        _ctx("janitor")
+
+
+def test_estimate_tokens() -> None:
+    assert estimate_tokens("") == 0 and estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
