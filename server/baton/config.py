@@ -209,3 +209,11 @@ def load_config(workspace: Path | None, overrides: Mapping[str, Any] | None = No
 
 def _explain(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+
+
+def defaults(env: Mapping[str, str] | None = None) -> Config:
+    """The configuration with no file at all: whatever provider a key allows, else offline."""
+    detected, why = autodetect(os.environ if env is None else env)
+    config = Config.model_validate(detected)
+    config.origin = [why]
+    return config

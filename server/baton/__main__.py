@@ -1,0 +1,114 @@
+"""The `baton` command: serve, run, runs, doctor. Logs go to stderr, never stdout."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _logging(verbose: bool) -> None:
+    level = logging.DEBUG if verbose else getattr(logging, os.environ.get("BATON_LOG", "INFO").upper(),
+                                                 logging.INFO)
+    logging.basicConfig(stream=sys.stderr, level=level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pygls logs every message body at INFO: whole files and prompts. Keep it quiet.
+    for name in ("pygls", "httpx", "httpx2", "httpcore", "anthropic", "openai"):
+        logging.getLogger(name).setLevel(logging.DEBUG if os.environ.get("BATON_TRACE") else logging.WARNING)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .lsp.server import build
+    server = build()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+            print(f"baton serve --tcp listens on loopback only, not {host!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host.strip("[]"), int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .cli_run import run_headless
+    return asyncio.run(run_headless(Path(args.workspace), " ".join(args.task), route=args.route,
+                                    yes=args.yes))
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from .runtime.journal import Journal
+    root = Path(args.workspace).resolve()
+    db = root / ".baton" / "journal.sqlite3"
+    if not db.exists():
+        print(f"No runs in {root} yet.")
+        return 0
+    journal = Journal(db, root / ".baton" / "runs")
+    try:
+        runs = journal.load()
+    finally:
+        journal.close()
+    import time
+    for run in sorted(runs.values(), key=lambda r: r.created_at):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))
+        total = run.total_usage()
+        thread = f" (follow-up of {run.parent_run_id})" if run.parent_run_id else ""
+        print(f"{run.id}  {when}  {run.route or '-':5} {run.state:17} "
+              f"{total.input_tokens + total.output_tokens:>7} tok  {run.task[:60]}{thread}")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+    return asyncio.run(doctor(Path(args.workspace), as_json=args.json, probe=args.probe))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="baton", description="AI coding agents in your editor.")
+    parser.add_argument("--version", action="version", version=f"baton {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("serve", help="speak LSP on stdio (how editors start Baton)")
+    p.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on loopback TCP instead")
+    p.set_defaults(fn=_serve)
+
+    p = sub.add_parser("run", help="run one task headless in this terminal")
+    p.add_argument("--workspace", default=".", help="workspace root (default: .)")
+    p.add_argument("--route", choices=["auto", "ask", "edit", "plan"], default="auto")
+    p.add_argument("--yes", action="store_true", help="accept the plan without asking")
+    p.add_argument("task", nargs="+")
+    p.set_defaults(fn=_run)
+
+    p = sub.add_parser("runs", help="list the journal's runs")
+    p.add_argument("--workspace", default=".")
+    p.set_defaults(fn=_runs)
+
+    p = sub.add_parser("doctor", help="check configuration, providers, keys and sandboxing")
+    p.add_argument("--workspace", default=".")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--probe", action="store_true", help="send a tiny request to each provider")
+    p.set_defaults(fn=_doctor)
+
+    args = parser.parse_args(argv)
+    _logging(args.verbose)
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:
+        from .errors import BatonError
+        if isinstance(e, BatonError):
+            print(f"baton: {e}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""`baton doctor`: configuration, providers and roles, keys present (never their values),
+the isolation layer for commands, and what is missing with how to fix it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import ROLES, load_config
+from .errors import ConfigError
+
+
+def report(workspace: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"version": __version__, "workspace": str(workspace.resolve()),
+                           "python": sys.version.split()[0], "problems": []}
+    try:
+        config = load_config(workspace.resolve())
+    except ConfigError as e:
+        out["config"] = {"error": str(e)}
+        out["problems"].append(f"configuration: {e}")
+        return out
+    out["config"] = {"sources": config.origin, "edits": config.edits.mode,
+                     "permissions": config.permissions.model_dump()}
+    providers = {}
+    for name, p in config.providers.items():
+        entry: dict[str, Any] = {"kind": p.kind, "model": p.model or None}
+        if p.kind == "scripted":
+            path = config.script_path(p)
+            entry["script"] = str(path)
+            if not path.is_file():
+                out["problems"].append(f"provider {name}: script {path} not found")
+        else:
+            env = p.key_env()
+            present = p.api_key() is not None
+            entry["key"] = {"env": env, "present": present}
+            if p.base_url:
+                entry["base_url"] = p.base_url
+            if not present and p.kind != "openai-compatible":
+                out["problems"].append(f"provider {name}: ${env} is not set (export it, or set "
+                                       "api_key_env in [providers." + name + "])")
+        providers[name] = entry
+    out["providers"] = providers
+    out["roles"] = {role: config.chain(role) for role in ROLES}
+    out["sandbox"] = _sandbox(config.permissions.allow_unsandboxed_commands)
+    if out["sandbox"].get("layer") in (None, "none"):
+        out["problems"].append("commands: no isolation layer; " + out["sandbox"].get("fix", ""))
+    return out
+
+
+def _sandbox(opt_in: bool) -> dict[str, Any]:
+    try:
+        from .sandbox.isolation import isolation_report
+    except ImportError:
+        return {"layer": "none", "why": "this build has no command sandbox",
+                "bwrap": shutil.which("bwrap")}
+    return isolation_report()
+
+
+async def _probe(workspace: Path) -> dict[str, str]:
+    from .providers.registry import Registry, probe
+    config = load_config(workspace.resolve())
+    registry = Registry(config)
+    results: dict[str, str] = {}
+    for name in config.providers:
+        try:
+            results[name] = await probe(registry.provider(name))
+        except Exception as e:
+            results[name] = f"failed: {e}"
+    return results
+
+
+async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
+    data = await asyncio.to_thread(report, workspace)
+    if probe and "providers" in data:
+        data["probe"] = await _probe(workspace)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return 0 if not data["problems"] else 1
+    print(f"Baton {data['version']} (Python {data['python']}) — workspace {data['workspace']}")
+    cfg = data["config"]
+    if "error" in cfg:
+        print(f"✗ configuration: {cfg['error']}")
+    else:
+        print("Configuration: " + "; ".join(cfg["sources"]))
+        print(f"  edits mode: {cfg['edits']}")
+        print("Providers:")
+        for name, p in data["providers"].items():
+            key = p.get("key")
+            keyinfo = f", ${key['env']} {'set' if key['present'] else 'NOT set'}" if key else ""
+            extra = f", script {p['script']}" if "script" in p else ""
+            print(f"  {name}: {p['kind']} {p['model'] or ''}{keyinfo}{extra}")
+        print("Roles:")
+        for role, chain in data["roles"].items():
+            print(f"  {role}: {' → '.join(chain)}")
+        sb = data["sandbox"]
+        print(f"Command isolation: {sb.get('layer', 'none')}"
+              + (f" ({sb['why']})" if sb.get("why") else ""))
+        for k, v in sb.items():
+            if k not in ("layer", "why"):
+                print(f"  {k}: {v}")
+    for name, verdict in data.get("probe", {}).items():
+        print(f"Probe {name}: {verdict}")
+    if data["problems"]:
+        print("Problems:")
+        for p in data["problems"]:
+            print(f"  ✗ {p}")
+    else:
+        print("No problems found.")
+    return 0 if not data["problems"] else 1

@@ -1,0 +1,73 @@
+"""Code actions (PROTOCOL §4): Accept/Reject in a plan awaiting approval, Apply/Reject in
+a held `changes.diff`, `Fix with Baton` on diagnostics, and the selection actions.
+Answered from memory only: a code-action request never waits on agent work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types as t
+
+from ..runtime.engine import Engine
+from ..runtime.runs import State
+
+FIX_CONTEXT_LINES = 3
+
+
+def _run_file(engine: Engine, uri: str) -> tuple[str, str] | None:
+    """(runId, file name) when `uri` is a run's document under .baton/runs/."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    path = Path(unquote(parsed.path))
+    try:
+        rel = path.relative_to(engine.runs_dir)
+    except ValueError:
+        return None
+    parts = rel.parts
+    return (parts[0], parts[1]) if len(parts) == 2 else None
+
+
+def _cmd(title: str, command: str, arg: dict) -> t.CodeAction:
+    return t.CodeAction(title=title, kind=t.CodeActionKind.QuickFix,
+                        command=t.Command(title=title, command=command, arguments=[arg]))
+
+
+def code_actions(engine: Engine, params: t.CodeActionParams) -> list[t.CodeAction]:
+    uri = params.text_document.uri
+    out: list[t.CodeAction] = []
+    found = _run_file(engine, uri)
+    if found:
+        run_id, name = found
+        ctx = engine.contexts.get(run_id)
+        if ctx is not None:
+            arg = {"runId": run_id}
+            if name == "plan.md" and ctx.run.state == State.AWAITING_APPROVAL:
+                out += [_cmd("Accept plan", "baton.plan.accept", arg),
+                        _cmd("Reject plan", "baton.plan.reject", arg)]
+            if name == "changes.diff" and ctx.run.state == State.AWAITING_APPLY:
+                out += [_cmd("Apply changes", "baton.edits.apply", arg),
+                        _cmd("Reject changes", "baton.edits.reject", arg)]
+        return out
+    rng = _range(params.range)
+    for diag in params.context.diagnostics or []:
+        line = diag.range.start.line
+        task = (f"Fix this problem reported by {diag.source or 'a tool'}"
+                f"{f' ({diag.code})' if diag.code else ''}: {diag.message}")
+        around = {"start": {"line": max(0, line - FIX_CONTEXT_LINES), "character": 0},
+                  "end": {"line": diag.range.end.line + FIX_CONTEXT_LINES, "character": 0}}
+        action = _cmd("Fix with Baton", "baton.run",
+                      {"task": task, "uri": uri, "range": around, "route": "edit"})
+        action.diagnostics = [diag]
+        out.append(action)
+    if params.range.start != params.range.end:
+        sel = {"uri": uri, "range": rng}
+        out.append(_cmd("Ask Baton about this selection", "baton.selection.ask", sel))
+        out.append(_cmd("Baton: edit this selection…", "baton.selection.edit", sel))
+    return out
+
+
+def _range(r: t.Range) -> dict:
+    return {"start": {"line": r.start.line, "character": r.start.character},
+            "end": {"line": r.end.line, "character": r.end.character}}

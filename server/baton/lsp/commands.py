@@ -1,0 +1,179 @@
+"""`workspace/executeCommand` (PROTOCOL §4): one object argument each, parsed once into a
+pydantic model; Baton's exceptions become JSON-RPC errors here and nowhere else."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+
+from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
+from ..runtime.engine import Engine
+from ..runtime.runs import Route
+
+log = logging.getLogger(__name__)
+
+# Server-defined error codes (JSON-RPC reserves -32000..-32099 for servers).
+UNKNOWN_RUN, WRONG_STATE, NOT_READY = -32001, -32002, -32003
+
+
+class _Arg(BaseModel):
+    # Unknown fields are ignored, so newer clients keep working with this server.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class RunArg(_Arg):
+    task: str = Field(min_length=1)
+    uri: str | None = None
+    range: dict[str, Any] | None = None
+    route: Route | None = None
+    parentRunId: str | None = None
+
+
+class RunIdArg(_Arg):
+    runId: str = Field(min_length=1)
+
+
+class RejectArg(RunIdArg):
+    reason: str = ""
+
+
+class ReviseArg(RunIdArg):
+    feedback: str = Field(min_length=1)
+
+
+class AnswerArg(RunIdArg):
+    answer: str = Field(min_length=1)
+
+
+class SteerArg(RunIdArg):
+    message: str = Field(min_length=1)
+
+
+class EmptyArg(_Arg):
+    pass
+
+
+class SelectionArg(_Arg):
+    uri: str
+    range: dict[str, Any]
+    task: str | None = None
+
+
+def _parse(model: type[_Arg], args: tuple[Any, ...]) -> Any:
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(f"expected one object argument, got {len(args)} arguments")
+    raw = args[0] if args else {}
+    if not isinstance(raw, dict):
+        raise JsonRpcInvalidParams(f"expected one object argument, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        fields = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'argument'}: {err['msg']}"
+                           for err in e.errors())
+        raise JsonRpcInvalidParams(f"invalid argument: {fields}") from None
+
+
+def to_jsonrpc(e: BaseException) -> JsonRpcException:
+    match e:
+        case JsonRpcException():
+            return e
+        case UnknownRun():
+            return JsonRpcException(str(e), code=UNKNOWN_RUN)
+        case WrongState():
+            return JsonRpcException(str(e), code=WRONG_STATE)
+        case UserInputError() | ConfigError():
+            return JsonRpcInvalidParams(str(e))
+        case BatonError():
+            return JsonRpcException(str(e), code=-32000)
+    log.exception("command failed", exc_info=e)
+    return JsonRpcInternalError(f"internal error: {type(e).__name__}: {e}")
+
+
+Handler = Callable[[Engine, Any], Awaitable[Any] | Any]
+
+
+def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
+    def command(name: str, model: type[_Arg]) -> Callable[[Handler], Handler]:
+        def wrap(fn: Handler) -> Handler:
+            @ls.command(name)
+            @functools.wraps(fn)
+            async def handler(ls_: Any, *args: Any) -> Any:
+                try:
+                    parsed = _parse(model, args)
+                    engine = await get_engine()
+                    result = fn(engine, parsed)
+                    if hasattr(result, "__await__"):
+                        result = await result
+                    return {} if result is None else result
+                except Exception as e:
+                    raise to_jsonrpc(e) from None
+            return fn
+        return wrap
+
+    @command("baton.run", RunArg)
+    def run(engine: Engine, a: RunArg) -> dict[str, str]:
+        return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=a.route,
+                                       parent_run_id=a.parentRunId)}
+
+    @command("baton.run.answer", AnswerArg)
+    def answer(engine: Engine, a: AnswerArg) -> None:
+        engine.answer(a.runId, a.answer)
+
+    @command("baton.run.steer", SteerArg)
+    def steer(engine: Engine, a: SteerArg) -> None:
+        engine.steer(a.runId, a.message)
+
+    @command("baton.plan.accept", RunIdArg)
+    def accept(engine: Engine, a: RunIdArg) -> None:
+        engine.accept(a.runId)
+
+    @command("baton.plan.reject", RejectArg)
+    def reject(engine: Engine, a: RejectArg) -> None:
+        engine.reject(a.runId, a.reason)
+
+    @command("baton.plan.revise", ReviseArg)
+    def revise(engine: Engine, a: ReviseArg) -> None:
+        engine.revise(a.runId, a.feedback)
+
+    @command("baton.edits.apply", RunIdArg)
+    def apply(engine: Engine, a: RunIdArg) -> None:
+        engine.apply(a.runId)
+
+    @command("baton.edits.reject", RejectArg)
+    def reject_edits(engine: Engine, a: RejectArg) -> None:
+        engine.reject(a.runId, a.reason or "changes rejected")
+
+    @command("baton.run.cancel", RunIdArg)
+    def cancel(engine: Engine, a: RunIdArg) -> None:
+        engine.cancel(a.runId)
+
+    @command("baton.run.revert", RunIdArg)
+    def revert(engine: Engine, a: RunIdArg) -> None:
+        engine.revert(a.runId)
+
+    @command("baton.runs", EmptyArg)
+    def runs(engine: Engine, a: EmptyArg) -> list[dict[str, Any]]:
+        return engine.list()
+
+    @command("baton.run.show", RunIdArg)
+    def show(engine: Engine, a: RunIdArg) -> dict[str, Any]:
+        return engine.show(a.runId)
+
+    # Code actions on a selection: clients prompt for the text and call these with `task`.
+    @command("baton.selection.ask", SelectionArg)
+    def selection_ask(engine: Engine, a: SelectionArg) -> dict[str, str]:
+        task = a.task or "Explain the selected code."
+        return {"runId": engine.create(task, uri=a.uri, range=a.range, route=Route.ASK)}
+
+    @command("baton.selection.edit", SelectionArg)
+    def selection_edit(engine: Engine, a: SelectionArg) -> dict[str, str]:
+        if not a.task:
+            raise UserInputError("`task` is required: say what to change in the selection "
+                                 "(your editor should have prompted for it)")
+        return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=Route.EDIT)}
+

@@ -1,0 +1,111 @@
+"""Builds the pygls server from its features. No logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as t
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..config import Config, defaults, load_config
+from ..errors import ConfigError
+from ..runtime.engine import Engine
+from . import actions, commands
+from .host import LspHost
+
+log = logging.getLogger(__name__)
+
+
+class BatonServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("baton", __version__,
+                         text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        self.engine: Engine | None = None
+        self.ready: asyncio.Future[Engine] | None = None
+        self.init_options: dict[str, Any] = {}
+
+
+def _root(ls: BatonServer, params: t.InitializeParams) -> Path:
+    if params.workspace_folders:
+        path = to_fs_path(params.workspace_folders[0].uri)
+        if path:
+            return Path(path)
+    if params.root_uri and (path := to_fs_path(params.root_uri)):
+        return Path(path)
+    if params.root_path:
+        return Path(params.root_path)
+    return Path.cwd()
+
+
+def _config(ls: BatonServer, root: Path) -> Config:
+    overrides = ls.init_options.get("config") if isinstance(ls.init_options, dict) else None
+    try:
+        return load_config(root, overrides if isinstance(overrides, dict) else None)
+    except ConfigError as e:
+        # A bad setting is shown to the person and the defaults are used.
+        ls.window_show_message(t.ShowMessageParams(
+            type=t.MessageType.Error, message=f"Baton: {e}. Using the defaults."))
+        return defaults()
+
+
+def build() -> BatonServer:
+    ls = BatonServer()
+    root_holder: dict[str, Path] = {}
+
+    @ls.feature(t.INITIALIZE)
+    def initialize(ls_: BatonServer, params: t.InitializeParams) -> None:
+        ls_.init_options = params.initialization_options or {}
+        root_holder["root"] = _root(ls_, params)
+        ls_.ready = asyncio.get_running_loop().create_future()
+
+    @ls.feature(t.INITIALIZED)
+    async def initialized(ls_: BatonServer, params: t.InitializedParams) -> None:
+        root = root_holder.get("root", Path.cwd())
+        try:
+            config = await asyncio.to_thread(_config, ls_, root)
+            engine = Engine(root, config, LspHost(ls_, root.resolve(),
+                                                  config.limits.client_request_timeout_s))
+            await engine.start()
+        except Exception as e:
+            log.exception("Baton could not start")
+            ls_.window_show_message(t.ShowMessageParams(type=t.MessageType.Error,
+                                                        message=f"Baton could not start: {e}"))
+            if ls_.ready and not ls_.ready.done():
+                ls_.ready.set_exception(e)
+            return
+        ls_.engine = engine
+        if config.offline and any("offline" in o for o in config.origin):
+            ls_.window_log_message(t.LogMessageParams(
+                type=t.MessageType.Info, message="Baton: " + config.origin[-1]))
+        if ls_.ready and not ls_.ready.done():
+            ls_.ready.set_result(engine)
+
+    async def get_engine() -> Engine:
+        if ls.engine is not None:
+            return ls.engine
+        if ls.ready is None:
+            from ..errors import UserInputError
+            raise UserInputError("Baton is not initialized yet")
+        return await asyncio.shield(ls.ready)
+
+    commands.register(ls, get_engine)
+
+    @ls.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(
+        code_action_kinds=[t.CodeActionKind.QuickFix], resolve_provider=False))
+    def code_action(ls_: BatonServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
+        if ls_.engine is None:
+            return None
+        return actions.code_actions(ls_.engine, params) or None
+
+    @ls.feature(t.SHUTDOWN)
+    async def shutdown(ls_: BatonServer, params: Any) -> None:
+        if ls_.engine is not None:
+            await ls_.engine.close()
+            ls_.engine = None
+
+    return ls

@@ -1,0 +1,149 @@
+"""Per-run working state (`RunContext`) and what one agent of a run sees (`RoleSession`):
+its conversation from the journal, its tools on the run's shadow, and the person behind
+`ask_user` and permission prompts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from ..errors import ToolRefused
+from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
+from ..sandbox.grants import Grants
+from ..sandbox.shadow import Shadow
+from ..tools import specs
+from ..tools.files import FileTools
+from .host import PermissionAnswer, Question
+from .runs import AgentMessage, Answered, Asked, Permission, Run, State, ToolDone
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+@dataclass
+class RunContext:
+    run: Run
+    folder: Path
+    shadow: Shadow
+    grants: Grants
+    task: asyncio.Task[None] | None = None
+    side_task: asyncio.Task[None] | None = None  # a revert, owned by the run
+    # Resolved by a command (accept, reject, revise, apply, answer) while the run waits.
+    decision: asyncio.Future[Any] | None = None
+    # A decision that arrived after the state changed but before the driver waited for it.
+    early: Any = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def new_decision(self) -> asyncio.Future[Any]:
+        self.decision = asyncio.get_running_loop().create_future()
+        if self.early is not None:
+            self.decision.set_result(self.early)
+            self.early = None
+        return self.decision
+
+
+class RoleSession:
+    def __init__(self, engine: Engine, ctx: RunContext, agent: str) -> None:
+        self.engine = engine
+        self.ctx = ctx
+        self.agent = agent
+        self.run_id = ctx.run.id
+        self.task = ctx.run.task
+        self.files = FileTools(engine.policy, ctx.shadow, self.permit_write)
+        self.on_delta: OnDelta | None = None
+
+    def conversation(self) -> list[Message]:
+        return self.ctx.run.conversations.get(self.agent, [])
+
+    def record(self, message: Message, *, usage: Usage | None = None, provider: str = "",
+               steers_consumed: int = 0) -> None:
+        self.engine.emit(self.ctx, AgentMessage(agent=self.agent, message=message, usage=usage,
+                                                provider=provider, steers_consumed=steers_consumed))
+
+    def record_result(self, result: ToolResult) -> None:
+        self.engine.emit(self.ctx, ToolDone(agent=self.agent, result=result))
+
+    def pending_steers(self) -> list[str]:
+        return list(self.ctx.run.steers)
+
+    async def execute(self, call: ToolCall) -> str:
+        name, args = call.name, call.arguments
+        model = specs.DESCRIPTIONS[name][0]
+        try:
+            parsed = model.model_validate(args)
+        except ValidationError:
+            raise
+        f = self.files
+        match name:
+            case "read_file":
+                return await asyncio.to_thread(f.read_file, parsed)
+            case "list_files":
+                return await asyncio.to_thread(f.list_files, parsed)
+            case "search":
+                return await asyncio.to_thread(f.search, parsed)
+            case "write_file":
+                return await f.write_file(parsed)
+            case "edit_file":
+                return await f.edit_file(parsed)
+            case "delete_file":
+                return await f.delete_file(parsed)
+            case "ask_user":
+                return await self.ask_user(call, parsed)
+            case "run_command":
+                return await self.run_command(parsed)
+        raise ToolRefused(f"{name} is not a tool this role can run")
+
+    async def permit_write(self, rel: str) -> bool:
+        if self.ctx.grants.allows(rel):
+            return True
+        return await self.ask_permission(rel, f"Baton run {self.run_id} wants to write `{rel}`, "
+                                         "which its plan does not grant.")
+
+    async def ask_permission(self, subject: str, prompt: str) -> bool:
+        host = self.engine.host
+        timeout = self.engine.config.limits.client_request_timeout_s * 10
+        try:
+            answer = await asyncio.wait_for(host.ask_permission(self.run_id, prompt), timeout)
+        except TimeoutError:
+            answer = PermissionAnswer.DENY
+        self.engine.emit(self.ctx, Permission(subject=subject, answer=answer))
+        if answer == PermissionAnswer.RUN:
+            self.ctx.grants.allow_for_run(subject)
+        return answer in (PermissionAnswer.ONCE, PermissionAnswer.RUN)
+
+    async def ask_user(self, call: ToolCall, args: specs.AskUser) -> str:
+        run, engine = self.ctx.run, self.engine
+        question = Question(text=args.question, options=args.options or None)
+        decision = self.ctx.new_decision()
+        if run.pending_answer is not None:  # answered before a restart, not yet consumed
+            decision.set_result(run.pending_answer)
+        if run.state != State.AWAITING_INPUT:
+            engine.emit(self.ctx, Asked(agent=self.agent, call_id=call.id, question=question))
+            await engine.set_state(self.ctx, State.AWAITING_INPUT, "a question for you")
+        else:
+            await engine.notify(self.ctx)
+        # Ask directly where the host can (message box, terminal prompt); the answer may
+        # equally arrive through `baton.run.answer`: whichever comes first wins.
+        direct = asyncio.get_running_loop().create_task(engine.host.ask_question(run.id, question))
+        try:
+            done, _ = await asyncio.wait({direct, decision}, return_when=asyncio.FIRST_COMPLETED)
+            if decision.done():
+                answer = decision.result()
+            else:
+                answer = direct.result()
+                if answer is None:
+                    answer = await decision
+        finally:
+            direct.cancel()
+        self.ctx.decision = None
+        if run.pending_answer is None:
+            engine.emit(self.ctx, Answered(answer=answer))
+        await engine.set_state(self.ctx, run.resume_state or State.IMPLEMENTING, "answered")
+        return f"The person answered: {answer}"
+
+    async def run_command(self, args: specs.RunCommand) -> str:
+        raise ToolRefused("run_command is not available yet in this build")

@@ -1,0 +1,332 @@
+"""The routes of PROTOCOL §3 as state handlers: what a run does in each state.
+
+`Workflow.drive` loops until the run is terminal, calling the handler of the current
+state. Handlers are re-entrant: after a restart the same handler runs again and picks
+up from the journal (an agent's conversation, a pending decision).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..agents.loop import run_agent
+from ..agents.roles import ANSWERER, CLASSIFIER, IMPLEMENTER, PLANNER, REVIEWER, RoleSpec
+from ..edits.diff import unified_diff
+from ..errors import RunFailed
+from ..providers.base import Message
+from ..sandbox.shadow import read_text_file
+from ..tools import specs
+from .delivery import Delivery
+from .host import Finding
+from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
+                       render_plan)
+from .runs import Answer, Approval, PlanSubmitted, Reviewed, Route, Routed, State
+from .session import RoleSession, RunContext
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger(__name__)
+
+CONTEXT_LINES = 20  # lines around a selection given to agents
+
+
+class Workflow:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.delivery = Delivery(engine)
+        self._handlers: dict[State, Callable[[RunContext], Awaitable[None]]] = {
+            State.QUEUED: self._queued,
+            State.CLASSIFYING: self._classifying,
+            State.PLANNING: self._planning,
+            State.AWAITING_APPROVAL: self._awaiting_approval,
+            State.AWAITING_INPUT: self._awaiting_input,
+            State.IMPLEMENTING: self._implementing,
+            State.REVIEWING: self._reviewing,
+            State.AWAITING_APPLY: self._awaiting_apply,
+        }
+
+    async def drive(self, ctx: RunContext) -> None:
+        while not ctx.run.terminal:
+            await self._handlers[ctx.run.state](ctx)
+
+    # -- helpers ----------------------------------------------------------------------
+    async def _agent(self, ctx: RunContext, role: RoleSpec, first_message: str) -> Any:
+        session = RoleSession(self.engine, ctx, role.name)
+        if not session.conversation():
+            session.record(Message(role="user", text=first_message))
+        provider = self.engine.registry.for_role(role.name)
+        max_turns = self.engine.config.limits.max_turns.get(role.name, 30)
+        return await run_agent(role, provider, session, max_turns=max_turns)
+
+    def _write(self, ctx: RunContext, name: str, text: str) -> Path:
+        path = ctx.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    def _brief(self, ctx: RunContext) -> str:
+        run = ctx.run
+        parts = [f"Task: {run.task}"]
+        if run.context:
+            parts.append(run.context)
+        return "\n\n".join(parts)
+
+    def run_diff(self, ctx: RunContext) -> str:
+        """The whole change of the run so far: original base → shadow, per touched file."""
+        return "".join(unified_diff(c.path, c.base, c.new) for c in self.delivery.full_changes(ctx))
+
+    # -- states -----------------------------------------------------------------------
+    async def _queued(self, ctx: RunContext) -> None:
+        run = ctx.run
+        if run.forced_route is not None:
+            self.engine.emit(ctx, Routed(route=run.forced_route, reason="chosen by you",
+                                         source="caller"))
+            await self._after_route(ctx)
+            return
+        await self.engine.set_state(ctx, State.CLASSIFYING)
+
+    async def _classifying(self, ctx: RunContext) -> None:
+        out = await self._agent(ctx, CLASSIFIER, self._brief(ctx))
+        args = specs.Classify.model_validate(out.call.arguments)
+        self.engine.emit(ctx, Routed(route=Route(args.route), reason=args.reason, source="model"))
+        await self._after_route(ctx)
+
+    async def _after_route(self, ctx: RunContext) -> None:
+        run = ctx.run
+        if run.route == Route.EDIT and run.uri:
+            target = self.engine._rel_from_uri(run.uri)
+            if target:
+                ctx.grants.plan_files = [target]
+        state = State.IMPLEMENTING if run.route == Route.EDIT else State.PLANNING
+        await self.engine.set_state(ctx, state, f"route {run.route}: {run.route_reason}")
+
+    async def _planning(self, ctx: RunContext) -> None:
+        run = ctx.run
+        if run.route == Route.ASK:
+            out = await self._agent(ctx, ANSWERER, self._brief(ctx))
+            self.engine.emit(ctx, Answer(text=out.text))
+            path = self._write(ctx, "answer.md", render_answer(run, out.text))
+            await self.engine.set_state(ctx, State.DONE, "answered")
+            await self.engine.host.show_document(path, take_focus=False)
+            return
+        out = await self._agent(ctx, PLANNER, self._brief(ctx))
+        args = specs.SubmitPlan.model_validate(out.call.arguments)
+        files = []
+        for f in args.files:  # a plan cannot grant what the path policy refuses
+            try:
+                files.append(self.engine.policy.relative(f) if not any(c in f for c in "*?[") else f)
+            except Exception as e:
+                raise RunFailed(f"the plan lists a path that is not allowed: {e}") from e
+        plan = PlanSubmitted(summary=args.summary, steps=args.steps, files=files, text="")
+        plan.text = render_plan(run, plan, self.engine.config.permissions.write)
+        self.engine.emit(ctx, plan)
+        self._write(ctx, "plan.md", plan.text)
+        await self.engine.set_state(ctx, State.AWAITING_APPROVAL, "plan ready for your approval")
+
+    async def _awaiting_approval(self, ctx: RunContext) -> None:
+        run = ctx.run
+        decision = ctx.new_decision()
+        await self.engine.notify(ctx)
+        await self.engine.host.show_document(ctx.folder / "plan.md", take_focus=False)
+        approval: Approval = await decision
+        ctx.decision = None
+        self.engine.emit(ctx, approval)
+        if approval.decision == "reject":
+            await self.engine.set_state(ctx, State.REJECTED, approval.text or "rejected by you")
+        elif approval.decision == "revise":
+            agent = "implementer" if run.route == Route.EDIT else "planner"
+            RoleSession(self.engine, ctx, agent).record(Message(
+                role="user", text=f"The person asks for a revision: {approval.text}\n"
+                "Revise accordingly and submit again."))
+            nxt = State.IMPLEMENTING if run.route == Route.EDIT else State.PLANNING
+            await self.engine.set_state(ctx, nxt, "revising")
+        elif run.route == Route.EDIT:
+            await self._apply_and_finish(ctx)
+        else:
+            ctx.grants.plan_files = granted_files(approval.text)
+            await self.engine.set_state(ctx, State.IMPLEMENTING, "plan accepted")
+
+    async def _awaiting_input(self, ctx: RunContext) -> None:
+        # Restarted while a question waited: the agent's loop re-enters its pending
+        # ask_user call, which waits for the answer without asking twice.
+        resume = ctx.run.resume_state or State.IMPLEMENTING
+        await self._handlers[resume](ctx)
+
+    async def _implementing(self, ctx: RunContext) -> None:
+        run = ctx.run
+        first = self._brief(ctx)
+        if run.accepted_plan:
+            first += f"\n\nThe accepted plan:\n\n{run.accepted_plan}"
+        out = await self._agent(ctx, IMPLEMENTER, first)
+        summary = specs.Finish.model_validate(out.call.arguments).summary
+        if run.route == Route.EDIT:
+            diff = self.run_diff(ctx)
+            if not diff:
+                raise RunFailed(f"the implementer made no change ({summary})")
+            self._write(ctx, "plan.md", render_edit_proposal(run, summary, diff))
+            await self.engine.set_state(ctx, State.AWAITING_APPROVAL, "change ready for your approval")
+            return
+        if run.edit_mode == "stream" and not await self.delivery.deliver(ctx):
+            await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
+            return
+        await self.engine.set_state(ctx, State.REVIEWING)
+
+    async def _reviewing(self, ctx: RunContext) -> None:
+        run = ctx.run
+        diff = self.run_diff(ctx) or "(no changes)"
+        first = (f"{self._brief(ctx)}\n\nThe accepted plan:\n\n{run.accepted_plan or '(none)'}"
+                 f"\n\nThe changes to review:\n\n```diff\n{diff}\n```")
+        session = RoleSession(self.engine, ctx, "reviewer")
+        if session.conversation():  # a later round: the reviewer sees the new diff
+            session.record(Message(role="user", text=f"The implementer revised. The changes now:"
+                                                     f"\n\n```diff\n{diff}\n```"))
+        out = await self._agent(ctx, REVIEWER, first)
+        args = specs.SubmitReview.model_validate(out.call.arguments)
+        findings = [Finding(**f.model_dump()) for f in args.findings]
+        self.engine.emit(ctx, Reviewed(verdict=args.verdict, findings=findings))
+        await self.engine.host.publish_findings(run.id, findings)
+        rounds = sum(1 for r in run.reviews if r.verdict == "request_changes")
+        if args.verdict == "request_changes" and rounds <= self.engine.config.limits.review_rounds:
+            listed = "\n".join(f"- {f.path}:{f.line} [{f.severity}] {f.message}" for f in findings)
+            RoleSession(self.engine, ctx, "implementer").record(Message(
+                role="user", text=f"The reviewer requested changes:\n{listed}\n"
+                "Address them, then call finish again."))
+            await self.engine.set_state(ctx, State.IMPLEMENTING, "the reviewer requested changes")
+            return
+        if run.edit_mode == "review" and self.delivery.pending(ctx):
+            self._write(ctx, "changes.diff", render_changes(run, self.run_diff(ctx)))
+            await self.engine.set_state(ctx, State.AWAITING_APPLY, "changes ready to apply")
+            return
+        note = "review: " + args.verdict + ("" if args.verdict == "approve" else
+                                            " (review rounds exhausted; see the findings)")
+        await self.engine.set_state(ctx, State.DONE, note)
+
+    async def _awaiting_apply(self, ctx: RunContext) -> None:
+        decision = ctx.new_decision()
+        await self.engine.notify(ctx)
+        path = ctx.folder / "changes.diff"
+        if path.exists():
+            await self.engine.host.show_document(path, take_focus=False)
+        approval: Approval = await decision
+        ctx.decision = None
+        self.engine.emit(ctx, approval)
+        if approval.decision == "reject":
+            await self.engine.set_state(ctx, State.REJECTED, approval.text or "changes rejected")
+            return
+        await self._apply_and_finish(ctx)
+
+    async def _apply_and_finish(self, ctx: RunContext) -> None:
+        if await self.delivery.deliver(ctx):
+            await self.engine.set_state(ctx, State.DONE, "changes applied")
+        elif ctx.run.state != State.AWAITING_APPLY:
+            await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
+        else:
+            await self.engine.notify(ctx, self.delivery.last_failure)
+
+    # -- outside the state machine ----------------------------------------------------
+    async def revert(self, ctx: RunContext) -> None:
+        async with ctx.lock:
+            ok = await self.delivery.revert(ctx)
+        await self.engine.notify(ctx, "reverted" if ok else f"revert failed: {self.delivery.last_failure}")
+
+    def gather_context(self, task: str, uri: str | None, range_: dict[str, Any] | None,
+                       parent_run_id: str | None) -> str:
+        """The selection (with its surroundings) and the parent run, fixed at creation."""
+        parts: list[str] = []
+        if uri:
+            rel = self.engine._rel_from_uri(uri)
+            if rel is None:
+                parts.append(f"(The person pointed at {uri}, which is outside the workspace.)")
+            else:
+                parts.append(self._selection(rel, range_))
+        if parent_run_id:
+            parts.append(self._parent_context(parent_run_id))
+        return "\n\n".join(p for p in parts if p)
+
+    def _selection(self, rel: str, range_: dict[str, Any] | None) -> str:
+        path = self.engine.root / rel
+        try:
+            text = self.engine._open_text(path) or read_text_file(path) or ""
+        except Exception:
+            text = ""
+        lines = text.splitlines()
+        if not range_ or not lines:
+            return f"The person is looking at `{rel}`."
+        try:
+            start = int(range_["start"]["line"])
+            end = int(range_["end"]["line"])
+        except (KeyError, TypeError, ValueError):
+            return f"The person is looking at `{rel}`."
+        lo, hi = max(0, start - CONTEXT_LINES), min(len(lines), end + 1 + CONTEXT_LINES)
+        selected = "\n".join(lines[start:end + 1])
+        around = "\n".join(f"{i + 1:5}  {lines[i]}" for i in range(lo, hi))
+        return (f"Selected in `{rel}` (lines {start + 1}-{end + 1}):\n```\n{selected}\n```\n"
+                f"Surrounding code:\n```\n{around}\n```")
+
+    def _parent_context(self, parent_run_id: str) -> str:
+        pctx = self.engine.contexts[parent_run_id]
+        p = pctx.run
+        status = f"it ended {p.state}" + (f" ({p.error})" if p.error else "")
+        if p.reverted:
+            status += "; its changes were reverted"
+        out = [f"This is a follow-up to run {p.id}: \"{p.task}\" ({status})."]
+        if p.accepted_plan:
+            out.append(f"Its accepted plan:\n{p.accepted_plan[:4000]}")
+        diff = self.run_diff(pctx)
+        if diff:
+            out.append(f"Its changes:\n```diff\n{diff[:6000]}\n```")
+        if p.answer:
+            out.append(f"Its answer:\n{p.answer[:3000]}")
+        said = [m.text for conv in p.conversations.values() for m in conv
+                if m.role == "assistant" and m.text.strip()]
+        if said:
+            out.append("What its agents said, last first:\n" + "\n".join(
+                f"- {t.strip()[:300]}" for t in reversed(said[-8:])))
+        return "\n\n".join(out)
+
+    def describe(self, ctx: RunContext) -> dict[str, Any]:
+        run = ctx.run
+        return {
+            "runId": run.id, "task": run.task, "route": run.route, "routeReason": run.route_reason,
+            "state": run.state, "createdAt": run.created_at, "error": run.error or None,
+            "parentRunId": run.parent_run_id,
+            "children": [c.run.id for c in self.engine.contexts.values()
+                         if c.run.parent_run_id == run.id],
+            "plan": run.accepted_plan or (run.plan.text if run.plan else None),
+            "answer": run.answer,
+            "files": sorted({e.path for d in run.deliveries for e in d.edits} |
+                            set(ctx.shadow.touched)),
+            "grant": ctx.grants.describe(),
+            "usage": {role: u.model_dump() for role, u in run.usage.items()},
+            "question": run.question.question.model_dump() if run.question else None,
+            "reverted": run.reverted,
+            "reviews": [r.model_dump(exclude={"ts"}) for r in run.reviews],
+            "events": transcript_summary(ctx),
+        }
+
+
+def transcript_summary(ctx: RunContext) -> list[str]:
+    """A readable line per step, from the run's conversations and decisions."""
+    out: list[str] = []
+    for agent, conv in ctx.run.conversations.items():
+        for m in conv:
+            if m.role == "assistant":
+                if m.text.strip():
+                    out.append(f"{agent}: {m.text.strip()[:200]}")
+                out += [f"{agent} → {c.name}({_args(c.arguments)})" for c in m.tool_calls]
+            elif m.role == "tool":
+                out += [f"{agent} ← {r.name}: {'ERROR ' if r.is_error else ''}{r.content[:120]}"
+                        for r in m.tool_results]
+            else:
+                out.append(f"to {agent}: {m.text.strip()[:200]}")
+    return out
+
+
+def _args(arguments: dict[str, Any]) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
+    return text if len(text) <= 120 else text[:117] + "…"

@@ -1,0 +1,93 @@
+"""The terminal host for `baton run`: prints what an editor would show, prompts where an
+editor would ask, and writes accepted edits to disk itself (no editor is attached)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Literal, TextIO
+
+from .edits.diff import unified_diff
+from .runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
+                           Question, RunNotice)
+from .sandbox.paths import PathPolicy
+from .sandbox.shadow import read_text_file
+
+
+class TerminalHost:
+    def __init__(self, root: Path, *, interactive: bool, out: TextIO = sys.stdout) -> None:
+        self.policy = PathPolicy(root)
+        self.interactive = interactive
+        self.out = out
+        self.notices: asyncio.Queue[RunNotice] = asyncio.Queue()
+        self._last: dict[str, tuple[str, str | None]] = {}
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    async def prompt(self, text: str) -> str | None:
+        if not self.interactive:
+            return None
+        self.out.write(text)
+        self.out.flush()
+        line = await asyncio.to_thread(sys.stdin.readline)
+        return line.strip() if line else None
+
+    def open_document(self, path: Path) -> OpenDocument | None:
+        return None
+
+    async def run_changed(self, notice: RunNotice) -> None:
+        extra = f" — {notice.reason}" if notice.reason else ""
+        if notice.error:
+            extra = f" — {notice.error}"
+        if self._last.get(notice.runId) != (notice.state, extra):
+            self.say(f"● {notice.state}{extra}")
+        self._last[notice.runId] = (notice.state, extra)
+        await self.notices.put(notice)
+
+    async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
+                       message: str) -> None:
+        return None
+
+    async def show_document(self, path: Path, *, take_focus: bool) -> None:
+        self.say(f"\n──── {path.name} ({path}) ────")
+        self.say(path.read_text(encoding="utf-8").rstrip())
+        self.say("─" * 40)
+
+    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
+        answer = await self.prompt(f"{prompt}\n  [o] allow once  [r] allow for this run  [N] deny: ")
+        if answer is None:
+            self.say(f"{prompt} Denied: the terminal is not interactive.")
+            return PermissionAnswer.DENY
+        return {"o": PermissionAnswer.ONCE, "r": PermissionAnswer.RUN}.get(
+            answer.lower()[:1], PermissionAnswer.DENY)
+
+    async def ask_question(self, run_id: str, question: Question) -> str | None:
+        options = ""
+        if question.options:
+            options = "\n" + "\n".join(f"  {i}. {o}" for i, o in enumerate(question.options, 1))
+        answer = await self.prompt(f"\n? {question.text}{options}\n> ")
+        if answer is None:
+            return "(no answer: Baton runs in a non-interactive terminal; decide yourself and say so)"
+        if question.options and answer.isdigit() and 1 <= int(answer) <= len(question.options):
+            return question.options[int(answer) - 1]
+        return answer
+
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+        from .sandbox.paths import delete_workspace_file, write_workspace_file
+        for e in edits:  # check all first: apply nothing if any file moved under us
+            rel = self.policy.relative(e.path)
+            if read_text_file(self.policy.absolute(rel)) != e.before:
+                return ApplyResult(applied=False, reason=f"{e.path} changed on disk meanwhile")
+        for e in edits:
+            if e.after is None:
+                delete_workspace_file(self.policy, e.path)
+            else:
+                write_workspace_file(self.policy, e.path, e.after)
+            self.say(unified_diff(e.path, e.before, e.after).rstrip())
+        return ApplyResult(applied=True)
+
+    async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:
+        for f in findings:
+            self.say(f"  {f.severity}: {f.path}:{f.line}: {f.message}")
