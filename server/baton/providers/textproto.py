@@ -42,19 +42,24 @@ def render_call(call: ToolCall) -> str:
 
 
 def history_as_text(messages: list[Message]) -> list[dict[str, str]]:
-    """Neutral messages as plain chat messages (no tool roles)."""
+    """Neutral messages as plain chat messages (no tool roles). Neighbours of the same role
+    are merged: several local chat templates reject roles that do not alternate."""
     out: list[dict[str, str]] = []
     for m in messages:
         if m.role == "user":
-            out.append({"role": "user", "content": m.text})
+            role, content = "user", m.text
         elif m.role == "assistant":
             parts = [m.text] if m.text else []
             parts += [render_call(c) for c in m.tool_calls]
-            out.append({"role": "assistant", "content": "\n\n".join(parts) or "(no reply)"})
+            role, content = "assistant", "\n\n".join(parts) or "(no reply)"
         else:
-            results = [f"Result of tool `{r.name}` (call {r.call_id})"
-                       f"{' - ERROR' if r.is_error else ''}:\n{r.content}" for r in m.tool_results]
-            out.append({"role": "user", "content": "\n\n".join(results)})
+            role, content = "user", "\n\n".join(
+                f"Result of tool `{r.name}` (call {r.call_id}){' - ERROR' if r.is_error else ''}:"
+                f"\n{r.content}" for r in m.tool_results)
+        if out and out[-1]["role"] == role:
+            out[-1]["content"] += "\n\n" + content
+        else:
+            out.append({"role": role, "content": content})
     return out
 
 
