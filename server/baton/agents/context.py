@@ -49,6 +49,20 @@ ROLE_SHARES: dict[str, dict[str, float]] = {
 SECTION_KEEP: dict[str, Keep] = {"selection": "middle"}
 ROLES = ("classifier", *ROLE_SHARES)
 
+# Suggested budgets per role, in characters (÷4 ≈ tokens). `ask` and `edit` runs work in one
+# place with one role, and their agent reads more with tools when it must; a quarter keeps
+# them well under the cost of the `plan` route (its three roles each get a full budget).
+DEFAULT_BUDGET_CHARS = {"classifier": 2_000, "planner": 48_000, "implementer": 48_000,
+                        "reviewer": 40_000}
+SINGLE_ROLE_ROUTE_FACTOR = 0.25
+
+
+def default_budget(role: str, route: str) -> int:
+    """The suggested budget of `role` in a run of `route` ("ask", "edit" or "plan")."""
+    budget = DEFAULT_BUDGET_CHARS[role]
+    return int(budget * SINGLE_ROLE_ROUTE_FACTOR) if route in ("ask", "edit") and \
+        role != "classifier" else budget
+
 
 def estimate_tokens(text: str) -> int:
     """A tokenizer-free estimate: ~4 characters a token for English and code."""
@@ -332,6 +346,20 @@ def _classifier_context(task: str, selection: str | None, selection_path: str | 
     summary = truncate(summary, budget_chars // 3)
     task_budget = budget_chars - len(summary) - len("# Task\n") - 2
     return "", f"# Task\n{truncate(task, task_budget)}\n\n{summary}"
+
+
+def repo_map_budget(role: str, budget_chars: int, instructions: str) -> int:
+    """What `build_context` will leave the repository map for `role`: pass it to `repo_map`
+    so the map is cut by its own rules (shallow folders first, a count of the rest)."""
+    if role == "classifier":
+        return 0
+    shares = ROLE_SHARES[role]
+    sizes = {"repo_map": budget_chars}
+    if instructions.strip():
+        sizes["instructions"] = len(_Section("Project instructions", instructions.strip()).render()) + 2
+    pool = int(budget_chars * sum(shares[n] for n in STABLE_SECTIONS))
+    got = _allocate(sizes, shares, pool)["repo_map"]
+    return max(got - len("# Repository map\n") - 2, 0)
 
 
 def build_context(role: str, *, task: str, selection: str | None, selection_path: str | None,

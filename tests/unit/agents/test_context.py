@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from baton.agents.context import (
     ROLES,
     build_context,
+    default_budget,
     estimate_tokens,
     project_instructions,
     repo_map,
+    repo_map_budget,
     truncate,
     walk_files,
 )
@@ -248,3 +250,21 @@ def test_unknown_role_is_refused() -> None:
 
 def test_estimate_tokens() -> None:
     assert estimate_tokens("") == 0 and estimate_tokens("abcd") == 1 and estimate_tokens("abcde") == 2
+
+
+def test_a_map_sized_by_repo_map_budget_is_kept_whole(tmp_path: Path) -> None:
+    _tree(tmp_path, [f"d{i}/f{j}.py" for i in range(40) for j in range(20)])
+    instructions = "## AGENTS.md\n" + "be careful\n" * 100
+    budget = repo_map_budget("implementer", 20_000, instructions)
+    the_map = repo_map(tmp_path, budget)
+    assert "more files" in the_map  # the map was cut by its own rules
+    stable, _ = build_context("implementer", task="t", selection=None, selection_path=None,
+                              diagnostic=None, open_buffers={}, instructions=instructions,
+                              repo_map=the_map, plan=None, diff=None, budget_chars=20_000)
+    assert the_map in stable and "characters cut" not in stable
+
+
+def test_default_budgets_give_single_role_routes_less() -> None:
+    assert default_budget("planner", "ask") < default_budget("planner", "plan")
+    assert default_budget("implementer", "edit") < default_budget("implementer", "plan")
+    assert default_budget("classifier", "ask") == default_budget("classifier", "plan")
