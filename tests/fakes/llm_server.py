@@ -86,7 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(500, {"error": {"type": "api_error",
                                               "message": "fake server: no reply queued"}})
         if reply.status >= 400:
-            err_type = reply.error_type or {429: "rate_limit_error", 529: "overloaded_error"}.get(
+            err_type = reply.error_type or {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}.get(
                 reply.status, "api_error")
             body_out = ({"type": "error", "error": {"type": err_type, "message": reply.error_message}}
                         if kind == "anthropic" else

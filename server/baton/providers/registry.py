@@ -47,15 +47,20 @@ class FailoverProvider:
 
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         failures: list[str] = []
+        last: ProviderError | None = None
         for provider in self.providers:
             try:
                 return await provider.complete(request, on_delta)
             except ProviderError as e:
                 log.warning("%s: provider %s failed: %s", self.role, provider.name, e)
                 failures.append(f"{provider.name}: {e}")
+                last = e
+        assert last is not None  # a chain is never empty (config validation)
         if len(failures) == 1:
-            raise ProviderError(f"{self.role}: {failures[0]}")
-        raise ProviderUnavailable(f"{self.role}: every provider failed: " + "; ".join(failures))
+            raise ProviderError(f"{self.role}: {failures[0]}", provider=last.provider,
+                                retryable=last.retryable, retry_after=last.retry_after) from last
+        raise ProviderUnavailable(f"{self.role}: every provider failed: " + "; ".join(failures),
+                                  retryable=last.retryable) from last
 
 
 class Registry:

@@ -97,7 +97,9 @@ def classify(exc: BaseException, provider: str,
         headers = getattr(response, "headers", None)
         where = f"HTTP {status}" if status >= 400 else "error mid-stream"
         text = f"{where}{' ' + kind if kind else ''}: {message or 'no message'}"
-        retryable = status in RETRYABLE_STATUS or status >= 500 or kind in TRANSIENT_KINDS
+        # The status decides; the body's type only for an error event inside a 200 stream.
+        retryable = (status in RETRYABLE_STATUS or status >= 500) if status >= 400 \
+            else kind in TRANSIENT_KINDS
         return ProviderError(text, provider=provider, retryable=retryable,
                              retry_after=parse_retry_after(headers))
     body = getattr(exc, "body", None)
