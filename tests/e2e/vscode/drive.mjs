@@ -1,0 +1,211 @@
+// Drives a real VS Code (code-server) in Debian's Chromium, as a person would, through the
+// Baton extension: run a task, see the plan, accept it with the code action (Ctrl+.), check the
+// file's new content on disk after saving, then revert the run and check the original is back.
+//
+// Started by tests/e2e/test_vscode.py, which prepares the workspace and code-server and passes a
+// JSON description of the scenario as the only argument:
+//   {url, workspace, file, task, planIncludes, expected, original, chromium, artifacts, timeoutMs}
+// Exit 0 when every step passed; otherwise prints the failed step and leaves a screenshot.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const scenario = JSON.parse(process.argv[2] ?? "{}");
+const STEP_TIMEOUT = scenario.timeoutMs ?? 30_000;
+const QUICK_INPUT = ".quick-input-widget";
+const started = Date.now();
+
+function log(message) {
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stderr.write(`[vscode-e2e ${seconds}s] ${message}\n`);
+}
+
+/** Polls `probe` until it returns a truthy value or the deadline passes; never a fixed sleep. */
+async function until(what, probe, { timeout = STEP_TIMEOUT, every = 250 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) {
+      return last;
+    }
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+}
+
+async function diskText() {
+  return readFile(path.join(scenario.workspace, scenario.file), "utf8");
+}
+
+async function statusText(page) {
+  const items = page.locator(".statusbar-item").filter({ hasText: "Baton" });
+  return (await items.count()) > 0 ? (await items.first().innerText()).trim() : "";
+}
+
+async function statusTooltip(page) {
+  const item = page.locator(".statusbar-item").filter({ hasText: "Baton" }).first();
+  return (await item.getAttribute("aria-label")) ?? "";
+}
+
+/** Waits for the Baton status item to read `Baton: <state>`; fails early on a failed run. */
+async function waitForState(page, state) {
+  await until(`the status bar to show "Baton: ${state}"`, async () => {
+    const text = await statusText(page);
+    if (text.includes("Baton: failed") && state !== "failed") {
+      throw new Error(`the run failed: ${await statusTooltip(page)}`);
+    }
+    return text.includes(`Baton: ${state}`);
+  });
+}
+
+async function quickInputVisible(page) {
+  return page.locator(QUICK_INPUT).isVisible();
+}
+
+/** Runs a palette command by its full title, choosing the exact row rather than the first one. */
+async function runCommand(page, title) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F1");
+  const input = page.locator(`${QUICK_INPUT} input`);
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(`>${title}`);
+  const row = page.locator(`${QUICK_INPUT} .monaco-list-row`).filter({ hasText: title }).first();
+  await row.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await row.click();
+  log(`ran "${title}"`);
+}
+
+async function openFile(page, relative) {
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("F1");
+  const input = page.locator(`${QUICK_INPUT} input`);
+  await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await input.fill(relative);
+  const row = page.locator(`${QUICK_INPUT} .monaco-list-row`).filter({ hasText: path.basename(relative) }).first();
+  await row.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await page.keyboard.press("Enter");
+  await activeTab(page, path.basename(relative));
+  log(`opened ${relative}`);
+}
+
+function tab(page, name) {
+  return page.locator(".tabs-container .tab").filter({ hasText: name }).first();
+}
+
+async function activeTab(page, name) {
+  await until(`the editor tab "${name}" to be active`, async () => {
+    const t = tab(page, name);
+    return (await t.count()) > 0 && ((await t.getAttribute("class")) ?? "").includes("active");
+  });
+}
+
+/** Focuses the text of the editor whose tab is `name`. */
+async function focusEditor(page, name) {
+  await tab(page, name).click();
+  await activeTab(page, name);
+  await page.locator(".editor-group-container.active .monaco-editor .view-lines").first().click();
+}
+
+/**
+ * Saves the file whenever its editor holds unsaved changes, until the disk shows `expected`.
+ * The workspace edit lands in the open buffer (VS Code decides when), so this polls instead of
+ * guessing a delay.
+ */
+async function saveUntilOnDisk(page, expected, what) {
+  await until(what, async () => {
+    if ((await diskText()) === expected) {
+      return true;
+    }
+    const t = tab(page, path.basename(scenario.file));
+    if ((await t.count()) > 0 && ((await t.getAttribute("class")) ?? "").includes("dirty")) {
+      await focusEditor(page, path.basename(scenario.file));
+      await page.keyboard.press("Control+S");
+    }
+    return false;
+  });
+}
+
+async function acceptPlanWithCodeAction(page) {
+  const accept = page.locator(".action-widget .monaco-list-row").filter({ hasText: "Accept plan" }).first();
+  // The server answers code actions once plan.md is synced: retry Ctrl+. until the action shows.
+  await until('the "Accept plan" code action in plan.md', async () => {
+    await focusEditor(page, "plan.md");
+    await page.keyboard.press("Control+.");
+    try {
+      await accept.waitFor({ state: "visible", timeout: 2_000 });
+      return true;
+    } catch {
+      await page.keyboard.press("Escape");
+      return false;
+    }
+  });
+  await accept.click();
+  log("chose the code action Accept plan");
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: scenario.chromium ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(STEP_TIMEOUT);
+  let step = "opening the workspace";
+  try {
+    await page.goto(`${scenario.url}/?folder=${encodeURIComponent(scenario.workspace)}`);
+    await page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+    log("workbench is up");
+
+    step = "waiting for the extension to start the server";
+    await until("the Baton status-bar item", async () => (await statusText(page)).includes("Baton"), { timeout: 60_000 });
+
+    step = `opening ${scenario.file}`;
+    await openFile(page, scenario.file);
+
+    step = "running Baton: Run Task";
+    await runCommand(page, "Baton: Run Task");
+    const input = page.locator(`${QUICK_INPUT} input`);
+    await until("the task input box", async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes("What should Baton do?"));
+    await input.fill(scenario.task);
+    await page.keyboard.press("Enter");
+
+    step = "waiting for the plan";
+    await waitForState(page, "plan to review");
+    await activeTab(page, "plan.md");
+    const planText = await page.locator(".editor-group-container.active .monaco-editor .view-lines").first().innerText();
+    if (!planText.trim()) {
+      throw new Error("plan.md opened empty");
+    }
+    if (scenario.planIncludes && !planText.includes(scenario.planIncludes)) {
+      throw new Error(`plan.md does not mention "${scenario.planIncludes}":\n${planText}`);
+    }
+    await page.screenshot({ path: path.join(scenario.artifacts ?? ".", "vscode-plan.png") });
+    log(`plan shown (${planText.split("\n")[0]})`);
+
+    step = "accepting the plan through the code action";
+    await acceptPlanWithCodeAction(page);
+    await waitForState(page, "done");
+
+    step = "saving the edited file and checking it on disk";
+    await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
+    log(`${scenario.file} has the new content on disk`);
+
+    step = "running Baton: Revert Run";
+    await runCommand(page, "Baton: Revert Run");
+    await saveUntilOnDisk(page, scenario.original, `${scenario.file} to be back to its original content on disk`);
+    log(`${scenario.file} is back to its original content on disk`);
+  } catch (error) {
+    const shot = path.join(scenario.artifacts ?? ".", "vscode-failure.png");
+    await page.screenshot({ path: shot }).catch(() => undefined);
+    process.stderr.write(`FAILED while ${step}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`status bar: ${await statusText(page).catch(() => "?")}; screenshot: ${shot}\n`);
+    process.stderr.write(`on disk now:\n${await diskText().catch(() => "?")}\n`);
+    await browser.close();
+    process.exit(1);
+  }
+  await browser.close();
+  log("scenario passed");
+}
+
+await main();
