@@ -3,7 +3,6 @@ pydantic model; Baton's exceptions become JSON-RPC errors here and nowhere else.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -100,9 +99,9 @@ Handler = Callable[[Engine, Any], Awaitable[Any] | Any]
 def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
     def command(name: str, model: type[_Arg]) -> Callable[[Handler], Handler]:
         def wrap(fn: Handler) -> Handler:
+            # No functools.wraps: pygls reads the handler's signature to unpack arguments.
             @ls.command(name)
-            @functools.wraps(fn)
-            async def handler(ls_: Any, *args: Any) -> Any:
+            async def handler(ls: Any, *args: Any) -> Any:  # `ls` by name: pygls injects the server
                 try:
                     parsed = _parse(model, args)
                     engine = await get_engine()

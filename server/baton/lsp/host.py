@@ -131,7 +131,8 @@ class LspHost:
         return ApplyResult(applied=bool(result.applied), reason=result.failure_reason or "")
 
     def workspace_edit(self, label: str, edits: list[FileEdit]) -> t.WorkspaceEdit:
-        encoding = str(self.ls.workspace.position_encoding or "utf-16")
+        enc = self.ls.workspace.position_encoding or "utf-16"
+        encoding = getattr(enc, "value", enc)
         annotate = self._supports_annotations()
         ann_id = "baton" if annotate else None
         changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
