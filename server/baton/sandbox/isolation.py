@@ -1,0 +1,265 @@
+"""Which OS isolation commands get, probed once by actually using it.
+
+Strongest first:
+  bwrap         user+mount namespace with an overlay view of the shadow, then bubblewrap:
+                read-only root, private /tmp, no network, die with parent, new session
+  landlock      where namespaces are refused (Ubuntu 24.04's AppArmor rule): a copy of the
+                workspace as the view, writes restricted to it by Landlock, TCP denied
+  sandbox-exec  macOS: the same copy, writes restricted by a generated Seatbelt profile
+  none          nothing available: commands are refused unless the workspace opts in with
+                `[permissions] allow_unsandboxed_commands = true`
+
+Nothing here switches isolation off quietly: the active layer and the reason every
+stronger one is missing are in `isolation_report()` (for `baton doctor`) and in every
+command's result. `BATON_SANDBOX_FORCE=bwrap|landlock|sandbox-exec|none` caps the layer
+(tests and doctor use it to exercise the fallbacks); it never enables a weaker layer
+silently, since the cap is reported too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from . import landlock_exec
+
+log = logging.getLogger(__name__)
+
+Layer = Literal["bwrap", "landlock", "sandbox-exec", "none"]
+ORDER: tuple[Layer, ...] = ("bwrap", "landlock", "sandbox-exec", "none")
+FORCE_ENV = "BATON_SANDBOX_FORCE"
+
+# Credentials readable under a read-only root are hidden from commands.
+SECRET_HOME_PATHS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".netrc",
+                     ".git-credentials", ".npmrc", ".pypirc", ".password-store",
+                     ".config/gcloud", ".config/gh", ".config/baton", ".local/share/keyrings")
+
+
+class ProbeResult(BaseModel):
+    layer: Layer
+    reasons: dict[str, str]  # layer → why it is not used (only layers stronger than `layer`)
+    fix: str  # what would give a stronger layer; "" when the strongest is active
+    landlock_abi: int = 0
+    forced: str | None = None
+
+
+def secret_masks(home: Path | None = None) -> list[tuple[str, bool]]:
+    """(path, is_dir) of credential stores that exist and must be hidden."""
+    home = home or Path.home()
+    out = []
+    for rel in SECRET_HOME_PATHS:
+        p = home / rel
+        if os.path.lexists(p) and not p.is_symlink():
+            out.append((str(p), p.is_dir()))
+    return out
+
+
+def bwrap_argv(workspace: Path, command: list[str], *, network: bool, bwrap: str = "bwrap",
+               protected: list[Path] | None = None) -> list[str]:
+    ws = str(workspace)
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--tmpfs", "/tmp", "--bind", ws, ws]
+    for p in protected or []:
+        if p.is_dir() and not p.is_symlink():
+            # .git read-only (a planted hook would run outside the sandbox later);
+            # .baton hidden (the journal and other runs' shadows).
+            argv += (["--tmpfs", str(p)] if p.name == ".baton" else ["--ro-bind", str(p), str(p)])
+    for path, is_dir in secret_masks():
+        argv += ["--tmpfs", path] if is_dir else ["--ro-bind", "/dev/null", path]
+    argv += ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid()),
+             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+             "--die-with-parent", "--new-session", "--chdir", ws]
+    if not network:
+        argv.append("--unshare-net")
+    return argv + ["--", *command]
+
+
+def seatbelt_profile(write_dirs: list[str], network: bool) -> str:
+    """A sandbox-exec profile: everything allowed but writes outside `write_dirs`
+    (and the network unless `network`)."""
+    def q(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    subpaths = " ".join(f"(subpath {q(os.path.realpath(d))})" for d in write_dirs)
+    lines = ["(version 1)", "(allow default)",
+             "(deny file-write*)",
+             f"(allow file-write* {subpaths} (literal \"/dev/null\") (literal \"/dev/tty\")"
+             " (regex #\"^/dev/fd/\"))"]
+    if not network:
+        lines.append("(deny network-outbound (remote ip))")
+        lines.append("(deny network-inbound (local ip))")
+    return "\n".join(lines) + "\n"
+
+
+def _userns_fix() -> str:
+    hints = []
+    try:
+        if Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").read_text().strip() == "1":
+            hints.append("AppArmor restricts unprivileged user namespaces (Ubuntu 24.04+): "
+                         "allow them for bwrap with an AppArmor profile, or "
+                         "`sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0`")
+    except OSError:
+        pass
+    try:
+        if Path("/proc/sys/kernel/unprivileged_userns_clone").read_text().strip() == "0":
+            hints.append("`sudo sysctl kernel.unprivileged_userns_clone=1`")
+    except OSError:
+        pass
+    try:
+        if Path("/proc/sys/user/max_user_namespaces").read_text().strip() == "0":
+            hints.append("`sudo sysctl user.max_user_namespaces=15000`")
+    except OSError:
+        pass
+    return "; ".join(hints)
+
+
+def probe_bwrap(bwrap: str = "bwrap") -> str | None:
+    """None when the overlay view + bubblewrap chain works here, else why not."""
+    if not sys.platform.startswith("linux"):
+        return "bubblewrap and overlay views are Linux only"
+    exe = shutil.which(bwrap)
+    if exe is None:
+        return f"{bwrap} is not installed (`apt-get install bubblewrap`, `dnf install bubblewrap`)"
+    with tempfile.TemporaryDirectory(prefix="baton-probe-") as tmp:
+        t = Path(tmp)
+        ws = t / "ws"
+        ws.mkdir()
+        (ws / "f").write_text("lower\n")
+        spec = {"workspace": str(ws), "upper": str(t / "upper"), "work": str(t / "work"),
+                "resets": [], "writes": [], "deletes": [],
+                "argv": bwrap_argv(ws, ["/bin/sh", "-c", "echo upper > f"], network=False,
+                                   bwrap=exe)}
+        (t / "spec.json").write_text(json.dumps(spec))
+        try:
+            r = subprocess.run([*helper_argv("overlay_exec"), str(t / "spec.json")], capture_output=True, text=True,
+                               timeout=30, cwd="/", env=_helper_env())
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return f"probing bubblewrap failed: {e}"
+        if r.returncode != 0:
+            why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
+            fix = _userns_fix()
+            return f"bubblewrap cannot create its namespaces here: {why}" + (f". Fix: {fix}" if fix else "")
+        if (ws / "f").read_text() != "lower\n" or not (t / "upper" / "f").is_file():
+            return "the overlay view did not keep the workspace read-only"
+    return None
+
+
+def _helper_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "HOME")}
+
+
+def helper_argv(module: str) -> list[str]:
+    """How to start one of the exec helpers (`overlay_exec`, `landlock_exec`) in a fresh
+    process. `-I` ignores PYTHON* variables and the user's site; the package is found by an
+    explicit path, so the command's environment carries nothing of Baton's."""
+    src = str(Path(__file__).resolve().parents[2])
+    code = (f"import sys; sys.path.insert(0, {src!r}); "
+            f"from baton.sandbox.{module} import main; sys.exit(main(sys.argv[1:]))")
+    return [sys.executable, "-I", "-c", code]
+
+
+def probe_landlock() -> tuple[int, str | None]:
+    abi = landlock_exec.abi_version()
+    if abi < 1:
+        return 0, "Landlock is not enabled in this kernel (needs Linux 5.13+ with lsm=landlock)"
+    with tempfile.TemporaryDirectory(prefix="baton-probe-") as tmp:
+        try:
+            r = subprocess.run([*helper_argv("landlock_exec"), "--write", tmp,
+                                "--", "/bin/sh", "-c", f"echo x > {tmp}/ok; echo x > {tmp}/../baton-probe-escape"],
+                               capture_output=True, text=True, timeout=30, cwd="/",
+                               env=_helper_env())
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return abi, f"probing Landlock failed: {e}"
+        escaped = Path(tmp).parent / "baton-probe-escape"
+        if escaped.exists():
+            escaped.unlink()
+            return abi, "Landlock did not restrict writes"
+        if r.returncode == 125 or not (Path(tmp) / "ok").exists():
+            return abi, f"Landlock could not be applied: {r.stderr.strip()[-300:]}"
+    return abi, None
+
+
+def probe_sandbox_exec() -> str | None:
+    if sys.platform != "darwin":
+        return "sandbox-exec is macOS only"
+    exe = shutil.which("sandbox-exec")
+    if exe is None:
+        return "sandbox-exec is missing from this macOS"
+    try:
+        r = subprocess.run([exe, "-p", seatbelt_profile([tempfile.gettempdir()], False), "/usr/bin/true"],
+                           capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"probing sandbox-exec failed: {e}"
+    return None if r.returncode == 0 else f"sandbox-exec failed: {r.stderr.decode(errors='replace')[-300:]}"
+
+
+@lru_cache(maxsize=8)
+def probe(force: str | None = None, bwrap: str = "bwrap") -> ProbeResult:
+    """The strongest working layer; cached per (force, bwrap) so it runs once per process."""
+    if force is not None and force not in ORDER:
+        raise ValueError(f"{FORCE_ENV}={force!r}: expected one of {', '.join(ORDER)}")
+    cap = ORDER.index(force) if force else 0
+    reasons: dict[str, str] = {}
+    abi = landlock_exec.abi_version() if sys.platform.startswith("linux") else 0
+    chosen: Layer = "none"
+    for i, layer in enumerate(ORDER[:-1]):
+        if i < cap:
+            reasons[layer] = f"disabled by {FORCE_ENV}={force}"
+            continue
+        if layer == "bwrap":
+            why = probe_bwrap(bwrap)
+        elif layer == "landlock":
+            abi, why = probe_landlock()
+        else:
+            why = probe_sandbox_exec()
+        if why is None:
+            chosen = layer
+            break
+        reasons[layer] = why
+    fix = _fix_for(chosen, reasons)
+    result = ProbeResult(layer=chosen, reasons=reasons, fix=fix, landlock_abi=abi, forced=force)
+    log.info("command isolation: %s%s", chosen, f" ({fix})" if fix else "")
+    return result
+
+
+def _fix_for(layer: Layer, reasons: dict[str, str]) -> str:
+    if layer == "bwrap":
+        return ""
+    if any(v.startswith("disabled by") for v in reasons.values()):
+        return f"unset {FORCE_ENV} (it caps the isolation layer for tests)"
+    if sys.platform == "darwin":
+        base = "" if layer == "sandbox-exec" else "sandbox-exec should be part of macOS; check that /usr/bin/sandbox-exec exists"
+    else:
+        bw = reasons.get("bwrap", "")
+        base = ("install bubblewrap (`apt-get install bubblewrap`) and allow unprivileged user "
+                "namespaces" if "not installed" in bw else bw.split("Fix: ")[-1] if "Fix: " in bw
+                else "allow unprivileged user namespaces so bubblewrap can run")
+    if layer == "none":
+        base += (". Until then commands are refused; to run them with no isolation at all, "
+                 "opt in per workspace with `[permissions] allow_unsandboxed_commands = true` "
+                 "in .baton/config.toml")
+    return base
+
+
+def active(bwrap: str = "bwrap") -> ProbeResult:
+    """The probe as configured by the environment (the one knob tests and doctor use)."""
+    force = os.environ.get(FORCE_ENV) or None
+    return probe(force, bwrap)
+
+
+def isolation_report() -> dict:
+    """For `baton doctor`: the active layer, why each stronger one is not, and the fix."""
+    r = active()
+    return {"layer": r.layer, "unavailable": r.reasons, "fix": r.fix,
+            "landlock_abi": r.landlock_abi, "forced": r.forced,
+            "commands": ("refused unless [permissions] allow_unsandboxed_commands = true"
+                         if r.layer == "none" else f"run under {r.layer}")}

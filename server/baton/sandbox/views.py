@@ -1,0 +1,294 @@
+"""The workspace as a run's agent changed it, materialised for a command, and the fold of
+what the command then changed back into the run's shadow.
+
+`OverlayView` (bwrap layer): an overlay whose lower layer is the live workspace and whose
+upper directory persists for the run in `<shadow store>/overlay/`, so build outputs survive
+from one command to the next. Bringing it up to date and folding cost O(files touched).
+
+`CopyView` (Landlock, sandbox-exec, unsandboxed): without namespaces nothing can redirect
+writes, so the view is a real directory, `<shadow store>/view/`, copied from the workspace
+on the run's first command and refreshed by a stat walk before each later one. This costs
+O(workspace); it is the fallback, and the price is reported in the command's result.
+
+Folding keeps what a review can show: UTF-8 text files outside `.git/`, `.baton/` and
+ignored paths (`.gitignore` plus caches like `__pycache__/`). Binary files, symlinks and
+files the path policy refuses stay in the view only and are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pathspec
+from pydantic import BaseModel, Field
+
+from ..errors import ToolRefused
+from .paths import delete_tree_file, write_tree_file
+from .shadow import MAX_FILE_BYTES, Shadow
+
+ALWAYS_IGNORED = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/",
+                  ".ruff_cache/", ".tox/", ".nox/", ".venv/", "venv/", "node_modules/",
+                  ".cache/", "*.egg-info/", ".coverage", ".DS_Store"]
+PROTECTED = (".git", ".baton")
+
+
+class Fold(BaseModel):
+    changed: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # "path: reason"
+
+
+def _protected(rel: str) -> bool:
+    return any(p.casefold() in PROTECTED for p in rel.split("/"))
+
+
+class _Folder:
+    """Applies a command's file changes to the shadow, one file at a time."""
+
+    def __init__(self, shadow: Shadow, since_ns: int) -> None:
+        self.shadow = shadow
+        self.since_ns = since_ns
+        self.result = Fold()
+        lines = list(ALWAYS_IGNORED)
+        try:
+            lines += (shadow.read(".gitignore") or "").splitlines()
+        except ToolRefused:
+            pass
+        self.ignore = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def ignored(self, rel: str, is_dir: bool = False) -> bool:
+        return _protected(rel) or self.ignore.match_file(rel + "/" if is_dir else rel)
+
+    def _allowed(self, rel: str) -> bool:
+        try:
+            return self.shadow.policy.relative(rel) == rel
+        except ToolRefused as e:
+            self.result.skipped.append(f"{rel}: {e}")
+            return False
+
+    def file(self, rel: str, path: Path, st: os.stat_result) -> None:
+        if self.ignored(rel) or not self._allowed(rel):
+            return
+        fresh = st.st_mtime_ns >= self.since_ns
+        if st.st_size > MAX_FILE_BYTES:
+            if fresh:
+                self.result.skipped.append(f"{rel}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+            return
+        data = path.read_bytes()
+        try:
+            if b"\x00" in data:
+                raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            if fresh:
+                self.result.skipped.append(f"{rel}: binary, kept in the command view only")
+            return
+        try:
+            current = self.shadow.read(rel)
+        except ToolRefused as e:
+            self.result.skipped.append(f"{rel}: {e}")
+            return
+        if current != text:
+            self.shadow.write(rel, text)
+            self.result.changed.append(rel)
+
+    def deleted(self, rel: str) -> None:
+        if self.ignored(rel) or not self._allowed(rel):
+            return
+        if self.shadow.exists(rel) and not self.shadow.policy.absolute(rel).is_dir():
+            self.shadow.delete(rel)
+            self.result.changed.append(rel)
+
+    def other(self, rel: str, st: os.stat_result, what: str) -> None:
+        if not self.ignored(rel) and st.st_mtime_ns >= self.since_ns:
+            self.result.skipped.append(f"{rel}: {what}, kept in the command view only")
+
+
+def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+    try:
+        entries = list(os.scandir(root / rel if rel else root))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for e in entries:
+        yield (f"{rel}/{e.name}" if rel else e.name), e
+
+
+def _files_under(root: Path, rel: str, folder: _Folder) -> Iterator[str]:
+    """Regular files below `root/rel` (lower layer), not descending into ignored dirs."""
+    for sub, e in _walk(root, rel):
+        if e.is_dir(follow_symlinks=False):
+            if not folder.ignored(sub, is_dir=True):
+                yield from _files_under(root, sub, folder)
+        elif e.is_file(follow_symlinks=False):
+            yield sub
+
+
+class OverlayView:
+    def __init__(self, shadow: Shadow) -> None:
+        self.shadow = shadow
+        self.workspace = shadow.policy.root
+        self.upper = shadow.store / "overlay" / "upper"
+        self.work = shadow.store / "overlay" / "work"
+
+    def spec(self, argv: list[str]) -> dict:
+        """What overlay_exec needs to make the view equal to the shadow, O(files touched)."""
+        resets, writes, deletes = [], [], []
+        for rel, t in self.shadow.touched.items():
+            up = self.upper / rel
+            if t.deleted:
+                try:
+                    if stat.S_ISCHR(os.lstat(up).st_mode):
+                        continue  # already a whiteout
+                except OSError:
+                    pass
+                deletes.append(rel)
+            elif t.written:
+                src = self.shadow.store / "files" / rel
+                try:
+                    if up.is_file() and not up.is_symlink() and up.read_bytes() == src.read_bytes():
+                        continue
+                except OSError:
+                    pass
+                writes.append([rel, str(src)])
+            elif os.path.lexists(up):
+                resets.append(rel)
+        return {"workspace": str(self.workspace), "upper": str(self.upper), "work": str(self.work),
+                "resets": resets, "writes": writes, "deletes": deletes, "argv": argv}
+
+    def fold(self, since_ns: int) -> Fold:
+        f = _Folder(self.shadow, since_ns)
+        self._fold_dir("", f, opaque=False)
+        # A file the agent created exists only in the upper layer; removing it there leaves
+        # no whiteout, just absence.
+        for rel, t in list(self.shadow.touched.items()):
+            if t.written and not t.deleted and not os.path.lexists(self.upper / rel):
+                f.deleted(rel)
+        return f.result
+
+    def _fold_dir(self, rel: str, f: _Folder, opaque: bool) -> None:
+        present = set()
+        for sub, e in _walk(self.upper, rel):
+            present.add(e.name)
+            st = e.stat(follow_symlinks=False)
+            if e.is_dir(follow_symlinks=False):
+                if f.ignored(sub, is_dir=True):
+                    continue
+                try:
+                    is_opaque = os.getxattr(e.path, "user.overlay.opaque") == b"y"
+                except OSError:
+                    is_opaque = False
+                self._fold_dir(sub, f, is_opaque)
+            elif stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # whiteout
+                if (self.workspace / sub).is_dir() and not (self.workspace / sub).is_symlink():
+                    for gone in _files_under(self.workspace, sub, f):
+                        f.deleted(gone)
+                else:
+                    f.deleted(sub)
+            elif stat.S_ISREG(st.st_mode):
+                f.file(sub, Path(e.path), st)
+            elif stat.S_ISLNK(st.st_mode):
+                f.other(sub, st, "symlink")
+            else:
+                f.other(sub, st, "special file")
+        if opaque:  # the directory was replaced: what the lower had and upper lacks is gone
+            for sub, e in _walk(self.workspace, rel):
+                if e.name in present:
+                    continue
+                if e.is_dir(follow_symlinks=False):
+                    for gone in _files_under(self.workspace, sub, f):
+                        f.deleted(gone)
+                elif e.is_file(follow_symlinks=False):
+                    f.deleted(sub)
+
+
+Snapshot = dict[str, tuple[int, int, int]]  # rel → (size, mtime_ns, inode)
+
+
+class CopyView:
+    def __init__(self, shadow: Shadow) -> None:
+        self.shadow = shadow
+        self.workspace = shadow.policy.root
+        self.root = shadow.store / "view"
+        self._stats_path = shadow.store / "view.json"
+        self.copied_files = 0  # files copied or refreshed by the last prepare()
+
+    def _scan(self, root: Path, skip_git: bool) -> Snapshot:
+        out: Snapshot = {}
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            for sub, e in _walk(root, rel):
+                if not rel and e.name == ".baton" or (skip_git and e.name == ".git"):
+                    continue
+                st = e.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(sub)
+                elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                    out[sub] = (st.st_size, st.st_mtime_ns, st.st_ino)
+        return out
+
+    def _copy_in(self, rel: str) -> None:
+        src, dst = self.workspace / rel, self.root / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(dst):
+            if dst.is_dir() and not dst.is_symlink():
+                shutil.rmtree(dst)
+            else:
+                dst.unlink()
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+        else:
+            shutil.copy2(src, dst, follow_symlinks=False)
+        self.copied_files += 1
+
+    def prepare(self) -> Snapshot:
+        """Bring the view up to date with the workspace and the shadow; return its state."""
+        self.copied_files = 0
+        live = self._scan(self.workspace, skip_git=False)
+        old: Snapshot = {}
+        if self.root.is_dir() and self._stats_path.is_file():
+            old = {k: tuple(v) for k, v in json.loads(self._stats_path.read_text()).items()}
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root.mkdir(parents=True)
+        touched = self.shadow.touched
+        for rel, st in live.items():
+            if rel not in touched and old.get(rel) != st:
+                self._copy_in(rel)
+        for rel in old.keys() - live.keys():
+            if rel not in touched and os.path.lexists(self.root / rel):
+                (self.root / rel).unlink()
+        self._stats_path.write_text(json.dumps(live))
+        for rel in touched:
+            want = self.shadow.read(rel)
+            path = self.root / rel
+            if want is None:
+                if os.path.lexists(path) and not path.is_dir():
+                    delete_tree_file(self.root, rel)
+            else:
+                data = want.encode("utf-8", "surrogatepass")
+                if path.is_symlink() or not path.is_file() or path.read_bytes() != data:
+                    if path.is_symlink():
+                        path.unlink()
+                    write_tree_file(self.root, rel, data)
+        return self._scan(self.root, skip_git=True)
+
+    def fold(self, before: Snapshot, since_ns: int) -> Fold:
+        f = _Folder(self.shadow, since_ns)
+        after = self._scan(self.root, skip_git=True)
+        for rel, st in after.items():
+            if before.get(rel) == st:
+                continue
+            path = self.root / rel
+            lst = os.lstat(path)
+            if stat.S_ISLNK(lst.st_mode):
+                f.other(rel, lst, "symlink")
+            else:
+                f.file(rel, path, lst)
+        for rel in before.keys() - after.keys():
+            f.deleted(rel)
+        return f.result
