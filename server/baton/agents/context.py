@@ -13,13 +13,15 @@ Sizes are in characters; `estimate_tokens` converts with the usual ~4 characters
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-import pathspec
+from .repomap import repo_map, walk_files
+
+__all__ = ["build_context", "default_budget", "estimate_tokens", "project_instructions",
+           "repo_map", "repo_map_budget", "truncate", "walk_files"]
 
 Keep = Literal["head", "tail", "middle"]
 
@@ -28,9 +30,6 @@ INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md"
 INSTRUCTIONS_FILE_CAP = 6_000
 INSTRUCTIONS_TOTAL_CAP = 16_000
 
-# Never listed, whatever .gitignore says: git's own data, Baton's runs, installed packages.
-MAP_SKIPPED_DIRS = frozenset({".git", ".baton", "node_modules"})
-MAP_NAMES_PER_DIR = 40
 MIN_BUFFER_CHARS = 200
 NOTE_CAP = 300
 
@@ -146,117 +145,6 @@ def project_instructions(root: Path, *, file_cap: int = INSTRUCTIONS_FILE_CAP,
         seen[text] = rel
         parts.append(f"## {rel}\n{truncate(text, file_cap)}")
     return truncate("\n\n".join(parts), total_cap)
-
-
-# --- repository map
-
-class _Ignore:
-    """One .gitignore, with a cheap pre-filter: most paths match none of its patterns."""
-
-    def __init__(self, base: str, lines: list[str]) -> None:
-        self.base = base  # workspace-relative folder, "" for the root, else ending in "/"
-        self.spec = pathspec.GitIgnoreSpec.from_lines(lines)
-        regexes = [p.regex.pattern.replace("(?P<ps_d>", "(?:")
-                   for p in self.spec.patterns if getattr(p, "regex", None) is not None]
-        self.any = re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None
-
-    def verdict(self, rel: str) -> bool | None:
-        """True: ignored, False: re-included by a `!` pattern, None: no pattern matches."""
-        sub = rel[len(self.base):]
-        if self.any is None or not self.any.match(sub):
-            return None
-        return self.spec.check_file(sub).include
-
-
-def _read_ignore(path: str, base: str) -> _Ignore | None:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    return _Ignore(base, lines) if any(ln.strip() and not ln.startswith("#") for ln in lines) else None
-
-
-def _ignored(rel: str, ignores: list[_Ignore]) -> bool:
-    # Git's rule: the deepest .gitignore with a matching pattern decides.
-    for ig in reversed(ignores):
-        v = ig.verdict(rel)
-        if v is not None:
-            return v
-    return False
-
-
-def walk_files(root: Path) -> dict[str, list[str]]:
-    """Workspace-relative folder ("" for the root, else "a/b/") → sorted file names, as git
-    would list them: .gitignore files (nested ones and .git/info/exclude too) honoured."""
-    top: list[_Ignore] = []
-    for path in (root / ".git" / "info" / "exclude", root / ".gitignore"):
-        ig = _read_ignore(str(path), "")
-        if ig is not None:
-            top.append(ig)
-    out: dict[str, list[str]] = {}
-    stack: list[tuple[str, str, list[_Ignore]]] = [(str(root), "", top)]
-    while stack:
-        folder, rel, ignores = stack.pop()
-        if rel:
-            ig = _read_ignore(os.path.join(folder, ".gitignore"), rel)
-            if ig is not None:
-                ignores = [*ignores, ig]
-        try:
-            with os.scandir(folder) as it:
-                entries = list(it)
-        except OSError:
-            continue
-        files: list[str] = []
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            if is_dir:
-                if entry.name not in MAP_SKIPPED_DIRS and not _ignored(f"{rel}{entry.name}/", ignores):
-                    stack.append((entry.path, f"{rel}{entry.name}/", ignores))
-            elif not _ignored(rel + entry.name, ignores):
-                files.append(entry.name)
-        if files:
-            out[rel] = sorted(files)
-    return out
-
-
-def _dir_line(folder: str, names: list[str]) -> str:
-    shown = names[:MAP_NAMES_PER_DIR]
-    more = f"  … +{len(names) - len(shown)}" if len(names) > len(shown) else ""
-    return f"{folder or './'}  " + "  ".join(shown) + more
-
-
-def repo_map(root: Path, budget_chars: int) -> str:
-    """The workspace's files, one line per folder (`dir/  a.py  b.py`), within `budget_chars`.
-
-    When everything does not fit, shallow folders win over deep ones (the top of the tree
-    says most about a project), lines stay in path order, and a last line counts the rest.
-    """
-    tree = walk_files(root)
-    total = sum(len(v) for v in tree.values())
-    header = f"{total} files (.gitignore honoured), one line per folder:"
-    lines = {folder: _dir_line(folder, names) for folder, names in tree.items()}
-    chosen: list[str] = []
-    used = len(header) + 1
-    shown = 0
-    footer_room = len(f"… {total} more files in {len(tree)} more folders") + 1
-    for folder in sorted(tree, key=lambda f: (f.count("/"), f)):
-        cost = len(lines[folder]) + 1
-        n = len(tree[folder])  # names past MAP_NAMES_PER_DIR are counted on the folder's line
-        rest = total - shown - n
-        if used + cost + (footer_room if rest else 0) > budget_chars:
-            break
-        chosen.append(folder)
-        used += cost
-        shown += n
-    body = [header, *(lines[f] for f in sorted(chosen))]
-    if shown < total:
-        hidden = len(tree) - len(chosen)
-        body.append(f"… {total - shown} more files" + (f" in {hidden} more folders" if hidden else ""))
-    return truncate("\n".join(body), budget_chars)
 
 
 # --- the context of one role
