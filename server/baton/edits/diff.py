@@ -17,6 +17,7 @@ from lsprotocol.types import Position, Range, TextEdit
 # One line with its terminator; the last line may have none. Not `str.splitlines`, which also
 # breaks on \v, \f, \x1c-\x1e, \x85, \u2028 and \u2029, where LSP clients do not.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_EOL = re.compile(r"\r\n|\r|\n")
 
 Encoding = str  # "utf-8" | "utf-16" | "utf-32" (lsprotocol PositionEncodingKind values)
 
@@ -272,7 +273,7 @@ def text_edits(before: str, after: str, encoding: Encoding) -> list[TextEdit]:
 
 def _line_starts(text: str) -> list[int]:
     starts = [0]
-    for match in re.finditer(r"\r\n|\r|\n", text):
+    for match in _EOL.finditer(text):
         starts.append(match.end())
     return starts
 
@@ -330,29 +331,46 @@ def apply_text_edits(text: str, edits: Sequence[TextEdit], encoding: Encoding) -
 _NO_NEWLINE = "\\ No newline at end of file\n"
 
 
-def unified_diff(path: str, before: str | None, after: str | None, context: int = 3) -> str:
+def unified_diff(path: str, before: str | None, after: str | None, context: int = 3,
+                 *, new_path: str | None = None) -> str:
     """A git-style unified diff of one file; `None` means the file does not exist.
 
-    Lines split on `\\n` only, as git does, so a CRLF file's `\\r` stays in its lines and
-    `git apply` takes the result. Returns `""` when nothing changed.
+    `new_path` (different from `path`) makes it a rename. Lines split on `\\n` only, as git
+    does, so a CRLF file's `\\r` stays in its lines and `git apply` takes the result.
+    Returns `""` when nothing changed.
     """
-    if before == after:
+    new_path = new_path or path
+    if before == after and new_path == path:
         return ""
-    out = [f"diff --git a/{path} b/{path}\n"]
+    out = [f"diff --git a/{path} b/{new_path}\n"]
     if before is None:
         out.append("new file mode 100644\n")
     elif after is None:
         out.append("deleted file mode 100644\n")
+    elif new_path != path:
+        out.append(f"rename from {path}\nrename to {new_path}\n")
     old_name = "/dev/null" if before is None else f"a/{path}"
-    new_name = "/dev/null" if after is None else f"b/{path}"
+    new_name = "/dev/null" if after is None else f"b/{new_path}"
     body = list(difflib.unified_diff(_LF_LINE.findall(before or ""), _LF_LINE.findall(after or ""),
                                      old_name, new_name, n=context))
-    # An empty file created or deleted has no hunk: git shows the header alone.
+    # An empty file created or deleted, or a pure rename, has no hunk: git shows the header alone.
     for line in body:
         out.append(line)
         if not line.endswith("\n"):
             out.append("\n" + _NO_NEWLINE)
     return "".join(out)
+
+
+def with_line_endings_of(original: str, text: str) -> str:
+    """`text` with bare `\\n` line ends turned into `\\r\\n` when `original` uses CRLF throughout.
+
+    Models write `\\n`; applied as is to a CRLF file that would mix line ends. A file with mixed
+    or LF line ends, or none at all, is left to `text` as written.
+    """
+    ends = _EOL.findall(original)
+    if not ends or any(e != "\r\n" for e in ends):
+        return text
+    return re.sub(r"(?<!\r)\n", "\r\n", text)
 
 
 _LF_LINE = re.compile(r"[^\n]*\n|[^\n]+")

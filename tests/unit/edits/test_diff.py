@@ -6,7 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol.types import Position, Range, TextEdit
 
-from baton.edits.diff import _myers, apply_text_edits, line_hunks, split_lines, text_edits, unified_diff
+from baton.edits.diff import (
+    _myers,
+    apply_text_edits,
+    line_hunks,
+    split_lines,
+    text_edits,
+    unified_diff,
+    with_line_endings_of,
+)
 
 ENCODINGS = ["utf-8", "utf-16", "utf-32"]
 
@@ -255,3 +263,20 @@ def test_unified_diff_is_accepted_by_git_apply(tmp_path, before, after):
         assert not target.exists()
     else:
         assert target.read_bytes() == after.encode()
+
+
+def test_unified_diff_rename_is_accepted_by_git_apply(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "old.txt").write_text("a\nb\n")
+    for after, name in (("a\nb\n", "same.txt"), ("a\nB\n", "changed.txt")):
+        diff = unified_diff("old.txt", "a\nb\n", after, new_path=name)
+        assert f"rename from old.txt\nrename to {name}\n" in diff
+        (tmp_path / "p.diff").write_text(diff)
+        subprocess.run(["git", "apply", "--check", "p.diff"], cwd=tmp_path, check=True, capture_output=True)
+
+
+def test_with_line_endings_of_follows_a_crlf_file_only():
+    assert with_line_endings_of("a\r\nb\r\n", "x\ny\r\nz") == "x\r\ny\r\nz"
+    assert with_line_endings_of("a\nb\r\n", "x\ny\n") == "x\ny\n"  # mixed: left alone
+    assert with_line_endings_of("a\nb\n", "x\ny\n") == "x\ny\n"
+    assert with_line_endings_of("one line", "x\n") == "x\n"

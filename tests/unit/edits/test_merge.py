@@ -246,12 +246,15 @@ def test_property_arbitrary_texts(base, agent, current):
 
 @settings(max_examples=200, deadline=None)
 @given(two_sided_edits(gap=0), st.data())
-def test_property_resolving_with_agent_takes_every_agent_hunk(case, data):
+def test_property_resolving_for_the_agent_keeps_every_agent_line(case, data):
     base, agent, current, _ = case
     agent_lines = agent.splitlines(keepends=True)
     k = data.draw(st.integers(0, len(agent_lines)))
     agent = "".join(agent_lines[:k] + ["agent rewrite\n"] + agent_lines[k:])
     result = merge3(base, agent, current)
-    assume(not result.clean)
-    taken = resolve(result, "agent")
-    assert "agent rewrite" in taken
+    taken = resolve(result, "agent").splitlines()
+    for line in agent.splitlines():
+        if line.startswith("agent"):
+            assert line in taken
+    both = resolve(result, "both")
+    assert both.count("<<<<<<< mine") == both.count(">>>>>>> agent") == len(result.conflicts)
