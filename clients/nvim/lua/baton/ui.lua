@@ -1,0 +1,316 @@
+-- What the person sees: state changes as notifications, the plan in a split that
+-- does not take focus, questions as prompts, edits through Neovim's own
+-- workspace-edit handler, and run details in a scratch buffer.
+local runs = require('baton.runs')
+
+local M = {}
+
+local levels = vim.log.levels
+
+local function opts()
+  return require('baton').config
+end
+
+---@param msg string
+---@param level integer?
+function M.notify(msg, level)
+  level = level or levels.INFO
+  if level < (opts().notify_level or levels.INFO) then
+    return
+  end
+  vim.notify('Baton: ' .. msg, level, { title = 'Baton' })
+end
+
+-- How each state is announced; states not listed here (the working phases) go
+-- to the LSP progress that fidget.nvim and statuslines show, not to notify.
+local announce = {
+  awaiting_approval = { levels.INFO, 'plan ready: :Baton accept, :Baton revise {feedback} or :Baton reject' },
+  awaiting_apply = { levels.INFO, 'changes ready to apply: :Baton accept (applies) or :Baton reject' },
+  awaiting_input = { levels.WARN, 'asks: %s' },
+  done = { levels.INFO, 'done' },
+  rejected = { levels.WARN, 'rejected' },
+  cancelled = { levels.WARN, 'cancelled' },
+  failed = { levels.ERROR, 'failed: %s' },
+}
+
+local function short(task)
+  task = (task or ''):gsub('%s+', ' ')
+  if #task > 48 then
+    task = vim.fn.strcharpart(task, 0, 45) .. '…'
+  end
+  return task
+end
+
+--- Handles `baton/runChanged`.
+---@param notice table
+---@param client_id integer?
+function M.on_run_changed(notice, client_id)
+  if type(notice) ~= 'table' or not notice.runId then
+    return
+  end
+  local before = runs.get(notice.runId)
+  local asked = before and before.state == 'awaiting_input' and before.question and before.question.text
+  local run, previous = runs.update(notice, client_id)
+  local new_question = run.state == 'awaiting_input' and run.question and run.question.text ~= asked
+  if previous == run.state and not new_question then
+    return
+  end
+  local spec = announce[run.state]
+  local head = ('“%s” '):format(short(run.task))
+  if spec then
+    local detail = spec[2]
+    if run.state == 'awaiting_input' then
+      detail = detail:format(run.question and run.question.text or '(no question text)')
+    elseif run.state == 'failed' then
+      detail = detail:format(run.error or run.reason or 'no reason given')
+    elseif run.reason and (run.state == 'rejected' or run.state == 'cancelled') then
+      detail = detail .. ': ' .. run.reason
+    end
+    M.notify(head .. detail, spec[1])
+  else
+    M.notify(head .. run.state, levels.DEBUG)
+  end
+  if new_question then
+    M.ask_when_idle(run)
+  end
+  vim.api.nvim_exec_autocmds('User', { pattern = 'BatonRunChanged', modeline = false, data = run })
+end
+
+--- Prompts for a question's answer, but never while the person is typing: in
+--- insert or command-line mode the prompt waits until they are back in normal mode.
+---@param run baton.Run
+function M.ask_when_idle(run)
+  if not opts().prompt_on_question then
+    return
+  end
+  -- With options Baton also asks through window/showMessageRequest, which
+  -- Neovim already answers with vim.ui.select; prompting too would ask twice.
+  if run.question.options and #run.question.options > 0 then
+    return
+  end
+  local text = run.question.text
+  local function ask()
+    local current = runs.get(run.runId)
+    if not current or current.state ~= 'awaiting_input' or not current.question or current.question.text ~= text then
+      return
+    end
+    M.prompt_answer(current, function(answer)
+      if answer then
+        require('baton').answer(answer, current.runId)
+      else
+        M.notify('answer later with :Baton answer {text}', levels.INFO)
+      end
+    end)
+  end
+  if vim.api.nvim_get_mode().mode:match('^n') then
+    ask()
+  else
+    vim.api.nvim_create_autocmd('ModeChanged', {
+      pattern = '*:n',
+      once = true,
+      callback = function()
+        vim.schedule(ask)
+      end,
+    })
+  end
+end
+
+--- Asks the person for the answer to `run.question`: a pick among its options
+--- (plus free text), or a line of text.
+---@param run baton.Run
+---@param on_answer fun(answer: string?)
+function M.prompt_answer(run, on_answer)
+  local question = run.question or { text = 'Answer' }
+  local options = question.options
+  if options and options ~= vim.NIL and #options > 0 then
+    local other = 'Something else…'
+    local items = vim.list_extend(vim.deepcopy(options), { other })
+    vim.ui.select(items, { prompt = 'Baton asks: ' .. question.text, kind = 'baton.question' }, function(choice)
+      if choice == other then
+        vim.ui.input({ prompt = question.text .. ' ' }, on_answer)
+      else
+        on_answer(choice)
+      end
+    end)
+  else
+    vim.ui.input({ prompt = 'Baton asks: ' .. question.text .. ' ' }, function(text)
+      on_answer(text ~= nil and text ~= '' and text or nil)
+    end)
+  end
+end
+
+local function window_of(bufnr)
+  for _, win in ipairs(vim.api.nvim_tabpage_list_wins(0)) do
+    if vim.api.nvim_win_get_buf(win) == bufnr then
+      return win
+    end
+  end
+end
+
+--- Reloads an unmodified buffer whose file Baton rewrote (a revised plan), keeping
+--- undo history; a buffer the person edited is left alone and they are told.
+local function refresh_from_disk(bufnr)
+  local fname = vim.api.nvim_buf_get_name(bufnr)
+  if vim.fn.filereadable(fname) == 0 then
+    return
+  end
+  local lines = vim.fn.readfile(fname)
+  local current = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+  if vim.deep_equal(lines, current) then
+    return
+  end
+  if vim.bo[bufnr].modified then
+    M.notify(vim.fn.fnamemodify(fname, ':~:.') .. ' changed on disk; your edits are kept (:e! loads it)', levels.WARN)
+    return
+  end
+  vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
+  vim.bo[bufnr].modified = false
+end
+
+--- `window/showDocument` for Baton: a plan or answer opens in a split and the
+--- cursor stays where the person is working (unless the server asks for focus
+--- and they are not typing).
+function M.show_document(err, params, ctx, config)
+  if params.external then
+    return vim.lsp.handlers['window/showDocument'](err, params, ctx, config)
+  end
+  local bufnr = vim.uri_to_bufnr(params.uri)
+  local was_loaded = vim.api.nvim_buf_is_loaded(bufnr)
+  vim.fn.bufload(bufnr)
+  vim.bo[bufnr].buflisted = true
+  if was_loaded then
+    refresh_from_disk(bufnr)
+  end
+  local win = window_of(bufnr)
+  if not win then
+    local split = opts().split
+    local size = (split == 'left' or split == 'right') and math.floor(vim.o.columns / 2)
+      or math.max(5, math.floor(vim.o.lines / 3))
+    local config_win = { split = split, win = -1 }
+    if split == 'left' or split == 'right' then
+      config_win.width = size
+    else
+      config_win.height = size
+    end
+    win = vim.api.nvim_open_win(bufnr, false, config_win)
+  end
+  local typing = not vim.api.nvim_get_mode().mode:match('^n')
+  if params.takeFocus and not typing then
+    vim.api.nvim_set_current_win(win)
+  end
+  if params.selection then
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    local line = params.selection.start.line
+    local col = vim.lsp.util._get_line_byte_from_position
+        and vim.lsp.util._get_line_byte_from_position(bufnr, params.selection.start, client and client.offset_encoding or 'utf-16')
+      or 0
+    pcall(vim.api.nvim_win_set_cursor, win, { line + 1, col })
+  end
+  return { success = true }
+end
+
+--- Tells the person when the server went away unexpectedly.
+function M.on_exit(code, signal, _)
+  if (code and code ~= 0) or (signal and signal ~= 0) then
+    M.notify(('the server exited (code %s, signal %s); see :LspLog'):format(code, signal), levels.ERROR)
+  end
+end
+
+local function render_value(lines, key, value, indent)
+  local pad = string.rep('  ', indent)
+  if type(value) == 'table' then
+    if vim.islist(value) and #value > 0 and type(value[1]) ~= 'table' then
+      table.insert(lines, ('%s- %s: %s'):format(pad, key, table.concat(vim.tbl_map(tostring, value), ', ')))
+    else
+      table.insert(lines, ('%s- %s:'):format(pad, key))
+      local keys = vim.tbl_keys(value)
+      table.sort(keys, function(a, b)
+        return tostring(a) < tostring(b)
+      end)
+      for _, k in ipairs(keys) do
+        render_value(lines, tostring(k), value[k], indent + 1)
+      end
+    end
+  elseif value ~= vim.NIL then
+    local text = tostring(value)
+    if text:find('\n') then
+      table.insert(lines, ('%s- %s:'):format(pad, key))
+      for _, l in ipairs(vim.split(text, '\n', { plain = true })) do
+        table.insert(lines, pad .. '    ' .. l)
+      end
+    else
+      table.insert(lines, ('%s- %s: %s'):format(pad, key, text))
+    end
+  end
+end
+
+--- Renders the result of `baton.run.show` as Markdown lines.
+---@param run table
+---@return string[]
+function M.render_run(run)
+  local lines = { ('# %s'):format(run.task or run.runId or 'run') , '' }
+  local first = { 'runId', 'state', 'route', 'parentRunId', 'createdAt' }
+  for _, key in ipairs(first) do
+    if run[key] ~= nil and run[key] ~= vim.NIL then
+      table.insert(lines, ('- %s: %s'):format(key, tostring(run[key])))
+    end
+  end
+  local plan = run.plan
+  if type(plan) == 'string' and plan ~= '' then
+    vim.list_extend(lines, { '', '## Plan', '' })
+    vim.list_extend(lines, vim.split(plan, '\n', { plain = true }))
+  end
+  local rest = {}
+  for key in pairs(run) do
+    if not vim.tbl_contains(first, key) and key ~= 'plan' and key ~= 'task' then
+      table.insert(rest, key)
+    end
+  end
+  table.sort(rest)
+  for _, key in ipairs(rest) do
+    local section = {}
+    render_value(section, key, run[key], 0)
+    if #section > 0 then
+      vim.list_extend(lines, { '', '## ' .. key, '' })
+      section[1] = section[1]:gsub('^%- ' .. vim.pesc(key) .. ':%s?', '')
+      if section[1] == '' then
+        table.remove(section, 1)
+      end
+      vim.list_extend(lines, section)
+    end
+  end
+  return lines
+end
+
+--- Shows a run in a read-only scratch buffer (the person asked for it, so it takes focus).
+---@param run table
+function M.show_run(run)
+  local bufnr = vim.api.nvim_create_buf(false, true)
+  vim.bo[bufnr].bufhidden = 'wipe'
+  local lines = {}
+  for _, line in ipairs(M.render_run(run)) do
+    vim.list_extend(lines, vim.split(line, '\n', { plain = true }))
+  end
+  vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
+  vim.bo[bufnr].modifiable = false
+  vim.bo[bufnr].filetype = 'markdown'
+  pcall(vim.api.nvim_buf_set_name, bufnr, 'baton://run/' .. tostring(run.runId or bufnr))
+  vim.api.nvim_open_win(bufnr, true, { split = opts().split, win = -1 })
+  return bufnr
+end
+
+--- Lets the person pick one of `list` (the result of `baton.runs`).
+---@param list table[]
+---@param on_choice fun(run: table?)
+function M.select_run(list, on_choice)
+  vim.ui.select(list, {
+    prompt = 'Baton runs',
+    kind = 'baton.run',
+    format_item = function(run)
+      return ('%-18s %-5s %s  (%s)'):format(run.state or '?', run.route ~= vim.NIL and run.route or '-',
+        short(run.task), run.runId)
+    end,
+  }, on_choice)
+end
+
+return M
