@@ -1,0 +1,64 @@
+"""Against the real APIs: opt-in with `--live` (tests/conftest.py) and the key in the
+environment. Each test is a tiny tool round trip (`probe`) plus a streamed answer.
+
+    ANTHROPIC_API_KEY=... OPENAI_API_KEY=... .venv/bin/python -m pytest --live tests/unit/providers/test_live.py
+    BATON_LIVE_COMPAT_URL=http://127.0.0.1:11434/v1 BATON_LIVE_COMPAT_MODEL=qwen2.5-coder ... --live
+Models can be chosen with BATON_LIVE_ANTHROPIC_MODEL / BATON_LIVE_OPENAI_MODEL.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from baton.config import Config, ProviderConfig
+from baton.providers.base import Message, StopReason
+from baton.providers.registry import build_provider, probe
+
+from .helpers import request
+
+pytestmark = pytest.mark.live
+
+
+def live_provider(kind: str, model: str, **extra):
+    cfg = ProviderConfig.model_validate({"kind": kind, "model": model, "max_retries": 2, **extra})
+    return build_provider(f"live-{kind}", cfg, Config())
+
+
+def need(var: str) -> str:
+    value = os.environ.get(var)
+    if not value:
+        pytest.skip(f"{var} is not set")
+    return value
+
+
+CASES = {
+    "anthropic": lambda: (need("ANTHROPIC_API_KEY"),
+                          live_provider("anthropic", os.environ.get("BATON_LIVE_ANTHROPIC_MODEL",
+                                                                    "claude-haiku-4-5"))),
+    "openai": lambda: (need("OPENAI_API_KEY"),
+                       live_provider("openai", os.environ.get("BATON_LIVE_OPENAI_MODEL", "gpt-5-mini"))),
+    "openai-compatible": lambda: (need("BATON_LIVE_COMPAT_URL"),
+                                  live_provider("openai-compatible", need("BATON_LIVE_COMPAT_MODEL"),
+                                                base_url=need("BATON_LIVE_COMPAT_URL"))),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+async def test_tool_round_trip(kind):
+    _, provider = CASES[kind]()
+    verdict = await probe(provider)
+    assert verdict.startswith("ok:"), verdict
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+async def test_streamed_answer_with_usage(kind):
+    key, provider = CASES[kind]()
+    pieces: list[str] = []
+    turn = await provider.complete(
+        request(Message(role="user", text="Say the word 'hello' and nothing else."), tools=[],
+                max_output_tokens=2048), pieces.append)
+    assert "hello" in turn.text.lower() and "".join(pieces) == turn.text
+    assert turn.stop == StopReason.END_TURN and turn.usage.input_tokens > 0
+    assert key not in turn.model_dump_json()
