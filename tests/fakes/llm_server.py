@@ -43,6 +43,7 @@ class Reply:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning: dict[str, Any] | None = None  # Responses reasoning item to emit first
+    thinking: str = ""  # Anthropic: a thinking block (with a signature) before the text
     # faults
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -177,14 +178,25 @@ def _anthropic_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
     ev: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                                         ("ping", {"type": "ping"})]
     idx = 0
-    if r.text:
+    if r.thinking:
         ev.append(("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "text", "text": ""}}))
+                                           "content_block": {"type": "thinking", "thinking": "",
+                                                             "signature": ""}}))
         ev += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                        "delta": {"type": "text_delta", "text": piece}})
-               for piece in _split(r.text)]
+                                        "delta": {"type": "thinking_delta", "thinking": piece}})
+               for piece in _split(r.thinking)]
+        ev.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "signature_delta", "signature": "sig-abc"}}))
         ev.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
         idx = 1
+    if r.text:
+        ev.append(("content_block_start", {"type": "content_block_start", "index": idx,
+                                           "content_block": {"type": "text", "text": ""}}))
+        ev += [("content_block_delta", {"type": "content_block_delta", "index": idx,
+                                        "delta": {"type": "text_delta", "text": piece}})
+               for piece in _split(r.text)]
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
+        idx += 1
     if r.mid_stream_error:
         ev.append(("error", {"type": "error", "error": {"type": r.mid_stream_error,
                                                         "message": "Overloaded"}}))

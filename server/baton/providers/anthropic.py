@@ -154,7 +154,14 @@ class AnthropicProvider:
                                   "transient": (anthropic.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
-        return await with_retries(lambda: self._stream(params, on_delta), **kwargs)
+        try:
+            return await with_retries(lambda: self._stream(params, on_delta), **kwargs)
+        except ProviderError as e:
+            if self.cfg.api_key() is None and not e.retryable:
+                # The SDK looked for other credentials; say which variable Baton reads.
+                raise ProviderError(f"{e} (no API key: ${self.cfg.key_env()} is not set)",
+                                    provider=self.name) from e
+            raise
 
     async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:
         blocks: dict[int, dict[str, Any]] = {}

@@ -181,3 +181,19 @@ async def test_key_never_logged(fake, env_key, caplog):
     with pytest.raises(ProviderError) as e:
         await provider(fake).complete(request())
     assert FAKE_KEY not in caplog.text and FAKE_KEY not in str(e.value)
+
+
+async def test_streamed_thinking_kept_for_the_next_turn(fake, env_key):
+    fake.push(Reply(thinking="let me think", text="Reading.",
+                    calls=[Call("read_file", {"path": "a"}, id="t1")]), Reply(text="done"))
+    p = provider(fake, thinking_budget=1024)
+    pieces: list[str] = []
+    first = await p.complete(request(), pieces.append)
+    assert "".join(pieces) == "Reading."  # thinking is not shown as answer text
+    assert first.provider_state == {"anthropic": {"thinking": [
+        {"type": "thinking", "thinking": "let me think", "signature": "sig-abc"}]}}
+    history = [Message(role="user", text="go"), first.as_message()]
+    await p.complete(request(*history))
+    blocks = fake.requests[1].body["messages"][1]["content"]
+    assert [b["type"] for b in blocks] == ["thinking", "text", "tool_use"]
+    assert blocks[0]["signature"] == "sig-abc"
