@@ -16,8 +16,10 @@ for _, want in ipairs({
   ('OK Neovim %d.%d.%d'):format(v.major, v.minor, v.patch),
   'OK server command: baton serve',
   'OK Baton ',
-  'provider offline',
-  'scripted',
+  'provider offline: kind=scripted',
+  'role planner: offline',
+  'isolation layer for commands: ',
+  'edits mode: stream',
 }) do
   H.check(text:find(want, 1, true), ('the health report contains %q:\n%s'):format(want, text))
 end

@@ -73,6 +73,7 @@ function M.lsp_config(opts)
     init_options = init_options,
     capabilities = capabilities(),
     handlers = handlers(opts),
+    commands = M.commands,
     on_exit = function(code, signal, client_id)
       vim.schedule(function()
         require('baton.ui').on_exit(code, signal, client_id)
@@ -205,6 +206,35 @@ function M.when_ready(client, fn, timeout_ms)
   end))
 end
 
+local function result_handler(command, on_result)
+  return function(err, result)
+    if err then
+      require('baton.ui').notify(
+        ('%s failed: %s'):format(command, err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    if on_result then
+      on_result(result)
+    end
+  end
+end
+
+--- Sends `workspace/executeCommand` straight to the server (not through the
+--- client-side commands below, which call this after prompting).
+---@param client vim.lsp.Client
+---@param command string
+---@param argument table
+---@param on_result fun(result: any)?
+function M.request(client, command, argument, on_result)
+  local params = { command = command, arguments = { argument } }
+  local handler = result_handler(command, on_result)
+  if vim.fn.has('nvim-0.11') == 1 then
+    client:request('workspace/executeCommand', params, handler)
+  else
+    client.request('workspace/executeCommand', params, handler)
+  end
+end
+
 --- Sends one Baton command (PROTOCOL §4: one object argument) and calls
 --- `on_result(result)` on success; errors are shown to the person.
 ---@param client vim.lsp.Client
@@ -213,24 +243,46 @@ end
 ---@param on_result fun(result: any)?
 function M.exec(client, command, argument, on_result)
   M.when_ready(client, function()
-    local function handler(err, result)
-      if err then
-        require('baton.ui').notify(
-          ('%s failed: %s'):format(command, err.message or vim.inspect(err)), vim.log.levels.ERROR)
-        return
-      end
-      if on_result then
-        on_result(result)
-      end
-    end
-    local cmd = { title = command, command = command, arguments = { argument } }
     if client.exec_cmd then
-      client:exec_cmd(cmd, { bufnr = vim.api.nvim_get_current_buf() }, handler)
+      local cmd = { title = command, command = command, arguments = { argument } }
+      client:exec_cmd(cmd, { bufnr = vim.api.nvim_get_current_buf() }, result_handler(command, on_result))
     else
-      -- Neovim 0.10 has no Client:exec_cmd.
-      client.request('workspace/executeCommand', { command = command, arguments = { argument } }, handler)
+      M.request(client, command, argument, on_result)
     end
   end)
 end
+
+--- Remembers a run the moment the server names it, before its first notice.
+local function started(client_id, task)
+  return function(result)
+    if type(result) == 'table' and result.runId and not require('baton.runs').get(result.runId) then
+      require('baton.runs').update({ runId = result.runId, state = 'queued', task = task or '' }, client_id)
+    end
+  end
+end
+
+--- Client-side halves of the selection code actions: Baton's server leaves the
+--- text to the client ("clients prompt for the text"), so prompt, then send.
+local function selection_command(prompt, required)
+  return function(command, ctx)
+    local c = vim.lsp.get_client_by_id(ctx.client_id)
+    if not c then
+      return
+    end
+    local argument = vim.deepcopy(command.arguments and command.arguments[1] or {})
+    vim.ui.input({ prompt = prompt }, function(text)
+      if text == nil or (required and vim.trim(text) == '') then
+        return
+      end
+      argument.task = vim.trim(text) ~= '' and text or nil
+      M.request(c, command.command, argument, started(c.id, argument.task))
+    end)
+  end
+end
+
+M.commands = {
+  ['baton.selection.edit'] = selection_command('Baton: edit this selection: ', true),
+  ['baton.selection.ask'] = selection_command('Baton: ask about this selection (empty: explain it): ', false),
+}
 
 return M

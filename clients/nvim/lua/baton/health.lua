@@ -39,46 +39,35 @@ local function report_providers(providers)
   if type(providers) ~= 'table' or vim.tbl_isempty(providers) then
     return health.warn('no providers configured', { 'add a [providers.NAME] table to the configuration' })
   end
-  local items = {}
-  if vim.islist(providers) then
-    items = providers
-  else
-    for name, p in pairs(providers) do
-      p = type(p) == 'table' and p or { value = p }
-      table.insert(items, vim.tbl_extend('keep', p, { name = name }))
-    end
-  end
-  table.sort(items, function(a, b)
-    return tostring(a.name) < tostring(b.name)
-  end)
-  for _, p in ipairs(items) do
+  local names = vim.tbl_keys(providers)
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local p = type(providers[name]) == 'table' and providers[name] or {}
     local parts = {}
-    for _, key in ipairs({ 'kind', 'model', 'base_url' }) do
-      if p[key] and p[key] ~= vim.NIL then
+    for _, key in ipairs({ 'kind', 'model', 'base_url', 'script' }) do
+      if p[key] ~= nil and p[key] ~= vim.NIL then
         table.insert(parts, ('%s=%s'):format(key, show(p[key])))
       end
     end
-    local key_ok = p.key_present
-    if key_ok == nil then
-      key_ok = p.has_key
-    end
-    local problem = p.error or p.problem or p.missing
-    local text = ('provider %s: %s'):format(tostring(p.name), table.concat(parts, ', '))
-    if problem and problem ~= vim.NIL and problem ~= '' then
-      health.error(text, { show(problem) })
-    elseif key_ok == false then
-      health.warn(text .. ' (no API key found)', { p.fix or p.hint or ('set ' .. tostring(p.api_key_env or 'its API key variable')) })
+    local text = ('provider %s: %s'):format(name, table.concat(parts, ', '))
+    local key = type(p.key) == 'table' and p.key or nil
+    if key and key.present == false then
+      health.warn(('%s; $%s is not set'):format(text, tostring(key.env)),
+        { ('export %s, or set api_key_env in [providers.%s]'):format(tostring(key.env), name) })
+    elseif key and key.present then
+      health.ok(('%s; key present in $%s'):format(text, tostring(key.env)))
     else
-      health.ok(text .. (key_ok == true and ' (key present)' or ''))
+      health.ok(text)
     end
   end
 end
 
+--- `key: value` lines for a table, nested tables inline.
 local function report_table(title, value)
   if value == nil or value == vim.NIL then
     return
   end
-  if type(value) ~= 'table' then
+  if type(value) ~= 'table' or vim.islist(value) then
     return health.info(('%s: %s'):format(title, show(value)))
   end
   local keys = vim.tbl_keys(value)
@@ -86,24 +75,34 @@ local function report_table(title, value)
     return tostring(a) < tostring(b)
   end)
   for _, k in ipairs(keys) do
-    health.info(('%s %s: %s'):format(title, tostring(k), show(value[k])))
+    local v = value[k]
+    if vim.islist(v) and #v > 0 and type(v[1]) ~= 'table' then
+      v = table.concat(vim.tbl_map(tostring, v), ' → ')
+    end
+    health.info(('%s%s: %s'):format(title ~= '' and title .. ' ' or '', tostring(k), show(v)))
   end
 end
 
 local function report_sandbox(sandbox)
   if type(sandbox) ~= 'table' then
-    return report_table('isolation', sandbox)
+    return health.warn('isolation: not reported by baton doctor')
   end
-  local active = sandbox.active or sandbox.layer or sandbox.selected
-  if active and active ~= vim.NIL and active ~= 'none' then
-    health.ok('isolation layer: ' .. show(active))
-  elseif active == 'none' then
-    health.warn('isolation layer: none; commands run without an OS sandbox',
-      { show(sandbox.fix or sandbox.hint or 'install bubblewrap (apt-get install bubblewrap)') })
+  local layer = sandbox.layer
+  if layer and layer ~= vim.NIL and layer ~= 'none' then
+    health.ok('isolation layer for commands: ' .. show(layer))
+  else
+    local fix = sandbox.fix ~= vim.NIL and sandbox.fix or ''
+    health.warn('isolation layer for commands: none' .. (sandbox.why and (' (' .. show(sandbox.why) .. ')') or ''),
+      fix ~= '' and { show(fix) } or { 'install bubblewrap (apt-get install bubblewrap)' })
   end
-  for k, v in pairs(sandbox) do
-    if k ~= 'active' and k ~= 'layer' and k ~= 'selected' then
-      health.info(('isolation %s: %s'):format(k, show(v)))
+  for _, k in ipairs({ 'commands', 'landlock_abi', 'forced' }) do
+    if sandbox[k] ~= nil and sandbox[k] ~= vim.NIL then
+      health.info(('%s: %s'):format(k, show(sandbox[k])))
+    end
+  end
+  if type(sandbox.unavailable) == 'table' then
+    for k, why in pairs(sandbox.unavailable) do
+      health.info(('unavailable: %s (%s)'):format(k, show(why)))
     end
   end
 end
@@ -142,7 +141,9 @@ function M.check()
   end
 
   local doctor = M.doctor_cmd(config.cmd)
-  local ok, proc = pcall(vim.system, doctor, { text = true, env = env_for(config) })
+  local root = running[1] and running[1].root_dir or vim.fn.getcwd()
+  vim.list_extend(doctor, { '--workspace', root })
+  local ok, proc = pcall(vim.system, doctor, { text = true, env = env_for(config), cwd = root })
   if not ok then
     return health.error('cannot run ' .. table.concat(doctor, ' ') .. ': ' .. tostring(proc))
   end
@@ -164,7 +165,14 @@ function M.check()
   if config.config then
     health.info('setup({ config = ... }): ' .. config.config)
   end
-  report_table('config', report.config)
+  local cfg = type(report.config) == 'table' and report.config or {}
+  for _, source in ipairs(type(cfg.sources) == 'table' and cfg.sources or {}) do
+    health.info('source: ' .. show(source))
+  end
+  if cfg.edits then
+    health.info('edits mode: ' .. show(cfg.edits))
+  end
+  report_table('permissions', cfg.permissions)
   report_table('role', report.roles)
 
   health.start('Providers')
@@ -173,7 +181,12 @@ function M.check()
   health.start('Isolation')
   report_sandbox(report.sandbox)
 
-  for _, problem in ipairs(type(report.problems) == 'table' and report.problems or {}) do
+  health.start('Problems')
+  local problems = type(report.problems) == 'table' and report.problems or {}
+  if #problems == 0 then
+    health.ok('none found')
+  end
+  for _, problem in ipairs(problems) do
     health.warn(show(problem))
   end
 end

@@ -169,9 +169,11 @@ function M.accept(run_id)
   end)
 end
 
+--- Rejects the plan (or, in review mode, the held changes).
 function M.reject(run_id, reason)
-  with_run('reject', run_id, function(id, c)
-    client.exec(c, 'baton.plan.reject', { runId = id, reason = reason })
+  with_run('reject', run_id, function(id, c, run)
+    local command = run and run.state == 'awaiting_apply' and 'baton.edits.reject' or 'baton.plan.reject'
+    client.exec(c, command, { runId = id, reason = reason })
   end)
 end
 

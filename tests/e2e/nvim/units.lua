@@ -1,0 +1,72 @@
+-- Plugin logic that needs no server: the corrections around Neovim's
+-- workspace-edit handler (checked against Neovim's own apply_text_edits), the
+-- LSP range of a visual selection, and which run a command without an id picks.
+local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
+H.init()
+local edits = require('baton.edits')
+
+local function apply(lines, text_edits, encoding)
+  local b = vim.api.nvim_create_buf(true, false)
+  vim.api.nvim_buf_set_lines(b, 0, -1, false, lines)
+  edits.fix_end_inserts(b, text_edits, encoding)
+  vim.lsp.util.apply_text_edits(text_edits, b, encoding)
+  return vim.api.nvim_buf_get_lines(b, 0, -1, false)
+end
+
+local function insert_at(line, character, text)
+  local p = { line = line, character = character }
+  return { range = { start = p, ['end'] = vim.deepcopy(p) }, newText = text }
+end
+
+-- "a\n" + "b\n" appended at the end: LSP line 1 is past Neovim's last line.
+H.eq({ 'a', 'b' }, apply({ 'a' }, { insert_at(1, 0, 'b\n') }, 'utf-8'), 'append one line at the end')
+H.eq({ 'a', 'b', 'c' }, apply({ 'a' }, { insert_at(1, 0, 'b\nc\n') }, 'utf-16'), 'append two lines at the end')
+H.eq({ 'é😀', 'x' }, apply({ 'é😀' }, { insert_at(1, 0, 'x\n') }, 'utf-16'), 'append after a non-ASCII last line')
+-- Inserts inside the buffer are untouched.
+local inside = { insert_at(0, 1, 'Z') }
+H.eq({ 'aZ' }, apply({ 'a' }, inside, 'utf-8'), 'insert inside a line')
+
+-- An edit for an older version of an open buffer is refused whole.
+local path = H.tmp .. '/stale.txt'
+vim.fn.writefile({ 'one' }, path)
+vim.cmd.edit(path)
+local b = vim.api.nvim_get_current_buf()
+vim.lsp.util.buf_versions[b] = 5
+local edit = { documentChanges = { {
+  textDocument = { uri = vim.uri_from_fname(path), version = 3 },
+  edits = { insert_at(0, 0, 'x') },
+} } }
+H.check(edits.stale(edit), 'an edit for version 3 of a buffer at version 5 is stale')
+edit.documentChanges[1].textDocument.version = 5
+H.check(not edits.stale(edit), 'an edit for the current version is not stale')
+
+-- A charwise selection of "😀a" after "é": exclusive end, in each encoding.
+vim.api.nvim_buf_set_lines(b, 0, -1, false, { 'é😀ab', 'second' })
+vim.api.nvim_win_set_cursor(0, { 1, #'é' })
+vim.cmd('normal! vl\27')
+local range_params = require('baton.commands').range_params
+H.eq({ start = { line = 0, character = 1 }, ['end'] = { line = 0, character = 4 } },
+  range_params(b, 1, 1, 'utf-16'), 'utf-16 range of the selection')
+H.eq({ start = { line = 0, character = 2 }, ['end'] = { line = 0, character = 7 } },
+  range_params(b, 1, 1, 'utf-8'), 'utf-8 range of the selection')
+-- A linewise selection covers whole lines.
+vim.cmd('normal! ggVj\27')
+H.eq({ start = { line = 0, character = 0 }, ['end'] = { line = 1, character = 6 } },
+  range_params(b, 1, 2, 'utf-16'), 'range of a linewise selection')
+
+-- Without a run id, a command acts on the latest run in a state it answers.
+local runs = require('baton.runs')
+runs.clear()
+runs.update({ runId = 'old', state = 'awaiting_approval', task = 'a' })
+runs.update({ runId = 'asking', state = 'awaiting_input', task = 'b', question = { text = 'q?', options = vim.NIL } })
+runs.update({ runId = 'finished', state = 'done', task = 'c' })
+runs.update({ runId = 'working', state = 'implementing', task = 'd' })
+H.eq('old', runs.pick('accept').runId, 'accept picks the run awaiting approval')
+H.eq('asking', runs.pick('answer').runId, 'answer picks the run awaiting input')
+H.eq(nil, runs.get('asking').question.options, 'a null options list is dropped')
+H.eq('finished', runs.pick('revert').runId, 'revert picks the latest finished run')
+H.eq('working', runs.pick('cancel').runId, 'cancel picks the latest active run')
+H.eq('working', runs.pick('steer').runId, 'steer picks the working run')
+runs.update({ runId = 'asking', state = 'planning', task = 'b' })
+H.eq(nil, runs.get('asking').question, 'a question does not outlive awaiting_input')
+H.done()
