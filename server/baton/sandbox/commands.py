@@ -15,6 +15,7 @@ import re
 import signal
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -44,6 +45,7 @@ class CommandResult(BaseModel):
     layer: Layer
     changed_paths: list[str] = Field(default_factory=list)  # folded into the shadow
     skipped_paths: list[str] = Field(default_factory=list)  # "path: why it stayed in the view"
+    denied_paths: list[str] = Field(default_factory=list)  # outside the write grant, discarded
     duration_s: float = 0.0
     note: str = ""  # what the isolation does not cover, or what the view cost
 
@@ -104,9 +106,12 @@ def _refusal(probe: isolation.ProbeResult) -> str:
 
 async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_s: float,
                       network: bool, allow_unsandboxed: bool, output_cap: int = 64_000,
-                      layer: Layer | None = None, bwrap: str = "bwrap") -> CommandResult:
+                      layer: Layer | None = None, bwrap: str = "bwrap",
+                      may_write: Callable[[str], bool] | None = None) -> CommandResult:
     """Run `command` with /bin/sh on the shadow's view. `layer` overrides the probe (tests);
-    raises SandboxUnavailable when there is no isolation and no opt-in."""
+    raises SandboxUnavailable when there is no isolation and no opt-in. With `may_write`
+    (e.g. `grants.allows`), files the command changed outside it are not folded into the
+    shadow but discarded from the view and listed in `denied_paths`."""
     probe = isolation.active(bwrap)
     chosen: Layer = layer or probe.layer
     if chosen == "none" and not allow_unsandboxed:
@@ -182,14 +187,14 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
         return CommandResult(exit_code=125, stdout=out.text(), stderr=err.text(), layer=chosen,
                              duration_s=duration, note="the sandbox could not be set up")
     if isinstance(view, OverlayView):
-        fold: Fold = await loop.run_in_executor(None, view.fold, started_ns)
+        fold: Fold = await loop.run_in_executor(None, view.fold, started_ns, may_write)
     else:
-        fold = await loop.run_in_executor(None, view.fold, snapshot, started_ns)
+        fold = await loop.run_in_executor(None, view.fold, snapshot, started_ns, may_write)
     shutil.rmtree(tmp, ignore_errors=True)
     return CommandResult(
         exit_code=None if timed_out else proc.returncode, stdout=out.text(), stderr=err.text(),
         timed_out=timed_out, layer=chosen, changed_paths=sorted(fold.changed),
-        skipped_paths=fold.skipped, duration_s=round(duration, 3), note="; ".join(notes))
+        skipped_paths=fold.skipped, denied_paths=sorted(set(fold.denied)), duration_s=round(duration, 3), note="; ".join(notes))
 
 
 def _kill_group(pid: int) -> None:

@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pathspec
@@ -40,6 +40,7 @@ PROTECTED = (".git", ".baton")
 class Fold(BaseModel):
     changed: list[str] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)  # "path: reason"
+    denied: list[str] = Field(default_factory=list)  # outside the write grant; discarded
 
 
 def _protected(rel: str) -> bool:
@@ -49,9 +50,11 @@ def _protected(rel: str) -> bool:
 class _Folder:
     """Applies a command's file changes to the shadow, one file at a time."""
 
-    def __init__(self, shadow: Shadow, since_ns: int) -> None:
+    def __init__(self, shadow: Shadow, since_ns: int,
+                 may_write: Callable[[str], bool] | None = None) -> None:
         self.shadow = shadow
         self.since_ns = since_ns
+        self.may_write = may_write
         self.result = Fold()
         lines = list(ALWAYS_IGNORED)
         try:
@@ -65,10 +68,14 @@ class _Folder:
 
     def _allowed(self, rel: str) -> bool:
         try:
-            return self.shadow.policy.relative(rel) == rel
+            ok = self.shadow.policy.relative(rel) == rel
         except ToolRefused as e:
             self.result.skipped.append(f"{rel}: {e}")
             return False
+        if ok and self.may_write is not None and not self.may_write(rel):
+            self.result.denied.append(rel)
+            return False
+        return ok
 
     def file(self, rel: str, path: Path, st: os.stat_result) -> None:
         if self.ignored(rel) or not self._allowed(rel):
@@ -93,6 +100,9 @@ class _Folder:
             self.result.skipped.append(f"{rel}: {e}")
             return
         if current != text:
+            if self.may_write is not None and not self.may_write(rel):
+                self.result.denied.append(rel)
+                return
             self.shadow.write(rel, text)
             self.result.changed.append(rel)
 
@@ -100,6 +110,9 @@ class _Folder:
         if self.ignored(rel) or not self._allowed(rel):
             return
         if self.shadow.exists(rel) and not self.shadow.policy.absolute(rel).is_dir():
+            if self.may_write is not None and not self.may_write(rel):
+                self.result.denied.append(rel)
+                return
             self.shadow.delete(rel)
             self.result.changed.append(rel)
 
@@ -159,14 +172,20 @@ class OverlayView:
         return {"workspace": str(self.workspace), "upper": str(self.upper), "work": str(self.work),
                 "resets": resets, "writes": writes, "deletes": deletes, "argv": argv}
 
-    def fold(self, since_ns: int) -> Fold:
-        f = _Folder(self.shadow, since_ns)
+    def fold(self, since_ns: int, may_write: Callable[[str], bool] | None = None) -> Fold:
+        f = _Folder(self.shadow, since_ns, may_write)
         self._fold_dir("", f, opaque=False)
         # A file the agent created exists only in the upper layer; removing it there leaves
         # no whiteout, just absence.
         for rel, t in list(self.shadow.touched.items()):
             if t.written and not t.deleted and not os.path.lexists(self.upper / rel):
                 f.deleted(rel)
+        # Writes outside the grant are discarded: dropping them from the upper layer shows
+        # the live file again (the overlay is not mounted once the command has exited).
+        for rel in f.result.denied:
+            up = self.upper / rel
+            if os.path.lexists(up) and not (up.is_dir() and not up.is_symlink()):
+                up.unlink()
         return f.result
 
     def _fold_dir(self, rel: str, f: _Folder, opaque: bool) -> None:
@@ -277,8 +296,9 @@ class CopyView:
                     write_tree_file(self.root, rel, data)
         return self._scan(self.root, skip_git=True)
 
-    def fold(self, before: Snapshot, since_ns: int) -> Fold:
-        f = _Folder(self.shadow, since_ns)
+    def fold(self, before: Snapshot, since_ns: int,
+             may_write: Callable[[str], bool] | None = None) -> Fold:
+        f = _Folder(self.shadow, since_ns, may_write)
         after = self._scan(self.root, skip_git=True)
         for rel, st in after.items():
             if before.get(rel) == st:
@@ -291,4 +311,12 @@ class CopyView:
                 f.file(rel, path, lst)
         for rel in before.keys() - after.keys():
             f.deleted(rel)
+        for rel in f.result.denied:  # discarded: the view shows the shadow's version again
+            want = self.shadow.read(rel)
+            if want is None:
+                delete_tree_file(self.root, rel)
+            else:
+                if (self.root / rel).is_symlink():
+                    (self.root / rel).unlink()
+                write_tree_file(self.root, rel, want.encode("utf-8", "surrogatepass"))
         return f.result

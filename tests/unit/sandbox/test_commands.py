@@ -176,3 +176,17 @@ async def test_commands_run_concurrently_in_separate_runs(ws: Path) -> None:
     rs = await asyncio.gather(*(run(s, f"echo {i} > mine.txt", "none") for i, s in enumerate(shadows)))
     assert all(r.exit_code == 0 for r in rs)
     assert [s.read("mine.txt") for s in shadows] == ["0\n", "1\n"]
+
+
+@pytest.mark.parametrize("layer", [*SANDBOXED, "none"])
+async def test_writes_outside_the_grant_are_discarded(ws: Path, shadow: Shadow, layer: str) -> None:
+    if layer != "none":
+        require_layer(layer)
+    allowed = {"src/app.py"}
+    r = await run(shadow, "echo ok > src/app.py; echo no > keep.txt; rm del.txt; echo new > new.txt",
+                  layer, may_write=lambda rel: rel in allowed)
+    assert r.changed_paths == ["src/app.py"]
+    assert r.denied_paths == ["del.txt", "keep.txt", "new.txt"]
+    assert [c.path for c in shadow.changes()] == ["src/app.py"]
+    r = await run(shadow, "cat keep.txt del.txt src/app.py; test -e new.txt || echo NONEW", layer)
+    assert r.stdout.split() == ["old", "gone", "ok", "NONEW"]
