@@ -7,8 +7,9 @@ and SSE, with fault injection.
         cfg = ProviderConfig(kind="anthropic", model="m", base_url=server.url, ...)
         # openai kinds: base_url=server.url + "/v1"
 
-Each request takes the next queued reply (FIFO, whatever the endpoint); with none left the
-server answers 500 so a test fails loudly. `server.requests` records every request
+Each request takes the next reply queued for its model (`push(..., model=...)`), else the
+next one of the shared FIFO (whatever the endpoint); with none left the server answers 500
+so a test fails loudly. `server.requests` records every request
 (path, JSON body; headers minus auth). `reject_tools = True` makes every request with
 `tools` fail with 400, as servers without tool support do.
 """
@@ -81,8 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.reject_tools and body.get("tools"):
             return self._json(400, {"error": {"type": "invalid_request_error", "message":
                                               f"model {body.get('model')} does not support tools"}})
-        with fake.lock:
-            reply = fake.queue.pop(0) if fake.queue else None
+        reply = fake.next_reply(body.get("model"))
         if reply is None:
             return self._json(500, {"error": {"type": "api_error",
                                               "message": "fake server: no reply queued"}})
@@ -338,6 +338,7 @@ class _Server(ThreadingHTTPServer):
 class FakeLLMServer:
     def __init__(self) -> None:
         self.queue: list[Reply] = []
+        self.by_model: dict[str, list[Reply]] = {}
         self.requests: list[Recorded] = []
         self.reject_tools = False
         self.lock = threading.Lock()
@@ -352,9 +353,18 @@ class FakeLLMServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def push(self, *replies: Reply) -> None:
+    def push(self, *replies: Reply, model: str | None = None) -> None:
+        """Queue replies for any request, or only for requests naming `model` (so roles
+        bound to different providers each get their own script, whatever the order)."""
         with self.lock:
-            self.queue.extend(replies)
+            (self.by_model.setdefault(model, []) if model else self.queue).extend(replies)
+
+    def next_reply(self, model: str | None) -> Reply | None:
+        with self.lock:
+            mine = self.by_model.get(model or "")
+            if mine:
+                return mine.pop(0)
+            return self.queue.pop(0) if self.queue else None
 
     def start(self) -> FakeLLMServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -114,6 +114,8 @@ def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int) -> 
     budget = extra.get("thinking_budget")
     if budget:
         params["thinking"] = {"type": "enabled", "budget_tokens": int(budget)}
+        # The API wants room for an answer beyond the thinking budget.
+        params["max_tokens"] = max(max_tokens, int(budget) + 4096)
     elif "temperature" in extra:  # extended thinking refuses a temperature
         params["temperature"] = float(extra["temperature"])
     return params

@@ -107,6 +107,7 @@ class OpenAICompatProvider:
         self.sleep: Sleep | None = None
         self._http_client = http_client
         self._client: Any = None
+        self._warned: set[str] = set()
 
     def _sdk(self) -> Any:
         if self._client is None:
@@ -139,7 +140,8 @@ class OpenAICompatProvider:
         params = build_params(request, self.cfg, max_tokens, native)
         estimate = estimate_tokens(params)
         window = self.capabilities.context_window
-        if estimate + max_tokens > window:
+        if estimate + max_tokens > window and request.run_id not in self._warned:
+            self._warned.add(request.run_id)  # once per run, not on every turn
             log.warning("provider %s: the prompt is about %d tokens (+%d for the answer), over "
                         "the %d-token context window configured for it; servers like Ollama "
                         "silently drop the start of the prompt (system and tools first). Raise "

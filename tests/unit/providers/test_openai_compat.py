@@ -71,9 +71,13 @@ async def test_context_window_warning(fake, caplog):
     fake.push(Reply(text="ok"), Reply(text="ok"))
     from baton.providers.base import Message
     big = request(Message(role="user", text="x " * 20_000))
-    await provider(fake, context_window=4096).complete(big)
+    p = provider(fake, context_window=4096)
+    await p.complete(big)
     assert "context window" in caplog.text
     caplog.clear()
+    fake.push(Reply(text="ok"))
+    await p.complete(big)  # the same run is warned once
+    assert "context window" not in caplog.text
     await provider(fake, context_window=200_000).complete(big)
     assert "context window" not in caplog.text
 

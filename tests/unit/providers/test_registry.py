@@ -75,3 +75,11 @@ async def test_probe_partial_and_failed(fake, env_key):
     fake.push(Reply(status=401, error_message="invalid api key"))
     verdict = await probe(Registry(config(fake.url)).provider("gpt"))
     assert verdict.startswith("failed: HTTP 401") and "\n" not in verdict
+
+
+async def test_replies_scripted_per_model(fake, env_key):
+    fake.push(Reply(text="from qwen"), model="qwen")
+    fake.push(Reply(text="from haiku"), model="claude-haiku-4-5")
+    reg = Registry(config(fake.url))
+    assert (await reg.provider("claude").complete(request())).text == "from haiku"
+    assert (await reg.provider("local").complete(request())).text == "from qwen"
