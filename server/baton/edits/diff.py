@@ -67,9 +67,9 @@ def line_hunks(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int, int, 
     y = [ids.setdefault(line, len(ids)) for line in b[lo:len(b) - hi]]
     matched: list[tuple[int, int]] = []  # (i, j) pairs of equal lines, collected in any order
     stack = [(0, len(x), 0, len(y))]
-    # Patience recursion is quadratic on adversarial input (a file reversed): past this much
-    # work the stretches still open are left as plain replacements.
-    budget = 40 * (len(x) + len(y)) + 200_000
+    # Patience recursion and Myers are quadratic on adversarial input (a shuffled file): past
+    # this much work the stretches still open are left as plain replacements.
+    budget = 8 * (len(x) + len(y)) + 50_000
     while stack:
         alo, ahi, blo, bhi = stack.pop()
         budget -= (ahi - alo) + (bhi - blo)
@@ -94,7 +94,9 @@ def line_hunks(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int, int, 
                 prev_i, prev_j = i + 1, j + 1
             stack.append((prev_i, ahi, prev_j, bhi))
         else:
-            matched.extend(_myers(x, y, alo, ahi, blo, bhi))
+            pairs, work = _myers(x, y, alo, ahi, blo, bhi, budget)
+            matched.extend(pairs)
+            budget -= work
     matched.sort()
     hunks = []
     i = j = 0
@@ -120,15 +122,18 @@ def _unique_anchors(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bh
         return []
     # Longest increasing subsequence of the b positions (patience sorting).
     tails: list[int] = []  # tails[k]: index in pairs ending the best chain of length k+1
+    tail_js: list[int] = []  # the b position of each of those, for bisect
     back = [-1] * len(pairs)
     for n, (_, j) in enumerate(pairs):
-        k = bisect.bisect_left(tails, j, key=lambda t: pairs[t][1])
+        k = bisect.bisect_left(tail_js, j)
         if k > 0:
             back[n] = tails[k - 1]
         if k == len(tails):
             tails.append(n)
+            tail_js.append(j)
         else:
             tails[k] = n
+            tail_js[k] = j
     chain = []
     n = tails[-1]
     while n >= 0:
@@ -138,15 +143,23 @@ def _unique_anchors(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bh
     return chain
 
 
-def _myers(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bhi: int) -> list[tuple[int, int]]:
-    """Equal line pairs of a shortest edit script (Myers 1986); none if it needs over _MAX_MYERS_D."""
+def _myers(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bhi: int,
+           budget: int) -> tuple[list[tuple[int, int]], int]:
+    """Equal line pairs of a shortest edit script (Myers 1986), and the work it took.
+
+    No pairs if the script needs over _MAX_MYERS_D differences or `budget` steps.
+    """
     n, m = ahi - alo, bhi - blo
+    work = 0
     max_d = min(n + m, _MAX_MYERS_D)
     off = max_d + 1
     v = [-1] * (2 * max_d + 3)  # v[off + k]: furthest i on diagonal k = i - j; -1: not reached
     trace: list[list[int]] = []
     for d in range(max_d + 1):
         trace.append(v[off - d - 1:off + d + 2])
+        work += 2 * d + 1
+        if work > budget:
+            return [], work
         for k in range(-d, d + 1, 2):
             if d == 0:
                 i = 0
@@ -157,13 +170,15 @@ def _myers(x: list[int], y: list[int], alo: int, ahi: int, blo: int, bhi: int) -
                     continue
                 i = v[off + k + 1] if prev_k == k + 1 else v[off + k - 1] + 1
             j = i - k
+            start = i
             while i < n and j < m and x[alo + i] == y[blo + j]:
                 i += 1
                 j += 1
+            work += i - start
             v[off + k] = i
             if i == n and j == m:
-                return _myers_path(trace, alo, blo, n, m, d)
-    return []
+                return _myers_path(trace, alo, blo, n, m, d), work
+    return [], work
 
 
 def _came_from(v_left: int, v_right: int, k: int, d: int, n: int, m: int) -> int | None:

@@ -113,7 +113,7 @@ def test_five_megabyte_file_one_line_change_is_fast_and_minimal():
     t0 = time.perf_counter()
     edits = text_edits(before, after, "utf-16")
     elapsed = time.perf_counter() - t0
-    assert elapsed < 0.5, elapsed
+    assert elapsed < 1.0, elapsed  # ~0.1 s here; a quadratic path would take minutes
     [edit] = edits
     assert edit.new_text == "BETA"
     assert edit.range.start.line == len(lines) // 2
@@ -125,7 +125,7 @@ def test_big_file_of_repeated_lines_changed_at_both_ends_gives_two_small_edits()
     after = "first\n" + "    pass\n" * 199_998 + "last\n"
     t0 = time.perf_counter()
     edits = roundtrip(before, after, "utf-16")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 2.0  # shared machine: generous; quadratic = minutes
     assert len(edits) == 2
     assert all(e.range.end.line - e.range.start.line <= 1 and len(e.new_text) <= len("first\n") for e in edits)
 
@@ -138,8 +138,28 @@ def test_many_scattered_changes_in_a_big_file_stay_fast_and_separate():
     after = "".join(lines)
     t0 = time.perf_counter()
     edits = roundtrip(before, after, "utf-8")
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 2.0  # shared machine: generous; quadratic = minutes
     assert len(edits) == 1200
+
+
+@pytest.mark.parametrize("shape", ["shuffled", "reversed", "repeated lines, many changes"])
+def test_adversarial_big_inputs_stay_bounded_and_correct(shape):
+    import random
+
+    rnd = random.Random(7)
+    if shape == "repeated lines, many changes":
+        lines = ["    pass\n"] * 60_000
+        changed = lines[:]
+        for i in rnd.sample(range(len(lines)), 1000):
+            changed[i] = "x\n"
+    else:
+        lines = [f"{i}\n" for i in range(60_000)]
+        changed = lines[::-1] if shape == "reversed" else rnd.sample(lines, len(lines))
+    before, after = "".join(lines), "".join(changed)
+    t0 = time.perf_counter()
+    edits = text_edits(before, after, "utf-16")
+    assert time.perf_counter() - t0 < 2.0
+    assert apply_text_edits(before, edits, "utf-16") == after
 
 
 def _lcs(x, y):
@@ -156,7 +176,7 @@ lines3 = st.lists(st.sampled_from(["a\n", "b\n", "c\n"]), max_size=14)
 @settings(max_examples=300, deadline=None)
 @given(a=lines3, b=lines3)
 def test_property_myers_finds_a_shortest_edit(a, b):
-    pairs = sorted(_myers(a, b, 0, len(a), 0, len(b)))
+    pairs = sorted(_myers(a, b, 0, len(a), 0, len(b), budget=10**6)[0])
     assert all(a[i] == b[j] for i, j in pairs)
     assert all(p[0] < q[0] and p[1] < q[1] for p, q in zip(pairs, pairs[1:]))
     assert len(pairs) == _lcs(a, b)

@@ -135,7 +135,7 @@ def test_big_file_merge_is_fast():
     current[60_000] = "mine\n"
     t0 = time.perf_counter()
     result = merge3("".join(base_lines), "".join(agent), "".join(current))
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 2.0  # shared machine: generous; quadratic = minutes
     assert result.clean and "agent\n" in result.text and "mine\n" in result.text
 
 
