@@ -86,6 +86,19 @@ def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int,
     return params
 
 
+def _slot_index(calls: dict[int, dict[str, str]], index: int | None, call_id: str | None) -> int:
+    """Which call a streamed fragment belongs to. Servers differ: most send `index`; some
+    omit it and send an id with each new call and none on its continuations."""
+    if index is not None:
+        return index
+    if call_id:
+        for i, slot in calls.items():
+            if slot["id"] == call_id:
+                return i
+        return len(calls)
+    return max(calls) if calls else 0
+
+
 def estimate_tokens(params: dict[str, Any]) -> int:
     # ~4 characters a token for English and code; errs a little high for JSON schemas.
     return len(json.dumps(params.get("messages", []))) // 4 + len(
@@ -187,12 +200,12 @@ class OpenAICompatProvider:
                         if on_delta:
                             on_delta(d.content)
                     for tc in (d.tool_calls or []) if d is not None else []:
-                        # Servers differ: some stream by index, some send whole calls.
-                        idx = tc.index if tc.index is not None else len(calls)
-                        slot = calls.setdefault(idx, {"id": "", "name": "", "args": ""})
+                        slot = calls.setdefault(_slot_index(calls, tc.index, tc.id),
+                                                {"id": "", "name": "", "args": ""})
                         slot["id"] = tc.id or slot["id"]
                         if tc.function is not None:
-                            slot["name"] += tc.function.name or ""
+                            # Some servers repeat the name on every chunk: keep the first.
+                            slot["name"] = slot["name"] or tc.function.name or ""
                             slot["args"] += tc.function.arguments or ""
                     finish = choice.finish_reason or finish
         if finish is None:

@@ -112,3 +112,14 @@ async def test_stream_usage_can_be_turned_off(fake):
     fake.push(Reply(text="ok"))
     await provider(fake, stream_usage=False).complete(request())
     assert "stream_options" not in fake.requests[0].body
+
+
+def test_fragments_without_index_are_grouped_by_id():
+    from baton.providers.openai_compat import _slot_index
+    calls: dict[int, dict[str, str]] = {}
+    assert _slot_index(calls, None, "a") == 0
+    calls[0] = {"id": "a", "name": "t", "args": ""}
+    assert _slot_index(calls, None, None) == 0  # continuation of the current call
+    assert _slot_index(calls, None, "a") == 0
+    assert _slot_index(calls, None, "b") == 1
+    assert _slot_index(calls, 3, None) == 3
