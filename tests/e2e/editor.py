@@ -8,6 +8,7 @@ answers `window/showMessageRequest` from a scripted policy, and records every
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import os
@@ -49,6 +50,20 @@ def plain(o: Any) -> Any:
     if isinstance(o, (list, tuple)):
         return [plain(v) for v in o]
     return o
+
+
+def action_command(action: Any) -> tuple[str, list[Any]]:
+    """(command, arguments) of a code action. The client library structures a CodeAction
+    that carries a command as a Command whose `command` is the nested object, turned
+    into its str() by cattrs; recover it."""
+    cmd = action.command
+    if isinstance(cmd, str) and cmd.startswith("{"):
+        cmd = ast.literal_eval(cmd)
+    if isinstance(cmd, dict):
+        return cmd["command"], cmd.get("arguments") or []
+    if isinstance(cmd, t.Command):
+        return cmd.command, list(cmd.arguments or [])
+    return cmd, list(action.arguments or [])
 
 
 class Editor:

@@ -154,6 +154,16 @@ def prerequisites() -> tuple[Path, Path, Path]:
     return code_server, Path(browser), baton
 
 
+def artifacts_dir(tmp_path: Path) -> Path:
+    """Where the driver leaves screenshots: $BATON_E2E_ARTIFACTS (kept after the run) or tmp_path."""
+    chosen = os.environ.get("BATON_E2E_ARTIFACTS")
+    if not chosen:
+        return tmp_path
+    path = Path(chosen)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 @pytest.fixture
 def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object]]:
     code_server, browser, baton = prerequisites()
@@ -200,7 +210,7 @@ def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", server, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "workspace": workspace, "chromium": browser,
-               "log": log_path, "env": env, "artifacts": tmp_path}
+               "log": log_path, "env": env, "artifacts": artifacts_dir(tmp_path)}
     finally:
         # code-server forks its extension host and the extension starts `baton serve`: end the group.
         try:

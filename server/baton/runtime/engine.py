@@ -64,6 +64,7 @@ class Engine:
             ctx = self._context(run)
             if not run.terminal:
                 log.info("resuming run %s (%s)", run.id, run.state)
+                ctx.resumed = True
                 self._spawn(ctx)
 
     async def close(self) -> None:

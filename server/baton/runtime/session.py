@@ -36,6 +36,7 @@ class RunContext:
     decision: asyncio.Future[Any] | None = None
     # A decision that arrived after the state changed but before the driver waited for it.
     early: Any = None
+    resumed: bool = False  # rebuilt from the journal by a restarted daemon
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def new_decision(self) -> asyncio.Future[Any]:

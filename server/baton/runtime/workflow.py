@@ -111,8 +111,8 @@ class Workflow:
             out = await self._agent(ctx, ANSWERER, self._brief(ctx))
             self.engine.emit(ctx, Answer(text=out.text))
             path = self._write(ctx, "answer.md", render_answer(run, out.text))
-            await self.engine.set_state(ctx, State.DONE, "answered")
             await self.engine.host.show_document(path, take_focus=False)
+            await self.engine.set_state(ctx, State.DONE, "answered")
             return
         out = await self._agent(ctx, PLANNER, self._brief(ctx))
         args = specs.SubmitPlan.model_validate(out.call.arguments)
@@ -125,14 +125,22 @@ class Workflow:
         plan = PlanSubmitted(summary=args.summary, steps=args.steps, files=files, text="")
         plan.text = render_plan(run, plan, self.engine.config.permissions.write)
         self.engine.emit(ctx, plan)
-        self._write(ctx, "plan.md", plan.text)
-        await self.engine.set_state(ctx, State.AWAITING_APPROVAL, "plan ready for your approval")
+        await self._propose(ctx, plan.text, "plan ready for your approval")
+
+    async def _propose(self, ctx: RunContext, text: str, reason: str) -> None:
+        """Write plan.md and show it, then ask for approval: a client that reacts to
+        awaiting_approval finds the plan already open."""
+        path = self._write(ctx, "plan.md", text)
+        await self.engine.host.show_document(path, take_focus=False)
+        await self.engine.set_state(ctx, State.AWAITING_APPROVAL, reason)
 
     async def _awaiting_approval(self, ctx: RunContext) -> None:
         run = ctx.run
         decision = ctx.new_decision()
-        await self.engine.notify(ctx)
-        await self.engine.host.show_document(ctx.folder / "plan.md", take_focus=False)
+        if ctx.resumed:  # after a restart: show the person again what awaits them
+            ctx.resumed = False
+            await self.engine.host.show_document(ctx.folder / "plan.md", take_focus=False)
+            await self.engine.notify(ctx)
         approval: Approval = await decision
         ctx.decision = None
         self.engine.emit(ctx, approval)
@@ -168,8 +176,8 @@ class Workflow:
             diff = self.run_diff(ctx)
             if not diff:
                 raise RunFailed(f"the implementer made no change ({summary})")
-            self._write(ctx, "plan.md", render_edit_proposal(run, summary, diff))
-            await self.engine.set_state(ctx, State.AWAITING_APPROVAL, "change ready for your approval")
+            await self._propose(ctx, render_edit_proposal(run, summary, diff),
+                                "change ready for your approval")
             return
         if run.edit_mode == "stream" and not await self.delivery.deliver(ctx):
             await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
@@ -199,7 +207,8 @@ class Workflow:
             await self.engine.set_state(ctx, State.IMPLEMENTING, "the reviewer requested changes")
             return
         if run.edit_mode == "review" and self.delivery.pending(ctx):
-            self._write(ctx, "changes.diff", render_changes(run, self.run_diff(ctx)))
+            path = self._write(ctx, "changes.diff", render_changes(run, self.run_diff(ctx)))
+            await self.engine.host.show_document(path, take_focus=False)
             await self.engine.set_state(ctx, State.AWAITING_APPLY, "changes ready to apply")
             return
         note = "review: " + args.verdict + ("" if args.verdict == "approve" else
@@ -208,10 +217,9 @@ class Workflow:
 
     async def _awaiting_apply(self, ctx: RunContext) -> None:
         decision = ctx.new_decision()
-        await self.engine.notify(ctx)
-        path = ctx.folder / "changes.diff"
-        if path.exists():
-            await self.engine.host.show_document(path, take_focus=False)
+        if ctx.resumed:
+            ctx.resumed = False
+            await self.engine.notify(ctx)
         approval: Approval = await decision
         ctx.decision = None
         self.engine.emit(ctx, approval)

@@ -1,5 +1,6 @@
--- :Baton reject ends the run `rejected` and nothing changes; :Baton runs lists it
--- and shows the one picked.
+-- :Baton reject ends the run `rejected` and nothing changes; a command in the
+-- wrong state is refused with a message and the server stays up; :Baton cancel
+-- ends a run awaiting approval; :Baton runs lists runs and shows the one picked.
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init({
   select = function(labels, opts)
@@ -33,6 +34,19 @@ H.eq(original, H.read(H.ws .. '/a.py'), 'a.py on disk after rejecting')
 H.check(vim.iter(H.notes):any(function(n)
   return n.msg:find('rejected', 1, true) and n.level == vim.log.levels.WARN
 end), 'a warning says the run was rejected')
+
+vim.cmd('Baton accept ' .. run.runId)
+H.wait('the refusal of accepting a rejected run', function()
+  return vim.iter(H.notes):any(function(n)
+    return n.level == vim.log.levels.ERROR and n.msg:find('baton.plan.accept failed', 1, true)
+  end)
+end)
+
+vim.cmd('Baton run Make x two again')
+local second = H.expect_state('awaiting_approval')
+H.check(second.runId ~= run.runId, 'a second run started')
+vim.cmd('Baton cancel')
+H.expect_state('cancelled', second.runId)
 
 vim.cmd('Baton runs')
 H.wait('the picked run shown in a buffer', function()

@@ -173,13 +173,16 @@ async function main() {
     step = "waiting for the plan";
     await waitForState(page, "plan to review");
     await activeTab(page, "plan.md");
-    const planText = await page.locator(".editor-group-container.active .monaco-editor .view-lines").first().innerText();
-    if (!planText.trim()) {
-      throw new Error("plan.md opened empty");
-    }
-    if (scenario.planIncludes && !planText.includes(scenario.planIncludes)) {
-      throw new Error(`plan.md does not mention "${scenario.planIncludes}":\n${planText}`);
-    }
+    // The editor renders the document a moment after its tab turns active: poll its text.
+    const lines = page.locator(".editor-group-container.active .monaco-editor .view-lines").first();
+    const wanted = scenario.planIncludes ?? "";
+    let planText = "";
+    await until(`plan.md to show ${wanted ? `"${wanted}"` : "its text"}`, async () => {
+      planText = await lines.innerText();
+      return planText.trim() !== "" && planText.includes(wanted);
+    }).catch((error) => {
+      throw new Error(`${error.message}; the editor shows:\n${planText}`);
+    });
     await page.screenshot({ path: path.join(scenario.artifacts ?? ".", "vscode-plan.png") });
     log(`plan shown (${planText.split("\n")[0]})`);
 
