@@ -152,8 +152,9 @@ class AnthropicProvider:
         import httpx2
         max_tokens = request.max_output_tokens or self.capabilities.max_output_tokens
         params = build_params(request, self.cfg, max_tokens)
+        transient = (anthropic.APIConnectionError, httpx2.TransportError)
         kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
-                                  "transient": (anthropic.APIConnectionError, httpx2.TransportError)}
+                                  "transient": transient}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
         try:
@@ -217,8 +218,8 @@ class AnthropicProvider:
                     # Cut at the output limit: even JSON that parses may be missing fields.
                     invalid = ("the call was cut off at the output token limit; nothing was "
                                "run. Issue it again, with smaller arguments if they were large.")
-                calls.append(ToolCall(id=b["id"], name=b["name"], arguments=args if not invalid else {},
-                                      invalid=invalid))
+                calls.append(ToolCall(id=b["id"], name=b["name"],
+                                      arguments={} if invalid else args, invalid=invalid))
             elif b["type"] in ("thinking", "redacted_thinking"):
                 thinking.append({k: v for k, v in b.items() if not k.startswith("_")})
         if stop_raw not in STOP_REASONS and stop_raw is not None:
