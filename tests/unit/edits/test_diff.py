@@ -42,8 +42,8 @@ def test_no_change_gives_no_edit():
     assert text_edits("same\n", "same\n", "utf-16") == []
 
 
-@pytest.mark.parametrize(("encoding", "start"), [("utf-8", 7), ("utf-16", 4), ("utf-32", 3)])
-def test_mid_line_edit_after_astral_and_accent_counts_code_units(encoding, start):
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_mid_line_edit_after_astral_and_accent_counts_code_units(encoding):
     before = "x = 1\ns = 'é😀abc'\ny\n"
     after = "x = 1\ns = 'é😀aXc'\ny\n"
     [edit] = roundtrip(before, after, encoding)
@@ -51,7 +51,6 @@ def test_mid_line_edit_after_astral_and_accent_counts_code_units(encoding, start
     offset = {"utf-8": 12, "utf-16": 9, "utf-32": 8}[encoding]
     assert span(edit) == (1, offset, 1, offset + 1)
     assert edit.new_text == "X"
-    del start
 
 
 def test_edit_touching_only_the_changed_line_of_many():
@@ -300,3 +299,18 @@ def test_with_line_endings_of_follows_a_crlf_file_only():
     assert with_line_endings_of("a\nb\r\n", "x\ny\n") == "x\ny\n"  # mixed: left alone
     assert with_line_endings_of("a\nb\n", "x\ny\n") == "x\ny\n"
     assert with_line_endings_of("one line", "x\n") == "x\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=texts, after=texts, encoding=st.sampled_from(ENCODINGS))
+def test_property_pygls_document_applies_the_edits_the_same_way(before, after, encoding):
+    # An independent oracle: pygls's own position codec and incremental change, as a server
+    # tracking the editor's buffer would apply them (one by one, last first).
+    from pygls.workspace.position_codec import PositionCodec
+    from pygls.workspace.text_document import TextDocument
+    from lsprotocol.types import PositionEncodingKind, TextDocumentContentChangePartial
+
+    doc = TextDocument("file:///x.txt", before, position_codec=PositionCodec(encoding=PositionEncodingKind(encoding)))
+    for edit in reversed(text_edits(before, after, encoding)):
+        doc.apply_change(TextDocumentContentChangePartial(range=edit.range, text=edit.new_text))
+    assert doc.source == after
