@@ -88,6 +88,9 @@ async def probe(provider: Provider, timeout_s: float = 90.0) -> str:
     """A tiny tool round trip (call → result → answer); one line saying what works.
 
     Never raises for a provider failure: the verdict says what failed."""
+    from .scripted import ScriptedProvider
+    if isinstance(provider, ScriptedProvider):
+        return "ok: offline scripted provider (no network; it replays its script, no probe needed)"
     started = time.monotonic()
     # Reasoning models spend output tokens thinking before they call anything.
     budget = 2048 if provider.capabilities.reasoning_replay else 512

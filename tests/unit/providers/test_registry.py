@@ -83,3 +83,8 @@ async def test_replies_scripted_per_model(fake, env_key):
     reg = Registry(config(fake.url))
     assert (await reg.provider("claude").complete(request())).text == "from haiku"
     assert (await reg.provider("local").complete(request())).text == "from qwen"
+
+
+async def test_probe_of_the_offline_provider_needs_no_network():
+    reg = Registry(Config.model_validate({"providers": {"offline": {"kind": "scripted"}}}))
+    assert (await probe(reg.provider("offline"))).startswith("ok: offline scripted provider")
