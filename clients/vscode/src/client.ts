@@ -12,6 +12,7 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 import { RUN_CHANGED, type RunChanged, type ServerCommandName } from "./protocol";
+import { SELECTION_COMMANDS, withSelectionTask } from "./selection";
 
 export interface ServerSettings {
   command: string;
@@ -75,6 +76,16 @@ export class BatonClient implements vscode.Disposable {
       documentSelector: [{ scheme: "file" }],
       outputChannel: this.output,
       traceOutputChannel: this.output,
+      middleware: {
+        // Server commands run from code actions pass through here; the selection ones need a task.
+        executeCommand: async (command, args, next): Promise<unknown> => {
+          if (!SELECTION_COMMANDS.has(command)) {
+            return (await next(command, args)) as unknown;
+          }
+          const completed = await withSelectionTask(command, args);
+          return completed === undefined ? undefined : ((await next(command, completed)) as unknown);
+        },
+      },
     };
     // The id "baton" makes the client read the `baton.trace.server` setting.
     const client = new LanguageClient("baton", "Baton", serverOptions, clientOptions);

@@ -107,7 +107,7 @@ async function runActions(run: RunSummary): Promise<void> {
     actions.push(["Answer question…", "baton.ui.answerQuestion"]);
   }
   if (run.state === "awaiting_apply") {
-    actions.push(["Apply changes", "baton.ui.applyChanges"]);
+    actions.push(["Apply changes", "baton.ui.applyChanges"], ["Reject changes…", "baton.ui.rejectChanges"]);
   }
   if (going(run.state)) {
     actions.push(["Steer…", "baton.ui.steerRun"], ["Cancel run", "baton.ui.cancelRun"]);
@@ -173,6 +173,12 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     "baton.ui.applyChanges": onRun(ctx, "holding changes to apply", (s) => s === "awaiting_apply", (runId) =>
       send("applying the changes", ServerCommand.applyEdits, { runId }),
     ),
+    "baton.ui.rejectChanges": onRun(ctx, "holding changes to apply", (s) => s === "awaiting_apply", async (runId) => {
+      const reason = await vscode.window.showInputBox({ title: "Baton: Reject Changes", prompt: "Why? (optional)" });
+      if (reason !== undefined) {
+        await send("rejecting the changes", ServerCommand.rejectEdits, reason.trim() ? { runId, reason: reason.trim() } : { runId });
+      }
+    }),
     "baton.ui.cancelRun": onRun(ctx, "running", going, (runId) => send("cancelling", ServerCommand.cancel, { runId })),
     "baton.ui.revertRun": onRun(ctx, "finished to revert", revertible, (runId) =>
       send("reverting", ServerCommand.revert, { runId }),

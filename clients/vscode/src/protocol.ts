@@ -65,6 +65,7 @@ export const ServerCommand = {
   reject: "baton.plan.reject",
   revise: "baton.plan.revise",
   applyEdits: "baton.edits.apply",
+  rejectEdits: "baton.edits.reject",
   cancel: "baton.run.cancel",
   revert: "baton.run.revert",
   runs: "baton.runs",

@@ -13,6 +13,8 @@ import { chromium } from "playwright-core";
 const scenario = JSON.parse(process.argv[2] ?? "{}");
 const STEP_TIMEOUT = scenario.timeoutMs ?? 30_000;
 const QUICK_INPUT = ".quick-input-widget";
+// The text of the editor in view: a group keeps hidden editors of its other tabs in the DOM.
+const EDITOR_LINES = ".editor-group-container.active .monaco-editor .view-lines:visible";
 const started = Date.now();
 
 function log(message) {
@@ -104,7 +106,7 @@ async function activeTab(page, name) {
 async function focusEditor(page, name) {
   await tab(page, name).click();
   await activeTab(page, name);
-  await page.locator(".editor-group-container.active .monaco-editor .view-lines").first().click();
+  await page.locator(EDITOR_LINES).first().click();
 }
 
 /**
@@ -174,11 +176,12 @@ async function main() {
     await waitForState(page, "plan to review");
     await activeTab(page, "plan.md");
     // The editor renders the document a moment after its tab turns active: poll its text.
-    const lines = page.locator(".editor-group-container.active .monaco-editor .view-lines").first();
+    const lines = page.locator(EDITOR_LINES).first();
     const wanted = scenario.planIncludes ?? "";
     let planText = "";
     await until(`plan.md to show ${wanted ? `"${wanted}"` : "its text"}`, async () => {
-      planText = await lines.innerText();
+      // Monaco renders spaces as no-break spaces.
+      planText = (await lines.innerText()).replaceAll("\u00a0", " ");
       return planText.trim() !== "" && planText.includes(wanted);
     }).catch((error) => {
       throw new Error(`${error.message}; the editor shows:\n${planText}`);
