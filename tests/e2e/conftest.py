@@ -57,6 +57,16 @@ async def make_editor(tmp_path: Path) -> AsyncIterator[MakeEditor]:
         editors.append(editor)
         return editor
 
+    async def restart(old: Editor) -> Editor:
+        """Kill the daemon (as a crash would) and start a new one on the same workspace."""
+        await old.kill()
+        editors.remove(old)
+        editor = Editor(old.root, old.config, old.kind)
+        await editor.start()
+        editors.append(editor)
+        return editor
+
+    make.restart = restart  # type: ignore[attr-defined]
     yield make
     for e in editors:
         try:

@@ -79,6 +79,7 @@ class Editor:
         self.answer_prompt: Callable[[t.ShowMessageRequestParams], str | None] = lambda p: None
         self.apply_policy: Callable[[t.ApplyWorkspaceEditParams], bool] = lambda p: True
         self.applied: list[t.ApplyWorkspaceEditParams] = []
+        self.progress: list[tuple[str, str | None, str | None]] = []  # (token, kind, message)
         self.encoding = "utf-16"
         self._register()
 
@@ -100,6 +101,18 @@ class Editor:
             async with self._changed:
                 self._changed.notify_all()
             return t.ApplyWorkspaceEditResult(applied=ok, failure_reason=why)
+
+        # Replace pytest-lsp's recorder with one that also wakes the waiting test.
+        c.protocol.fm._features.pop(t.PROGRESS, None)
+
+        @c.feature(t.PROGRESS)
+        async def progress(params: t.ProgressParams) -> None:
+            value = plain(params.value)
+            if not isinstance(value, dict):
+                value = {k: getattr(params.value, k, None) for k in ("kind", "message")}
+            self.progress.append((str(params.token), value.get("kind"), value.get("message")))
+            async with self._changed:
+                self._changed.notify_all()
 
         @c.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
         async def message_request(params: t.ShowMessageRequestParams) -> t.MessageActionItem | None:

@@ -219,10 +219,10 @@ async def test_progress_per_run(make_editor):
     await ed.command("baton.plan.reject", {"runId": run_id})
     await ed.wait_state(run_id, "rejected")
     token = f"baton-run-{run_id}"
-    await ed.wait_for(lambda: any(getattr(p, "kind", None) == "end"
-                                  for p in ed.client.progress_reports.get(token, [])), "progress end")
-    kinds = [p.kind for p in ed.client.progress_reports[token]]
+    await ed.wait_for(lambda: any(k == "end" for tok, k, _ in ed.progress if tok == token), "progress end")
+    kinds = [k for tok, k, _ in ed.progress if tok == token]
     assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
+    assert any(m and "planner: submit_plan" in m for tok, _, m in ed.progress if tok == token)
 
 
 async def test_declined_edit_waits_and_never_reports_success(make_editor):

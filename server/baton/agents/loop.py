@@ -35,7 +35,8 @@ class AgentSession(Protocol):
     def record(self, message: Message, *, usage: Usage | None = None, provider: str = "",
                steers_consumed: int = 0) -> None: ...
 
-    def record_result(self, result: ToolResult) -> None: ...
+    async def record_result(self, result: ToolResult) -> None:
+        """Journal a tool's result durably before the loop goes on."""
 
     def pending_steers(self) -> list[str]: ...
 
@@ -73,13 +74,13 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *
                 try:
                     DESCRIPTIONS[call.name][0].model_validate(call.arguments)
                 except ValidationError as e:
-                    session.record_result(_error(call, f"invalid arguments: {_brief(e)}"))
+                    await session.record_result(_error(call, f"invalid arguments: {_brief(e)}"))
                     continue
                 # Answered last, after the turn's other calls, so every call gets its result.
                 output = call
                 continue
             result = await _execute(role, session, call)
-            session.record_result(result)
+            await session.record_result(result)
             if result.is_error:
                 key = call.name + json.dumps(call.arguments, sort_keys=True)
                 failures[key] = failures.get(key, 0) + 1
@@ -87,7 +88,7 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *
                     raise RunFailed(f"{role.name} repeated the same failing call {call.name} "
                                     f"{failures[key]} times: {result.content[:200]}")
         if output is not None:
-            session.record_result(ToolResult(call_id=output.id, name=output.name, content="Received."))
+            await session.record_result(ToolResult(call_id=output.id, name=output.name, content="Received."))
             return AgentOutput(call=output)
         conv = session.conversation()
         turns = sum(1 for m in conv if m.role == "assistant")

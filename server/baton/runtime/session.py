@@ -65,8 +65,12 @@ class RoleSession:
         self.engine.emit(self.ctx, AgentMessage(agent=self.agent, message=message, usage=usage,
                                                 provider=provider, steers_consumed=steers_consumed))
 
-    def record_result(self, result: ToolResult) -> None:
+    async def record_result(self, result: ToolResult) -> None:
         self.engine.emit(self.ctx, ToolDone(agent=self.agent, result=result))
+        # Durable before the next step, so a crash never repeats a completed call.
+        await self.engine.journal.flush()
+        await self.engine.host.progress(self.run_id, "report", f"{self.agent}: {result.name}"
+                                        + (" (error)" if result.is_error else ""))
 
     def pending_steers(self) -> list[str]:
         return list(self.ctx.run.steers)

@@ -1,0 +1,56 @@
+"""A restart of the daemon loses nothing: waiting runs still wait, working runs resume
+from their last completed step without repeating a completed tool call."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import HELLO, plan_script, turn
+
+
+def tool_results(root, run_id: str) -> list[str]:
+    lines = (root / ".baton" / "runs" / run_id / "transcript.jsonl").read_text().splitlines()
+    return [json.loads(line)["result"]["call_id"] for line in lines if json.loads(line)["kind"] == "tool"]
+
+
+async def test_restart_while_awaiting_approval(make_editor):
+    ed = await make_editor(plan_script())
+    run_id = await ed.run("Greet by name")
+    await ed.wait_state(run_id, "awaiting_approval")
+    ed = await make_editor.restart(ed)
+    notice = await ed.wait_state(run_id, "awaiting_approval")  # re-announced after the restart
+    assert notice["planUri"].endswith("plan.md")
+    runs = await ed.command("baton.runs", {})
+    assert [r["state"] for r in runs if r["runId"] == run_id] == ["awaiting_approval"]
+    ed.open("hello.py")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_state(run_id, "done")
+    assert ed.text("hello.py") == HELLO.replace("def hello():", "def hello(name):")
+
+
+async def test_restart_mid_implementation_repeats_no_tool_call(make_editor):
+    implementer = [
+        turn(("write_file", {"path": "notes.txt", "content": "step one\n"})),
+        turn(("edit_file", {"path": "notes.txt", "old": "step one", "new": "step one, two"})),
+        # The daemon dies during this (slow) model turn.
+        turn(("read_file", {"path": "notes.txt"}), delay_ms=30_000),
+    ]
+    ed = await make_editor(plan_script(files=["notes.txt"], implementer=implementer))
+    run_id = await ed.run("Write notes")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    token = f"baton-run-{run_id}"
+    # Progress reports each tool call once its result is durable in the journal.
+    await ed.wait_for(lambda: any(m == "implementer: edit_file" for tok, _, m in ed.progress if tok == token),
+                      "the implementer's second tool call")
+    # The daemon dies during the slow third model turn. The new daemon's model answers at once.
+    script = json.loads((ed.config.parent / "script.json").read_text())
+    script["runs"][0]["implementer"][2] = turn(("read_file", {"path": "notes.txt"}))
+    script["runs"][0]["implementer"].append(turn(("finish", {"summary": "done"})))
+    (ed.config.parent / "script.json").write_text(json.dumps(script))
+    ed = await make_editor.restart(ed)
+    await ed.wait_state(run_id, "done")
+    results = [c for c in tool_results(ed.root, run_id) if c.startswith("implementer")]
+    # Each call answered exactly once, in order, across the two daemons.
+    assert results == ["implementer-0-0", "implementer-1-0", "implementer-2-0", "implementer-3-0"], results
+    assert (ed.root / "notes.txt").read_text() == "step one, two\n"
