@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import shutil
 import stat
 import sys
 from pathlib import Path
@@ -28,13 +27,6 @@ MS_REC, MS_PRIVATE = 0x4000, 0x40000
 def _fail(message: str) -> int:
     print(f"baton sandbox: {message}", file=sys.stderr)
     return 125
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        os.unlink(path)
 
 
 def enter_namespaces(libc: ctypes.CDLL) -> None:
@@ -68,17 +60,20 @@ def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     ws, upper, work = spec["workspace"], Path(spec["upper"]), Path(spec["work"])
     # Local import keeps this helper's start-up small; paths.py imports only errors.py.
-    from .paths import delete_tree_file, write_tree_file
+    from .paths import clear_way, delete_tree_file, remove_tree_entry, write_tree_file
     from ..errors import ToolRefused
+    # Until bwrap runs, this process has all of the person's rights, and the upper layer
+    # holds what earlier commands left (symlinks included): every change below goes
+    # through no-follow directory fds.
     try:
         upper.mkdir(parents=True, exist_ok=True)
         work.mkdir(parents=True, exist_ok=True)
         for rel in spec["resets"]:  # back to the live workspace: drop the upper copy
-            _remove(upper / rel)
+            remove_tree_entry(upper, rel)
         libc = ctypes.CDLL(None, use_errno=True)
         enter_namespaces(libc)
         mount_overlay(libc, ws, str(upper), str(work))
-    except OSError as e:
+    except (OSError, ToolRefused) as e:
         return _fail(f"cannot build the workspace view: {e}")
     root = Path(ws)
     try:
@@ -91,13 +86,13 @@ def main(argv: list[str]) -> int:
                 continue
             if stat.S_ISDIR(st.st_mode):
                 continue
-            delete_tree_file(root, rel)
+            try:
+                delete_tree_file(root, rel)
+            except ToolRefused:
+                pass  # under a link a command left: not a file of the view itself
         for rel, source in spec["writes"]:
-            data = Path(source).read_bytes()
-            if os.path.isdir(root / rel) and not os.path.islink(root / rel):
-                shutil.rmtree(root / rel)
-            elif os.path.islink(root / rel):
-                os.unlink(root / rel)
+            data = Path(source).read_bytes()  # the run's own store, in .baton/
+            clear_way(root, rel)
             write_tree_file(root, rel, data)
     except (OSError, ToolRefused) as e:
         return _fail(f"cannot bring the view up to date with the run's changes: {e}")

@@ -28,7 +28,8 @@ import pathspec
 from pydantic import BaseModel, Field
 
 from ..errors import ToolRefused
-from .paths import delete_tree_file, write_tree_file
+from .paths import (clear_way, read_regular_file, remove_tree_entry, symlink_tree_entry,
+                    write_tree_file)
 from .shadow import MAX_FILE_BYTES, Shadow
 
 ALWAYS_IGNORED = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/",
@@ -85,7 +86,9 @@ class _Folder:
             if fresh:
                 self.result.skipped.append(f"{rel}: larger than {MAX_FILE_BYTES // 2**20} MiB")
             return
-        data = path.read_bytes()
+        data = read_regular_file(path, MAX_FILE_BYTES)
+        if data is None:
+            return
         try:
             if b"\x00" in data:
                 raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
@@ -162,7 +165,7 @@ class OverlayView:
             elif t.written:
                 src = self.shadow.store / "files" / rel
                 try:
-                    if up.is_file() and not up.is_symlink() and up.read_bytes() == src.read_bytes():
+                    if read_regular_file(up, src.stat().st_size + 1) == src.read_bytes():
                         continue
                 except OSError:
                     pass
@@ -183,9 +186,10 @@ class OverlayView:
         # Writes outside the grant are discarded: dropping them from the upper layer shows
         # the live file again (the overlay is not mounted once the command has exited).
         for rel in f.result.denied:
-            up = self.upper / rel
-            if os.path.lexists(up) and not (up.is_dir() and not up.is_symlink()):
-                up.unlink()
+            try:
+                remove_tree_entry(self.upper, rel)
+            except ToolRefused:
+                pass
         return f.result
 
     def _fold_dir(self, rel: str, f: _Folder, opaque: bool) -> None:
@@ -251,25 +255,38 @@ class CopyView:
         return out
 
     def _copy_in(self, rel: str) -> None:
-        src, dst = self.workspace / rel, self.root / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.lexists(dst):
-            if dst.is_dir() and not dst.is_symlink():
-                shutil.rmtree(dst)
-            else:
-                dst.unlink()
+        # The view is writable by earlier commands: every step is no-follow (paths.py).
+        remove_tree_entry(self.root, rel)
+        src = self.workspace / rel
         if src.is_symlink():
-            os.symlink(os.readlink(src), dst)
+            symlink_tree_entry(self.root, rel, os.readlink(src))
         else:
-            shutil.copy2(src, dst, follow_symlinks=False)
+            try:
+                fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                return  # gone, or replaced by something that is not a file, since the scan
+            with os.fdopen(fd, "rb") as f:
+                st = os.fstat(f.fileno())
+                if stat.S_ISREG(st.st_mode):
+                    write_tree_file(self.root, rel, f, mode=st.st_mode)
+                    os.utime(self.root / rel, ns=(st.st_atime_ns, st.st_mtime_ns),
+                             follow_symlinks=False)
         self.copied_files += 1
 
     def prepare(self) -> Snapshot:
-        """Bring the view up to date with the workspace and the shadow; return its state."""
+        """Bring the view up to date with the workspace and the shadow; return its state.
+        A view an earlier command made unsafe to update (a link where a directory was) is
+        rebuilt from scratch."""
         self.copied_files = 0
+        try:
+            return self._prepare(rebuild=False)
+        except ToolRefused:
+            return self._prepare(rebuild=True)
+
+    def _prepare(self, rebuild: bool) -> Snapshot:
         live = self._scan(self.workspace, skip_git=False)
         old: Snapshot = {}
-        if self.root.is_dir() and self._stats_path.is_file():
+        if not rebuild and self.root.is_dir() and self._stats_path.is_file():
             old = {k: tuple(v) for k, v in json.loads(self._stats_path.read_text()).items()}
         else:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -279,22 +296,25 @@ class CopyView:
             if rel not in touched and old.get(rel) != st:
                 self._copy_in(rel)
         for rel in old.keys() - live.keys():
-            if rel not in touched and os.path.lexists(self.root / rel):
-                (self.root / rel).unlink()
+            if rel not in touched:
+                remove_tree_entry(self.root, rel)
         self._stats_path.write_text(json.dumps(live))
         for rel in touched:
-            want = self.shadow.read(rel)
-            path = self.root / rel
-            if want is None:
-                if os.path.lexists(path) and not path.is_dir():
-                    delete_tree_file(self.root, rel)
-            else:
-                data = want.encode("utf-8", "surrogatepass")
-                if path.is_symlink() or not path.is_file() or path.read_bytes() != data:
-                    if path.is_symlink():
-                        path.unlink()
-                    write_tree_file(self.root, rel, data)
+            self._show_shadow(rel)
         return self._scan(self.root, skip_git=True)
+
+    def _show_shadow(self, rel: str) -> None:
+        want = self.shadow.read(rel)
+        if want is None:
+            try:
+                remove_tree_entry(self.root, rel)
+            except ToolRefused:
+                pass  # under a link a command left: not a file of the view itself
+            return
+        data = want.encode("utf-8", "surrogatepass")
+        clear_way(self.root, rel)
+        if read_regular_file(self.root / rel, len(data) + 1) != data:
+            write_tree_file(self.root, rel, data)
 
     def fold(self, before: Snapshot, since_ns: int,
              may_write: Callable[[str], bool] | None = None) -> Fold:
@@ -304,7 +324,10 @@ class CopyView:
             if before.get(rel) == st:
                 continue
             path = self.root / rel
-            lst = os.lstat(path)
+            try:
+                lst = os.lstat(path)
+            except OSError:
+                continue
             if stat.S_ISLNK(lst.st_mode):
                 f.other(rel, lst, "symlink")
             else:
@@ -312,11 +335,8 @@ class CopyView:
         for rel in before.keys() - after.keys():
             f.deleted(rel)
         for rel in f.result.denied:  # discarded: the view shows the shadow's version again
-            want = self.shadow.read(rel)
-            if want is None:
-                delete_tree_file(self.root, rel)
-            else:
-                if (self.root / rel).is_symlink():
-                    (self.root / rel).unlink()
-                write_tree_file(self.root, rel, want.encode("utf-8", "surrogatepass"))
+            try:
+                self._show_shadow(rel)
+            except ToolRefused:
+                pass  # the next prepare() rebuilds a view it cannot update safely
         return f.result

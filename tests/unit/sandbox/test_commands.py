@@ -190,3 +190,21 @@ async def test_writes_outside_the_grant_are_discarded(ws: Path, shadow: Shadow, 
     assert [c.path for c in shadow.changes()] == ["src/app.py"]
     r = await run(shadow, "cat keep.txt del.txt src/app.py; test -e new.txt || echo NONEW", layer)
     assert r.stdout.split() == ["old", "gone", "ok", "NONEW"]
+
+
+@pytest.mark.parametrize("layer", [*SANDBOXED, "none"])
+async def test_link_left_in_the_view_never_carries_a_write_out(
+        ws: Path, shadow: Shadow, layer: str, tmp_path: Path) -> None:
+    # A command swaps a directory for a link to the outside; the agent then writes a file
+    # under that directory with its file tools; bringing the next view up to date runs
+    # with the person's full rights, and must not follow the link.
+    if layer != "none":
+        require_layer(layer)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    await run(shadow, f"rm -rf src && ln -s {outside} src", layer)
+    shadow.write("src/app.py", "agent\n")
+    shadow.write("src/new/deep.py", "deep\n")
+    r = await run(shadow, "cat src/app.py src/new/deep.py", layer)
+    assert r.stdout.split() == ["agent", "deep"], r.stderr
+    assert list(outside.iterdir()) == []
