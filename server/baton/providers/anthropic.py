@@ -23,7 +23,7 @@ from .base import (Capabilities, Message, OnDelta, StopReason, ToolCall, ToolRes
                    TurnRequest, Usage)
 from .pairing import repair_history
 from .pricing import cost_usd, resolve_prices
-from .retry import RetryPolicy, Sleep, with_retries
+from .retry import RetryPolicy, Sleep, guard_delta, with_retries
 from .toolargs import parse_arguments
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,9 @@ class AnthropicProvider:
                                   "transient": transient}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
+        delta = guard_delta(on_delta, self.name)
         try:
-            return await with_retries(lambda: self._stream(params, on_delta), **kwargs)
+            return await with_retries(lambda: self._stream(params, delta), **kwargs)
         except ProviderError as e:
             if self.cfg.api_key() is None and not e.retryable:
                 # The SDK looked for other credentials; say which variable Baton reads.

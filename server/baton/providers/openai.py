@@ -23,7 +23,7 @@ from ..errors import ProviderError
 from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
 from .pairing import repair_history
 from .pricing import cost_usd, resolve_prices
-from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, with_retries
+from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, guard_delta, with_retries
 from .toolargs import parse_arguments
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,8 @@ class OpenAIProvider:
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
-        return await with_retries(lambda: self._stream(params, on_delta), **kwargs)
+        delta = guard_delta(on_delta, self.name)
+        return await with_retries(lambda: self._stream(params, delta), **kwargs)
 
     async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:
         final: dict[str, Any] | None = None

@@ -23,7 +23,7 @@ from ..errors import ProviderError
 from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
 from .pairing import repair_history
 from .pricing import cost_usd, resolve_prices
-from .retry import RetryPolicy, Sleep, with_retries
+from .retry import RetryPolicy, Sleep, guard_delta, with_retries
 from .textproto import describe_tools, history_as_text, parse_calls
 from .toolargs import parse_arguments
 
@@ -164,7 +164,8 @@ class OpenAICompatProvider:
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
-        turn = await with_retries(lambda: self._stream(params, on_delta), **kwargs)
+        delta = guard_delta(on_delta, self.name)
+        turn = await with_retries(lambda: self._stream(params, delta), **kwargs)
         if not native and request.tools:
             text, calls = parse_calls(turn.text, request.tools)
             if calls:

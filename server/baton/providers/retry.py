@@ -146,3 +146,24 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
                         policy.max_retries, delay)
             await sleep(delay)
     raise AssertionError("unreachable")  # the loop always returns or raises
+
+
+def guard_delta(on_delta: Callable[[str], None] | None, provider: str) -> Callable[[str], None] | None:
+    """`on_delta` that cannot fail the turn: a broken progress callback is the host's bug,
+    and must not be retried or failed over as if the provider had failed."""
+    if on_delta is None:
+        return None
+    broken = False
+
+    def safe(text: str) -> None:
+        nonlocal broken
+        if broken:
+            return
+        try:
+            on_delta(text)
+        except Exception:
+            broken = True
+            log.exception("provider %s: the streaming callback failed; streaming to it stops",
+                          provider)
+    return safe
+

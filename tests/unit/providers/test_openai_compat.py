@@ -123,3 +123,13 @@ def test_fragments_without_index_are_grouped_by_id():
     assert _slot_index(calls, None, "a") == 0
     assert _slot_index(calls, None, "b") == 1
     assert _slot_index(calls, 3, None) == 3
+
+
+async def test_a_failing_stream_callback_does_not_fail_the_turn(fake):
+    fake.push(Reply(text="some streamed text"))
+
+    def broken(_: str) -> None:
+        raise RuntimeError("host bug")
+
+    turn = await provider(fake).complete(request(), broken)
+    assert turn.text == "some streamed text" and len(fake.requests) == 1
