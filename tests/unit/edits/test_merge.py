@@ -1,7 +1,7 @@
 import time
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.edits.merge import merge3, resolve
