@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from ..config import ProviderConfig
@@ -33,6 +34,16 @@ DEFAULT_CONTEXT = 8192
 FINISH = {"stop": StopReason.END_TURN, "tool_calls": StopReason.TOOL_USE,
           "function_call": StopReason.TOOL_USE, "length": StopReason.MAX_TOKENS,
           "content_filter": StopReason.REFUSAL}
+
+
+# What servers say when they cannot take `tools` (Ollama: "... does not support tools";
+# vLLM: "auto" tool choice requires --enable-auto-tool-choice; llama.cpp: "tools param
+# requires --jinja flag"), as opposed to a bad tool message (a wrong tool_call_id).
+TOOLS_REJECTED = re.compile(
+    r"tool.*(support|requires|--jinja|enable-auto-tool-choice|unrecognized|unknown|not allowed|"
+    r"not permitted|extra (inputs|fields))|(unrecognized|unknown|unsupported|extra).*\btools\b"
+    r"|(not|n't) support\w* (the )?tool",
+    re.IGNORECASE | re.DOTALL)
 
 
 class ToolsRejected(ProviderError):
@@ -183,7 +194,7 @@ class OpenAICompatProvider:
         try:
             stream = await self._sdk().chat.completions.create(**params, stream=True)
         except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            if "tools" in params and "tool" in str(e).lower():
+            if "tools" in params and TOOLS_REJECTED.search(str(e)):
                 raise ToolsRejected(str(e.message), provider=self.name) from e
             raise
         async with stream:

@@ -133,3 +133,25 @@ async def test_a_failing_stream_callback_does_not_fail_the_turn(fake):
 
     turn = await provider(fake).complete(request(), broken)
     assert turn.text == "some streamed text" and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("message,rejected", [
+    ("registry.ollama.ai/library/gemma:2b does not support tools", True),
+    ('"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set', True),
+    ("tools param requires --jinja flag", True),
+    ("Unrecognized request argument supplied: tools", True),
+    ("Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
+     "with 'tool_calls'", False),
+    ("tool_call_id call_1 not found", False),
+])
+def test_which_errors_mean_no_tool_support(message, rejected):
+    from baton.providers.openai_compat import TOOLS_REJECTED
+    assert bool(TOOLS_REJECTED.search(message)) is rejected
+
+
+async def test_other_400s_do_not_switch_protocols(fake):
+    fake.push(Reply(status=400, error_message="tool_call_id call_1 not found"))
+    p = provider(fake)
+    with pytest.raises(ProviderError, match="HTTP 400"):
+        await p.complete(request())
+    assert p.native_tools and len(fake.requests) == 1
