@@ -24,7 +24,8 @@ from ..errors import ToolRefused
 from . import isolation
 from .isolation import Layer
 from .shadow import Shadow
-from .views import CopyView, Fold, OverlayView
+from .fold import Fold
+from .views import CopyView, OverlayView
 
 log = logging.getLogger(__name__)
 

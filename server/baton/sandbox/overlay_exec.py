@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     ws, upper, work = spec["workspace"], Path(spec["upper"]), Path(spec["work"])
     # Local import keeps this helper's start-up small; paths.py imports only errors.py.
-    from .paths import clear_way, delete_tree_file, remove_tree_entry, write_tree_file
+    from .nofollow import clear_way, delete_tree_file, remove_tree_entry, write_tree_file
     from ..errors import ToolRefused
     # Until bwrap runs, this process has all of the person's rights, and the upper layer
     # holds what earlier commands left (symlinks included): every change below goes

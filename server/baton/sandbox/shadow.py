@@ -18,7 +18,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import ToolRefused
-from .paths import PathPolicy, write_tree_file
+from .nofollow import write_tree_file
+from .paths import PathPolicy
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 

@@ -1,5 +1,5 @@
-"""The workspace as a run's agent changed it, materialised for a command, and the fold of
-what the command then changed back into the run's shadow.
+"""The workspace as a run's agent changed it, materialised for a command; and, once the
+command exited, what it changed there folded back into the run's shadow (fold.py).
 
 `OverlayView` (bwrap layer): an overlay whose lower layer is the live workspace and whose
 upper directory persists for the run in `<shadow store>/overlay/`, so build outputs survive
@@ -9,10 +9,6 @@ from one command to the next. Bringing it up to date and folding cost O(files to
 writes, so the view is a real directory, `<shadow store>/view/`, copied from the workspace
 on the run's first command and refreshed by a stat walk before each later one. This costs
 O(workspace); it is the fallback, and the price is reported in the command's result.
-
-Folding keeps what a review can show: UTF-8 text files outside `.git/`, `.baton/` and
-ignored paths (`.gitignore` plus caches like `__pycache__/`). Binary files, symlinks and
-files the path policy refuses stay in the view only and are reported as skipped.
 """
 
 from __future__ import annotations
@@ -21,126 +17,14 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pathspec
-from pydantic import BaseModel, Field
-
 from ..errors import ToolRefused
-from .paths import (clear_way, read_regular_file, remove_tree_entry, symlink_tree_entry,
-                    write_tree_file)
-from .shadow import MAX_FILE_BYTES, Shadow
-
-ALWAYS_IGNORED = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/",
-                  ".ruff_cache/", ".tox/", ".nox/", ".venv/", "venv/", "node_modules/",
-                  ".cache/", "*.egg-info/", ".coverage", ".DS_Store"]
-PROTECTED = (".git", ".baton")
-
-
-class Fold(BaseModel):
-    changed: list[str] = Field(default_factory=list)
-    skipped: list[str] = Field(default_factory=list)  # "path: reason"
-    denied: list[str] = Field(default_factory=list)  # outside the write grant; discarded
-
-
-def _protected(rel: str) -> bool:
-    return any(p.casefold() in PROTECTED for p in rel.split("/"))
-
-
-class _Folder:
-    """Applies a command's file changes to the shadow, one file at a time."""
-
-    def __init__(self, shadow: Shadow, since_ns: int,
-                 may_write: Callable[[str], bool] | None = None) -> None:
-        self.shadow = shadow
-        self.since_ns = since_ns
-        self.may_write = may_write
-        self.result = Fold()
-        lines = list(ALWAYS_IGNORED)
-        try:
-            lines += (shadow.read(".gitignore") or "").splitlines()
-        except ToolRefused:
-            pass
-        self.ignore = pathspec.GitIgnoreSpec.from_lines(lines)
-
-    def ignored(self, rel: str, is_dir: bool = False) -> bool:
-        return _protected(rel) or self.ignore.match_file(rel + "/" if is_dir else rel)
-
-    def _allowed(self, rel: str) -> bool:
-        try:
-            ok = self.shadow.policy.relative(rel) == rel
-        except ToolRefused as e:
-            self.result.skipped.append(f"{rel}: {e}")
-            return False
-        if ok and self.may_write is not None and not self.may_write(rel):
-            self.result.denied.append(rel)
-            return False
-        return ok
-
-    def file(self, rel: str, path: Path, st: os.stat_result) -> None:
-        if self.ignored(rel) or not self._allowed(rel):
-            return
-        fresh = st.st_mtime_ns >= self.since_ns
-        if st.st_size > MAX_FILE_BYTES:
-            if fresh:
-                self.result.skipped.append(f"{rel}: larger than {MAX_FILE_BYTES // 2**20} MiB")
-            return
-        data = read_regular_file(path, MAX_FILE_BYTES)
-        if data is None:
-            return
-        try:
-            if b"\x00" in data:
-                raise UnicodeDecodeError("utf-8", data, 0, 1, "NUL byte")
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            if fresh:
-                self.result.skipped.append(f"{rel}: binary, kept in the command view only")
-            return
-        try:
-            current = self.shadow.read(rel)
-        except ToolRefused as e:
-            self.result.skipped.append(f"{rel}: {e}")
-            return
-        if current != text:
-            if self.may_write is not None and not self.may_write(rel):
-                self.result.denied.append(rel)
-                return
-            self.shadow.write(rel, text)
-            self.result.changed.append(rel)
-
-    def deleted(self, rel: str) -> None:
-        if self.ignored(rel) or not self._allowed(rel):
-            return
-        if self.shadow.exists(rel) and not self.shadow.policy.absolute(rel).is_dir():
-            if self.may_write is not None and not self.may_write(rel):
-                self.result.denied.append(rel)
-                return
-            self.shadow.delete(rel)
-            self.result.changed.append(rel)
-
-    def other(self, rel: str, st: os.stat_result, what: str) -> None:
-        if not self.ignored(rel) and st.st_mtime_ns >= self.since_ns:
-            self.result.skipped.append(f"{rel}: {what}, kept in the command view only")
-
-
-def _walk(root: Path, rel: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
-    try:
-        entries = list(os.scandir(root / rel if rel else root))
-    except (FileNotFoundError, NotADirectoryError):
-        return
-    for e in entries:
-        yield (f"{rel}/{e.name}" if rel else e.name), e
-
-
-def _files_under(root: Path, rel: str, folder: _Folder) -> Iterator[str]:
-    """Regular files below `root/rel` (lower layer), not descending into ignored dirs."""
-    for sub, e in _walk(root, rel):
-        if e.is_dir(follow_symlinks=False):
-            if not folder.ignored(sub, is_dir=True):
-                yield from _files_under(root, sub, folder)
-        elif e.is_file(follow_symlinks=False):
-            yield sub
+from .fold import Fold, Folder, files_under, walk
+from .nofollow import (clear_way, read_regular_file, remove_tree_entry, symlink_tree_entry,
+                       write_tree_file)
+from .shadow import Shadow
 
 
 class OverlayView:
@@ -176,7 +60,7 @@ class OverlayView:
                 "resets": resets, "writes": writes, "deletes": deletes, "argv": argv}
 
     def fold(self, since_ns: int, may_write: Callable[[str], bool] | None = None) -> Fold:
-        f = _Folder(self.shadow, since_ns, may_write)
+        f = Folder(self.shadow, since_ns, may_write)
         self._fold_dir("", f, opaque=False)
         # A file the agent created exists only in the upper layer; removing it there leaves
         # no whiteout, just absence.
@@ -192,9 +76,9 @@ class OverlayView:
                 pass
         return f.result
 
-    def _fold_dir(self, rel: str, f: _Folder, opaque: bool) -> None:
+    def _fold_dir(self, rel: str, f: Folder, opaque: bool) -> None:
         present = set()
-        for sub, e in _walk(self.upper, rel):
+        for sub, e in walk(self.upper, rel):
             present.add(e.name)
             st = e.stat(follow_symlinks=False)
             if e.is_dir(follow_symlinks=False):
@@ -207,7 +91,7 @@ class OverlayView:
                 self._fold_dir(sub, f, is_opaque)
             elif stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # whiteout
                 if (self.workspace / sub).is_dir() and not (self.workspace / sub).is_symlink():
-                    for gone in _files_under(self.workspace, sub, f):
+                    for gone in files_under(self.workspace, sub, f):
                         f.deleted(gone)
                 else:
                     f.deleted(sub)
@@ -218,11 +102,11 @@ class OverlayView:
             else:
                 f.other(sub, st, "special file")
         if opaque:  # the directory was replaced: what the lower had and upper lacks is gone
-            for sub, e in _walk(self.workspace, rel):
+            for sub, e in walk(self.workspace, rel):
                 if e.name in present:
                     continue
                 if e.is_dir(follow_symlinks=False):
-                    for gone in _files_under(self.workspace, sub, f):
+                    for gone in files_under(self.workspace, sub, f):
                         f.deleted(gone)
                 elif e.is_file(follow_symlinks=False):
                     f.deleted(sub)
@@ -244,7 +128,7 @@ class CopyView:
         stack = [""]
         while stack:
             rel = stack.pop()
-            for sub, e in _walk(root, rel):
+            for sub, e in walk(root, rel):
                 if not rel and e.name == ".baton" or (skip_git and e.name == ".git"):
                     continue
                 st = e.stat(follow_symlinks=False)
@@ -318,7 +202,7 @@ class CopyView:
 
     def fold(self, before: Snapshot, since_ns: int,
              may_write: Callable[[str], bool] | None = None) -> Fold:
-        f = _Folder(self.shadow, since_ns, may_write)
+        f = Folder(self.shadow, since_ns, may_write)
         after = self._scan(self.root, skip_git=True)
         for rel, st in after.items():
             if before.get(rel) == st:

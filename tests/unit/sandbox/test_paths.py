@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from baton.errors import ToolRefused
-from baton.sandbox.paths import (PathPolicy, delete_workspace_file, write_tree_file,
-                                 write_workspace_file)
+from baton.sandbox.nofollow import write_tree_file
+from baton.sandbox.paths import PathPolicy, delete_workspace_file, write_workspace_file
 
 
 @pytest.fixture
