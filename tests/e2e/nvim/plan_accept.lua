@@ -1,6 +1,7 @@
 -- :Baton run → the plan opens in a split (focus stays) → :Baton accept → the open
 -- buffer holds the agent's edit, placed correctly after non-ASCII text on the same
--- line (Neovim negotiates utf-8), unsaved typing kept, the file on disk untouched.
+-- line (Neovim negotiates utf-8), unsaved typing before and during the run kept,
+-- the file on disk untouched.
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init()
 
@@ -35,13 +36,15 @@ H.check(H.buf_text(plan_buf):find('Count to two', 1, true), 'plan.md shows the p
 H.check(vim.iter(H.notes):any(function(n)
   return n.msg:find('plan ready', 1, true) and n.level == vim.log.levels.INFO
 end), 'a notification says the plan is ready')
+-- More typing while the plan waits: the edit is made against this text.
+vim.api.nvim_buf_set_lines(src_buf, 0, 0, false, { '# typed while the plan waited' })
 
 vim.cmd('Baton accept')
 H.expect_state('done', run.runId)
 H.wait('the agent edit in the open buffer', function()
-  return vim.api.nvim_buf_get_lines(src_buf, 0, 1, false)[1] == 'greeting = "é😀"; count = 2'
+  return vim.api.nvim_buf_get_lines(src_buf, 1, 2, false)[1] == 'greeting = "é😀"; count = 2'
 end)
-H.eq({ 'greeting = "é😀"; count = 2', 'def hello():', '    return greeting', '# typed, not saved' },
+H.eq({ '# typed while the plan waited', 'greeting = "é😀"; count = 2', 'def hello():', '    return greeting', '# typed, not saved' },
   vim.api.nvim_buf_get_lines(src_buf, 0, -1, false), 'buffer after the run')
 H.eq(original, H.read(H.ws .. '/hello.py'), 'hello.py on disk (the editor applies edits to the buffer)')
 H.eq(src_win, vim.api.nvim_get_current_win(), 'the focused window after the edit')

@@ -5,7 +5,7 @@ local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init({
   select = function(labels, opts)
     if opts.prompt == 'Baton runs' then
-      return H.index_of(labels, 'Make x two')
+      return H.index_of(labels, 'Make x two  %(')
     end
   end,
 })

@@ -1,4 +1,5 @@
--- :Baton steer reaches the working agent (recorded in the run); :Baton followup
+-- :Baton steer reaches the working agent (recorded in the run), typing during the
+-- work is kept; :Baton followup
 -- starts a run whose parent is the finished one; an ask run's answer.md is shown.
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init()
@@ -35,8 +36,14 @@ local run = H.expect_state('awaiting_approval')
 vim.cmd('Baton accept')
 H.expect_state('implementing', run.runId)
 vim.cmd('Baton steer keep the comment style')
+-- Typing while the agent works: its edit must land around this, not over it.
+vim.api.nvim_buf_set_lines(src_buf, -1, -1, false, { '# typed during the work' })
 H.expect_state('done', run.runId)
-H.eq({ 'x = 2' }, vim.api.nvim_buf_get_lines(src_buf, 0, -1, false), 'a.py buffer after the run')
+H.wait('the edit in the buffer', function()
+  return vim.api.nvim_buf_get_lines(src_buf, 0, 1, false)[1] == 'x = 2'
+end)
+H.eq({ 'x = 2', '# typed during the work' }, vim.api.nvim_buf_get_lines(src_buf, 0, -1, false),
+  'a.py buffer after the run')
 local _, shown = H.show(run.runId)
 H.check(shown:find('keep the comment style', 1, true), 'the steer note is in the run (baton.run.show):\n' .. shown)
 

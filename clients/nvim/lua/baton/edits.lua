@@ -6,8 +6,9 @@
 --   * a file that was not open ends up only in a hidden modified buffer (and a
 --     created file not on disk at all), so those buffers are written;
 --   * an edit computed against an older version of a buffer is skipped with a
---     message but reported as applied, so it is refused here instead, whole,
---     and Baton can merge it onto what the person has now.
+--     message but reported as applied (or, for version 0, applied at the wrong
+--     place), so it is refused here instead, whole, and Baton merges it onto what
+--     the person has now.
 local M = {}
 
 local function opts()
@@ -79,7 +80,9 @@ function M.stale(edit)
   for _, change in ipairs(edit.documentChanges or {}) do
     local doc = not change.kind and change.textDocument
     local version = doc and doc.version
-    if type(version) == 'number' and version > 0 then
+    -- Neovim's own check skips version 0, but 0 is the version of a buffer
+    -- Baton saw opened and never changed: for Baton it is a real version.
+    if type(version) == 'number' and version >= 0 then
       local fname = fname_of(doc.uri)
       local b = fname and vim.fn.bufnr(fname) or -1
       local current = b ~= -1 and vim.lsp.util.buf_versions[b]
@@ -95,6 +98,13 @@ function M.apply(err, params, ctx, config)
   local edit = params and params.edit or {}
   local reason = M.stale(edit)
   if reason then
+    -- Send the typing the server has not seen yet (changes are debounced) before
+    -- this answer, so the rebased retry is made against the buffer as it is.
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    local ok, changetracking = pcall(require, 'vim.lsp._changetracking')
+    if client and ok and changetracking.flush then
+      pcall(changetracking.flush, client)
+    end
     return { applied = false, failureReason = reason }
   end
   local client = vim.lsp.get_client_by_id(ctx.client_id)
