@@ -147,7 +147,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def autodetect(env: Mapping[str, str]) -> tuple[dict[str, Any], str]:
     """Providers and roles when none are configured: whatever key is there, else offline."""
     if env.get("ANTHROPIC_API_KEY"):
-        return ({"providers": {"claude": {"kind": "anthropic", "model": "claude-sonnet-4-5"},
+        return ({"providers": {"claude": {"kind": "anthropic", "model": "claude-sonnet-4-6"},
                                "claude-fast": {"kind": "anthropic", "model": "claude-haiku-4-5"}},
                  "roles": {"classifier": "claude-fast", "planner": "claude",
                            "implementer": "claude", "reviewer": "claude"}},
