@@ -8,6 +8,7 @@ applied and reverted like any edit the agent made with its file tools.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -105,6 +106,14 @@ def _refusal(probe: isolation.ProbeResult) -> str:
             "in .baton/config.toml.")
 
 
+class _Run(BaseModel):
+    code: int | None
+    out: str
+    err: str
+    timed_out: bool
+    duration: float
+
+
 async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_s: float,
                       network: bool, allow_unsandboxed: bool, output_cap: int = 64_000,
                       layer: Layer | None = None, bwrap: str = "bwrap",
@@ -121,53 +130,89 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
         raise ToolRefused("the shadow belongs to another workspace")
     env = scrubbed_env()
     shell = ["/bin/sh", "-c", command]
-    notes = []
     loop = asyncio.get_running_loop()
-    tmp = shadow.store / "cmdtmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    snapshot = None
     if chosen == "bwrap":
-        view: OverlayView | CopyView = OverlayView(shadow)
-        # Before the argv: `.baton/` must exist to be hidden from the command.
-        spec_path = shadow.store / "overlay" / "spec.json"
-        spec_path.parent.mkdir(parents=True, exist_ok=True)
-        env["TMPDIR"] = "/tmp"
-        env.setdefault("XDG_CACHE_HOME", "/tmp/.cache")
-        argv = isolation.bwrap_argv(shadow.policy.root, shell, network=network, bwrap=bwrap,
-                                    protected=[shadow.policy.root / ".git",
-                                               shadow.policy.root / ".baton"])
-        spec_path.write_text(json.dumps(view.spec(argv)))
-        full, cwd = [*isolation.helper_argv("overlay_exec"), str(spec_path)], "/"
+        view = OverlayView(shadow)
+        run, started_ns = await _on_overlay(view, shell, env, network, bwrap, timeout_s, output_cap)
+        notes: list[str] = []
+        fold_view = functools.partial(view.fold, started_ns, may_write)
     else:
-        view = CopyView(shadow)
-        snapshot = await loop.run_in_executor(None, view.prepare)
-        if view.copied_files:
-            notes.append(f"copied {view.copied_files} workspace files into the command view")
+        cview = CopyView(shadow)
+        snapshot = await loop.run_in_executor(None, cview.prepare)
+        notes = [f"copied {cview.copied_files} workspace files into the command view"] \
+            if cview.copied_files else []
+        tmp = shadow.store / "cmdtmp"
+        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        env["TMPDIR"] = str(tmp)
-        env["XDG_CACHE_HOME"] = str(tmp / ".cache")
-        cwd = str(view.root)
-        if chosen == "landlock":
-            full = [*isolation.helper_argv("landlock_exec"), "--write", str(view.root), "--write", str(tmp),
-                    "--write-file", "/dev/null"]
-            if not network:
-                full.append("--no-network")
-                notes.append("Landlock denies TCP only; UDP stays open" if probe.landlock_abi >= 4
-                             else "this kernel's Landlock cannot restrict the network")
-            full += ["--", *shell]
-        elif chosen == "sandbox-exec":
-            profile = shadow.store / "sandbox.sb"
-            profile.write_text(isolation.seatbelt_profile([str(view.root), str(tmp)], network))
-            full = ["sandbox-exec", "-f", str(profile), *shell]
-        else:
-            full = shell
-            notes.append("ran WITHOUT isolation ([permissions] allow_unsandboxed_commands = true)")
-    started_ns = time.time_ns() - 1_000_000  # coarse mtime granularity on some filesystems
+        try:
+            env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp / ".cache"))
+            full = _confined(chosen, shell, cview.root, tmp, network, probe, notes, shadow.store)
+            started_ns = time.time_ns() - 1_000_000  # coarse mtime granularity on some filesystems
+            run = await _spawn(full, str(cview.root), env, timeout_s, output_cap)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        fold_view = functools.partial(cview.fold, snapshot, started_ns, may_write)
+    if run.code == 125 and "baton sandbox:" in run.err:
+        return CommandResult(exit_code=125, stdout=run.out, stderr=run.err, layer=chosen,
+                             duration_s=run.duration, note="the sandbox could not be set up")
+    fold: Fold = await loop.run_in_executor(None, fold_view)
+    return CommandResult(
+        exit_code=None if run.timed_out else run.code, stdout=run.out, stderr=run.err,
+        timed_out=run.timed_out, layer=chosen, changed_paths=sorted(fold.changed),
+        skipped_paths=fold.skipped, denied_paths=sorted(set(fold.denied)),
+        duration_s=round(run.duration, 3), note="; ".join(notes))
+
+
+async def _on_overlay(view: OverlayView, shell: list[str], env: dict[str, str], network: bool,
+                      bwrap: str, timeout_s: float, cap: int) -> tuple[_Run, int]:
+    shadow = view.shadow
+    shadow.store.mkdir(parents=True, exist_ok=True)  # `.baton/` must exist to be hidden
+    env.update(TMPDIR="/tmp")
+    env.setdefault("XDG_CACHE_HOME", "/tmp/.cache")
+    root = shadow.policy.root
+    argv = isolation.bwrap_argv(root, shell, network=network, bwrap=bwrap,
+                                protected=[root / ".git", root / ".baton"])
+    spec_path = shadow.store / "overlay-spec.json"
+    while True:
+        spec_path.write_text(json.dumps(view.spec(argv)))
+        started_ns = time.time_ns() - 1_000_000
+        run = await _spawn([*isolation.helper_argv("overlay_exec"), str(spec_path)], "/", env,
+                           timeout_s, cap)
+        if run.code == 125 and "cannot build the workspace view" in run.err and not view.external:
+            log.warning("the overlay's upper layer cannot live in the workspace (%s); "
+                        "using the temp dir", run.err.strip().splitlines()[-1])
+            view.use_external()
+            continue
+        return run, started_ns
+
+
+def _confined(layer: Layer, shell: list[str], view: Path, tmp: Path, network: bool,
+              probe: isolation.ProbeResult, notes: list[str], store: Path) -> list[str]:
+    """The argv that runs `shell` in a copy view under `layer` (not bwrap)."""
+    if layer == "landlock":
+        full = [*isolation.helper_argv("landlock_exec"), "--write", str(view), "--write", str(tmp),
+                "--write-file", "/dev/null"]
+        if not network:
+            full.append("--no-network")
+            notes.append("Landlock denies TCP only; UDP stays open" if probe.landlock_abi >= 4
+                         else "this kernel's Landlock cannot restrict the network")
+        return [*full, "--", *shell]
+    if layer == "sandbox-exec":
+        profile = store / "sandbox.sb"
+        profile.write_text(isolation.seatbelt_profile([str(view), str(tmp)], network))
+        return ["sandbox-exec", "-f", str(profile), *shell]
+    notes.append("ran WITHOUT isolation ([permissions] allow_unsandboxed_commands = true)")
+    return shell
+
+
+async def _spawn(argv: list[str], cwd: str, env: dict[str, str], timeout_s: float,
+                 cap: int) -> _Run:
+    """Run in a new session; on timeout kill the whole process group."""
     t0 = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
-        *full, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
-    out, err = _Capped(output_cap), _Capped(output_cap)
+    out, err = _Capped(cap), _Capped(cap)
     readers = asyncio.gather(_drain(proc.stdout, out), _drain(proc.stderr, err))  # type: ignore[arg-type]
     timed_out = False
     try:
@@ -183,19 +228,8 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
         await asyncio.wait_for(readers, 2.0)
     except asyncio.TimeoutError:
         readers.cancel()
-    duration = time.monotonic() - t0
-    if proc.returncode == 125 and "baton sandbox:" in err.text():
-        return CommandResult(exit_code=125, stdout=out.text(), stderr=err.text(), layer=chosen,
-                             duration_s=duration, note="the sandbox could not be set up")
-    if isinstance(view, OverlayView):
-        fold: Fold = await loop.run_in_executor(None, view.fold, started_ns, may_write)
-    else:
-        fold = await loop.run_in_executor(None, view.fold, snapshot, started_ns, may_write)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return CommandResult(
-        exit_code=None if timed_out else proc.returncode, stdout=out.text(), stderr=err.text(),
-        timed_out=timed_out, layer=chosen, changed_paths=sorted(fold.changed),
-        skipped_paths=fold.skipped, denied_paths=sorted(set(fold.denied)), duration_s=round(duration, 3), note="; ".join(notes))
+    return _Run(code=proc.returncode, out=out.text(), err=err.text(), timed_out=timed_out,
+                duration=time.monotonic() - t0)
 
 
 def _kill_group(pid: int) -> None:

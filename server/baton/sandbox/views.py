@@ -13,10 +13,12 @@ O(workspace); it is the fallback, and the price is reported in the command's res
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,11 +30,40 @@ from .shadow import Shadow
 
 
 class OverlayView:
+    """Upper and work directories live in the run's store (`<store>/overlay/`), unless the
+    workspace's filesystem cannot hold them (an overlayfs root in a container, a kernel
+    that refuses an upper inside the lower layer): then in a private directory under the
+    system temp dir, remembered in `<store>/overlay-location`."""
+
     def __init__(self, shadow: Shadow) -> None:
         self.shadow = shadow
         self.workspace = shadow.policy.root
-        self.upper = shadow.store / "overlay" / "upper"
-        self.work = shadow.store / "overlay" / "work"
+        self._marker = shadow.store / "overlay-location"
+        base = shadow.store / "overlay"
+        self.external = self._marker.is_file()
+        if self.external:
+            base = Path(self._marker.read_text().strip())
+        self.upper, self.work = base / "upper", base / "work"
+
+    def use_external(self) -> None:
+        """Move the run's upper layer out of the workspace (starting afresh)."""
+        uid = os.getuid()
+        parent = Path(tempfile.gettempdir()) / f"baton-overlay-{uid}"
+        try:
+            parent.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        st = os.lstat(parent)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or stat.S_IMODE(st.st_mode) & 0o077:
+            raise ToolRefused(f"{parent} is not a private directory of this user; remove it")
+        digest = hashlib.sha256(str(self.shadow.store).encode()).hexdigest()[:20]
+        base = parent / digest
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir()
+        self.shadow.store.mkdir(parents=True, exist_ok=True)
+        self._marker.write_text(str(base))
+        self.external = True
+        self.upper, self.work = base / "upper", base / "work"
 
     def spec(self, argv: list[str]) -> dict:
         """What overlay_exec needs to make the view equal to the shadow, O(files touched)."""

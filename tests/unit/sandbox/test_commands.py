@@ -208,3 +208,17 @@ async def test_link_left_in_the_view_never_carries_a_write_out(
     r = await run(shadow, "cat src/app.py src/new/deep.py", layer)
     assert r.stdout.split() == ["agent", "deep"], r.stderr
     assert list(outside.iterdir()) == []
+
+
+async def test_overlay_upper_moves_out_when_the_store_cannot_hold_it(ws: Path, shadow: Shadow) -> None:
+    require_layer("bwrap")
+    shadow.store.mkdir(parents=True)
+    (shadow.store / "overlay").write_text("not a directory")  # upper cannot be created here
+    shadow.write("keep.txt", "agent\n")
+    r = await run(shadow, "cat keep.txt; echo x > made.txt", "bwrap")
+    assert r.exit_code == 0 and r.stdout == "agent\n", r.stderr
+    assert (shadow.store / "overlay-location").is_file() and r.changed_paths == ["made.txt"]
+    r = await run(shadow, "cat made.txt", "bwrap")  # the moved upper persists for the run
+    assert r.stdout == "x\n"
+    import shutil
+    shutil.rmtree(Path((shadow.store / "overlay-location").read_text()))
