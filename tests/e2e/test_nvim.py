@@ -66,8 +66,9 @@ def _lsp_log(tmp: Path) -> str:
 
 
 def test_scenarios_found() -> None:
-    assert {"plan_accept", "reject", "revise", "permission", "question", "revert", "checkhealth"} <= set(
-        SCENARIO_NAMES)
+    assert {"plan_accept", "reject", "revise", "permission", "question", "revert", "checkhealth",
+            "steer_followup", "review_mode", "code_action", "typing_focus", "typing_race",
+            "units"} <= set(SCENARIO_NAMES)
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
