@@ -210,7 +210,7 @@ def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", server, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "workspace": workspace, "chromium": browser,
-               "log": log_path, "env": env, "artifacts": artifacts_dir(tmp_path)}
+               "log": log_path, "env": env, "user_data": user_data, "artifacts": artifacts_dir(tmp_path)}
     finally:
         # code-server forks its extension host and the extension starts `baton serve`: end the group.
         try:
@@ -221,6 +221,12 @@ def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object
             server.wait()
         except ProcessLookupError:
             pass
+
+
+def baton_log(session: dict[str, object]) -> str:
+    """The extension's output channel, which VS Code writes under the user-data logs folder."""
+    logs = sorted(Path(str(session["user_data"])).glob("logs/*/exthost*/baton.baton-vscode/Baton.log"))
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in logs) or "(no Baton log written)"
 
 
 def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
@@ -241,8 +247,10 @@ def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]
     started = time.monotonic()
     proc = run([node_bin, str(DRIVER / "drive.mjs"), json.dumps(scenario)], DRIVER, env, timeout=DRIVER_TIMEOUT)
     elapsed = time.monotonic() - started
-    log_tail = Path(str(code_server_session["log"])).read_text(encoding="utf-8", errors="replace")[-3000:]
-    assert proc.returncode == 0, (
-        f"VS Code scenario failed after {elapsed:.1f} s:\n{proc.stderr[-6000:]}\n--- code-server log ---\n{log_tail}")
+    if proc.returncode != 0:
+        log_tail = Path(str(code_server_session["log"])).read_text(encoding="utf-8", errors="replace")[-3000:]
+        pytest.fail(f"VS Code scenario failed after {elapsed:.1f} s:\n{proc.stderr[-6000:]}\n"
+                    f"--- Baton output channel (extension and server log) ---\n"
+                    f"{baton_log(code_server_session)[-5000:]}\n--- code-server log ---\n{log_tail}")
     assert (workspace / "hello.py").read_text(encoding="utf-8") == original
     print(f"VS Code scenario passed in {elapsed:.1f} s")

@@ -9,7 +9,6 @@ import {
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
-  TransportKind,
 } from "vscode-languageclient/node";
 import { RUN_CHANGED, type RunChanged, type ServerCommandName } from "./protocol";
 import { SELECTION_COMMANDS, withSelectionTask } from "./selection";
@@ -67,8 +66,9 @@ export class BatonClient implements vscode.Disposable {
     const settings = readServerSettings();
     const serverOptions: ServerOptions = {
       command: settings.command,
+      // No `transport`: TransportKind.stdio would append `--stdio`, which `baton serve` does not take
+      // (stdio is its default).
       args: ["serve"],
-      transport: TransportKind.stdio,
       options: { env: settings.env, ...(settings.cwd === undefined ? {} : { cwd: settings.cwd }) },
     };
     const clientOptions: LanguageClientOptions = {

@@ -67,11 +67,13 @@ export async function startRun(ctx: CommandContext, parentRunId?: string): Promi
   if (task === undefined) {
     return undefined;
   }
-  const args: RunArgs = { task: task.trim(), ...(await editorContext(ctx.baton)) };
-  if (parentRunId !== undefined) {
-    args.parentRunId = parentRunId;
-  }
-  const result = await guarded("starting the run", () => ctx.baton.execute<{ runId: string }>(ServerCommand.run, args));
+  const result = await guarded("starting the run", async () => {
+    const args: RunArgs = { task: task.trim(), ...(await editorContext(ctx.baton)) };
+    if (parentRunId !== undefined) {
+      args.parentRunId = parentRunId;
+    }
+    return ctx.baton.execute<{ runId: string }>(ServerCommand.run, args);
+  });
   return result?.runId;
 }
 

@@ -20,7 +20,9 @@ export class RunTracker implements vscode.Disposable {
 
   update(params: RunChanged): void {
     const previous = this.runs.get(params.runId);
-    const run: TrackedRun = { ...previous, ...params, seq: ++this.seq, previousState: previous?.state };
+    // Each notification carries the whole run (absent fields are over: a question once answered),
+    // so it replaces what was known rather than merging into it.
+    const run: TrackedRun = { ...params, seq: ++this.seq, previousState: previous?.state };
     this.runs.set(params.runId, run);
     this.changed.fire(run);
   }
