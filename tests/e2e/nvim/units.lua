@@ -69,4 +69,16 @@ H.eq('working', runs.pick('cancel').runId, 'cancel picks the latest active run')
 H.eq('working', runs.pick('steer').runId, 'steer picks the working run')
 runs.update({ runId = 'asking', state = 'planning', task = 'b' })
 H.eq(nil, runs.get('asking').question, 'a question does not outlive awaiting_input')
+
+-- Baton attaches to files inside a project only, rooted at the marker.
+local root_for = require('baton.client').root_for
+vim.fn.mkdir(H.tmp .. '/proj/.baton', 'p')
+vim.fn.mkdir(H.tmp .. '/proj/src', 'p')
+vim.fn.mkdir(H.tmp .. '/loose', 'p')
+vim.cmd.edit(H.tmp .. '/proj/src/m.txt')
+H.eq(H.tmp .. '/proj', root_for(0, { '.git', '.baton' }), 'root of a file under a .baton folder')
+vim.cmd.edit(H.tmp .. '/loose/n.txt')
+H.eq(nil, root_for(0, { '.git', '.baton' }), 'root of a file outside any project')
+local scratch = vim.api.nvim_create_buf(false, true)
+H.eq(nil, root_for(scratch, { '.git', '.baton' }), 'root of a scratch buffer')
 H.done()

@@ -8,7 +8,9 @@ M.name = 'baton'
 local has_lsp_config = vim.fn.has('nvim-0.11') == 1 and type(vim.lsp.config) == 'table'
 
 --- The buffer's workspace root, or nil when Baton should not attach to it: only
---- real files (not scratch, terminal or `scheme://` buffers) are sent to Baton.
+--- real files (not scratch, terminal or `scheme://` buffers) inside a project
+--- (a root marker above them). Baton keeps its journal in `<root>/.baton/`, so
+--- opening a stray file must not start it in whatever directory that is.
 ---@param bufnr integer
 ---@param markers string[]
 ---@return string?
@@ -20,7 +22,7 @@ function M.root_for(bufnr, markers)
   if name == '' or name:match('^%a[%w+.-]*://') then
     return nil
   end
-  return vim.fs.root(bufnr, markers) or vim.fn.getcwd()
+  return vim.fs.root(bufnr, markers)
 end
 
 --- Handlers of this client only; other language servers keep Neovim's defaults.
@@ -177,8 +179,11 @@ function M.ensure(bufnr)
   end
   bufnr = bufnr or vim.api.nvim_get_current_buf()
   local config = has_lsp_config and vim.deepcopy(vim.lsp.config[M.name]) or vim.deepcopy(M._config)
-  config.root_dir = M.root_for(bufnr, M._config.root_markers) or vim.fn.getcwd()
-  local attach = M.root_for(bufnr, M._config.root_markers) ~= nil
+  local root = M.root_for(bufnr, M._config.root_markers)
+  -- An explicit command outside any project: the current directory's project,
+  -- else the current directory itself.
+  config.root_dir = root or vim.fs.root(vim.fn.getcwd(), M._config.root_markers) or vim.fn.getcwd()
+  local attach = root ~= nil
   local id = vim.lsp.start(config, { bufnr = bufnr, attach = attach })
   return id and vim.lsp.get_client_by_id(id) or nil
 end
