@@ -84,8 +84,11 @@ class Engine:
         if run.route == Route.EDIT and run.uri:
             target = self._rel_from_uri(run.uri)
             plan_files = [target] if target else []
+        for_run = [p for p in run.permissions if p.answer == "Allow for this run"]
         grants = Grants(plan_files, self.config.permissions.write,
-                        [p.subject for p in run.permissions if p.answer == "Allow for this run"])
+                        [p.subject for p in for_run if not p.command],
+                        command_prefixes=self.config.permissions.commands,
+                        allowed_commands=[p.subject for p in for_run if p.command])
         ctx = RunContext(run=run, folder=folder, shadow=shadow, grants=grants)
         self.contexts[run.id] = ctx
         return ctx

@@ -127,8 +127,9 @@ class Approval(_Event):
 
 class Permission(_Event):
     kind: Literal["permission"] = "permission"
-    subject: str
+    subject: str  # a path, or a command when `command`
     answer: str
+    command: bool = False
 
 
 class Delivered(_Event):

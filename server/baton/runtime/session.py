@@ -20,6 +20,8 @@ from ..tools.files import FileTools
 from .host import PermissionAnswer, Question
 from .runs import AgentMessage, Answered, Asked, Permission, Run, State, ToolDone
 
+COMMAND_TIMEOUT_S = 120.0
+
 if TYPE_CHECKING:
     from .engine import Engine
 
@@ -108,16 +110,19 @@ class RoleSession:
         return await self.ask_permission(rel, f"Baton run {self.run_id} wants to write `{rel}`, "
                                          "which its plan does not grant.")
 
-    async def ask_permission(self, subject: str, prompt: str) -> bool:
+    async def ask_permission(self, subject: str, prompt: str, *, command: bool = False) -> bool:
         host = self.engine.host
         timeout = self.engine.config.limits.client_request_timeout_s * 10
         try:
             answer = await asyncio.wait_for(host.ask_permission(self.run_id, prompt), timeout)
         except TimeoutError:
             answer = PermissionAnswer.DENY
-        self.engine.emit(self.ctx, Permission(subject=subject, answer=answer))
+        self.engine.emit(self.ctx, Permission(subject=subject, answer=answer, command=command))
         if answer == PermissionAnswer.RUN:
-            self.ctx.grants.allow_for_run(subject)
+            if command:
+                self.ctx.grants.allow_command_for_run(subject)
+            else:
+                self.ctx.grants.allow_for_run(subject)
         return answer in (PermissionAnswer.ONCE, PermissionAnswer.RUN)
 
     async def ask_user(self, call: ToolCall, args: specs.AskUser) -> str:
@@ -151,4 +156,32 @@ class RoleSession:
         return f"The person answered: {answer}"
 
     async def run_command(self, args: specs.RunCommand) -> str:
-        raise ToolRefused("run_command is not available yet in this build")
+        from ..sandbox.commands import run_command
+        command, grants = args.command.strip(), self.ctx.grants
+        if not grants.allows_command(command):
+            allowed = await self.ask_permission(
+                command, f"Baton run {self.run_id} wants to run `{command}` (in its sandbox).",
+                command=True)
+            if not allowed:
+                raise ToolRefused(f"`{command}` is not allowed by `[permissions] commands`, and "
+                                  "the person did not allow it")
+        perms = self.engine.config.permissions
+        result = await run_command(command, shadow=self.ctx.shadow, workspace=self.engine.root,
+                                   timeout_s=args.timeout_s or COMMAND_TIMEOUT_S,
+                                   network=perms.network,
+                                   allow_unsandboxed=perms.allow_unsandboxed_commands,
+                                   may_write=grants.allows)
+        status = ("timed out and was killed" if result.timed_out
+                  else f"exited with {result.exit_code}")
+        parts = [f"$ {command}\n({status}, {result.duration_s}s, isolation: {result.layer})"]
+        if result.stdout:
+            parts.append(f"stdout:\n{result.stdout}")
+        if result.stderr:
+            parts.append(f"stderr:\n{result.stderr}")
+        if result.changed_paths:
+            parts.append("files changed (now part of your changes): " + ", ".join(result.changed_paths))
+        if result.denied_paths:
+            parts.append("changes discarded (outside the write grant): " + ", ".join(result.denied_paths))
+        if result.note:
+            parts.append(f"note: {result.note}")
+        return "\n".join(parts)
