@@ -128,6 +128,14 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
         raise SandboxUnavailable(_refusal(probe))
     if Path(workspace).resolve() != shadow.policy.root:
         raise ToolRefused("the shadow belongs to another workspace")
+    async with shadow.command_lock:
+        return await _run_locked(command, shadow, timeout_s, network, output_cap, chosen,
+                                 probe, bwrap, may_write)
+
+
+async def _run_locked(command: str, shadow: Shadow, timeout_s: float, network: bool,
+                      output_cap: int, chosen: Layer, probe: isolation.ProbeResult, bwrap: str,
+                      may_write: Callable[[str], bool] | None) -> CommandResult:
     env = scrubbed_env()
     shell = ["/bin/sh", "-c", command]
     loop = asyncio.get_running_loop()
@@ -145,7 +153,8 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         try:
-            env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp / ".cache"))
+            env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp / ".cache"),
+                       npm_config_cache=str(tmp / ".npm"))
             full = _confined(chosen, shell, cview.root, tmp, network, probe, notes, shadow.store)
             started_ns = time.time_ns() - 1_000_000  # coarse mtime granularity on some filesystems
             run = await _spawn(full, str(cview.root), env, timeout_s, output_cap)
@@ -167,8 +176,8 @@ async def _on_overlay(view: OverlayView, shell: list[str], env: dict[str, str], 
                       bwrap: str, timeout_s: float, cap: int) -> tuple[_Run, int]:
     shadow = view.shadow
     shadow.store.mkdir(parents=True, exist_ok=True)  # `.baton/` must exist to be hidden
-    env.update(TMPDIR="/tmp")
-    env.setdefault("XDG_CACHE_HOME", "/tmp/.cache")
+    # The root is read-only: caches go to the private /tmp.
+    env.update(TMPDIR="/tmp", XDG_CACHE_HOME="/tmp/.cache", npm_config_cache="/tmp/.npm")
     root = shadow.policy.root
     argv = isolation.bwrap_argv(root, shell, network=network, bwrap=bwrap,
                                 protected=[root / ".git", root / ".baton"])

@@ -9,6 +9,7 @@ recorded, so a later merge knows what the person had when the agent read it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -67,6 +68,8 @@ class Shadow:
         self._open_text = open_text
         self._index_path = store / "index.json"
         self.touched: dict[str, Touched] = {}
+        # One command at a time per run: they share the run's command view.
+        self.command_lock = asyncio.Lock()
         if self._index_path.exists():  # a run rebuilt after a restart
             raw = json.loads(self._index_path.read_text())
             self.touched = {k: Touched.model_validate(v) for k, v in raw.items()}

@@ -222,3 +222,11 @@ async def test_overlay_upper_moves_out_when_the_store_cannot_hold_it(ws: Path, s
     assert r.stdout == "x\n"
     import shutil
     shutil.rmtree(Path((shadow.store / "overlay-location").read_text()))
+
+
+async def test_commands_of_one_run_take_turns(shadow: Shadow) -> None:
+    # They share the run's view: the second starts after the first has been folded.
+    a, b = await asyncio.gather(run(shadow, "echo 1 > n.txt; sleep 0.2; cat n.txt", "none"),
+                                run(shadow, "echo 2 > n.txt; cat n.txt", "none"))
+    assert a.stdout == "1\n" and b.stdout == "2\n"
+    assert shadow.read("n.txt") == "2\n"
