@@ -171,3 +171,22 @@ def _umask() -> int:
     # os.umask can only be read by setting it; 0o022 is what nearly everyone has, and the
     # permission bits of a file that already exists are kept anyway.
     return 0o022
+
+
+def force_rmtree(path: Path) -> None:
+    """`shutil.rmtree` that also removes what overlayfs leaves in its work directory (a
+    `work/` of mode 000 that an unprivileged owner cannot list until it chmods it). Use it
+    to delete a run's shadow store. Links are never followed."""
+    def retry(func, p, _exc) -> None:  # type: ignore[no-untyped-def]
+        parent = os.path.dirname(p)
+        try:
+            os.chmod(parent, 0o700, follow_symlinks=False)
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, 0o700, follow_symlinks=False)
+                shutil.rmtree(p, onerror=retry)
+            else:
+                func(p)
+        except FileNotFoundError:
+            pass
+    if os.path.lexists(path):
+        shutil.rmtree(path, onerror=retry)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from ..errors import ToolRefused
 from .fold import Fold, Folder, files_under, walk
-from .nofollow import (clear_way, read_regular_file, remove_tree_entry, symlink_tree_entry,
-                       write_tree_file)
+from .nofollow import (clear_way, force_rmtree, read_regular_file, remove_tree_entry,
+                       symlink_tree_entry, write_tree_file)
 from .shadow import Shadow
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class OverlayView:
             raise ToolRefused(f"{parent} is not a private directory of this user; remove it")
         digest = hashlib.sha256(str(self.shadow.store).encode()).hexdigest()[:20]
         base = parent / digest
-        shutil.rmtree(base, ignore_errors=True)
+        force_rmtree(base)
         base.mkdir()
         self.shadow.store.mkdir(parents=True, exist_ok=True)
         self._marker.write_text(str(base))

@@ -12,6 +12,7 @@ import pytest
 
 from baton.errors import ToolRefused
 from baton.sandbox.commands import SandboxUnavailable, run_command, scrubbed_env
+from baton.sandbox.nofollow import force_rmtree
 from baton.sandbox.shadow import Shadow
 
 from .conftest import require_layer
@@ -220,8 +221,10 @@ async def test_overlay_upper_moves_out_when_the_store_cannot_hold_it(ws: Path, s
     assert (shadow.store / "overlay-location").is_file() and r.changed_paths == ["made.txt"]
     r = await run(shadow, "cat made.txt", "bwrap")  # the moved upper persists for the run
     assert r.stdout == "x\n"
-    import shutil
-    shutil.rmtree(Path((shadow.store / "overlay-location").read_text()))
+    external = Path((shadow.store / "overlay-location").read_text())
+    force_rmtree(external)
+    force_rmtree(shadow.store)
+    assert not external.exists() and not shadow.store.exists()
 
 
 async def test_commands_of_one_run_take_turns(shadow: Shadow) -> None:
