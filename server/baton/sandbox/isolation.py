@@ -45,6 +45,18 @@ SECRET_HOME_PATHS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".n
                      ".config/gcloud", ".config/gh", ".config/baton", ".local/share/keyrings")
 
 
+LIMITS: dict[str, str] = {
+    "bwrap": "read-only root, private /tmp, no network unless [permissions] network = true, "
+             "credentials in $HOME hidden, commands run on an overlay view of the run's changes",
+    "landlock": "writes only inside a copy of the workspace (the first command of a run copies "
+                "it: O(workspace)); reads are not restricted; TCP denied without network, UDP "
+                "and unix sockets stay open",
+    "sandbox-exec": "writes only inside a copy of the workspace (the first command of a run "
+                    "copies it); IP network denied unless [permissions] network = true",
+    "none": "no isolation: commands are refused unless the workspace opts in",
+}
+
+
 class ProbeResult(BaseModel):
     layer: Layer
     reasons: dict[str, str]  # layer → why it is not used (only layers stronger than `layer`)
@@ -237,7 +249,8 @@ def _fix_for(layer: Layer, reasons: dict[str, str]) -> str:
     if any(v.startswith("disabled by") for v in reasons.values()):
         return f"unset {FORCE_ENV} (it caps the isolation layer for tests)"
     if sys.platform == "darwin":
-        base = "" if layer == "sandbox-exec" else "sandbox-exec should be part of macOS; check that /usr/bin/sandbox-exec exists"
+        base = "" if layer == "sandbox-exec" else (
+            "sandbox-exec should be part of macOS; check that /usr/bin/sandbox-exec exists")
     else:
         bw = reasons.get("bwrap", "")
         base = ("install bubblewrap (`apt-get install bubblewrap`) and allow unprivileged user "
@@ -260,6 +273,6 @@ def isolation_report() -> dict:
     """For `baton doctor`: the active layer, why each stronger one is not, and the fix."""
     r = active()
     return {"layer": r.layer, "unavailable": r.reasons, "fix": r.fix,
-            "landlock_abi": r.landlock_abi, "forced": r.forced,
+            "landlock_abi": r.landlock_abi, "forced": r.forced, "limits": LIMITS[r.layer],
             "commands": ("refused unless [permissions] allow_unsandboxed_commands = true"
                          if r.layer == "none" else f"run under {r.layer}")}
