@@ -37,21 +37,40 @@ IN_CI = os.environ.get("CI") == "true"
 pytestmark = pytest.mark.editor
 
 TASK = "Greet the person by name"
-SCRIPT = {
-    "classifier": [{"tool_calls": [{"name": "classify", "arguments": {"route": "plan", "reason": "signature change"}}]}],
-    "planner": [{"tool_calls": [{"name": "submit_plan", "arguments": {
-        "summary": "Greet by name",
-        "steps": ["Give hello() a name parameter defaulting to world", "Use it in the greeting"],
-        "files": ["hello.py"]}}]}],
-    "implementer": [
-        {"tool_calls": [{"name": "edit_file", "arguments": {
-            "path": "hello.py", "old": "def hello():", "new": 'def hello(name="world"):'}}]},
-        {"tool_calls": [{"name": "edit_file", "arguments": {
-            "path": "hello.py", "old": 'return f"{GREETING}, world!"', "new": 'return f"{GREETING}, {name}!"'}}]},
-        {"tool_calls": [{"name": "finish", "arguments": {"summary": "hello() greets by name"}}]},
-    ],
-    "reviewer": [{"tool_calls": [{"name": "submit_review", "arguments": {"verdict": "approve", "findings": []}}]}],
-}
+QUESTIONS_TASK = "Ask me before greeting anyone"
+CHOICE = {"question": "Which greeting should hello() use?", "options": ["Howdy", "Good day"]}
+FREE_TEXT = {"question": "Whose name should be the default?"}
+EDITS = [("def hello():", 'def hello(name="world"):'),
+         ('return f"{GREETING}, world!"', 'return f"{GREETING}, {name}!"')]
+
+
+def call(name: str, **arguments: object) -> dict[str, object]:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def scripted_run(match: str, *, planner_asks: dict[str, object] | None = None,
+                 implementer_asks: dict[str, object] | None = None) -> dict[str, object]:
+    """One entry of the scripted provider's `runs` (PROTOCOL §6), chosen by `match` in the task."""
+    planner = [call("ask_user", **planner_asks)] if planner_asks else []
+    implementer = [call("ask_user", **implementer_asks)] if implementer_asks else []
+    return {
+        "match": match,
+        "classifier": [call("classify", route="plan", reason="signature change")],
+        "planner": [*planner, call("submit_plan", summary="Greet by name",
+                                   steps=["Give hello() a name parameter defaulting to world",
+                                          "Use it in the greeting"],
+                                   files=["hello.py"])],
+        "implementer": [*implementer,
+                        *(call("edit_file", path="hello.py", old=old, new=new) for old, new in EDITS),
+                        call("finish", summary="hello() greets by name")],
+        "reviewer": [call("submit_review", verdict="approve", findings=[])],
+    }
+
+
+SCRIPT = {"runs": [
+    scripted_run(TASK),
+    scripted_run(QUESTIONS_TASK, planner_asks=CHOICE, implementer_asks=FREE_TEXT),
+]}
 CONFIG = '[providers.offline]\nkind = "scripted"\nscript = "script.json"\n'
 # Seconds: one scenario takes ~30 s here; the bound only stops a hung browser from hanging the suite.
 DRIVER_TIMEOUT = 240
@@ -229,28 +248,57 @@ def baton_log(session: dict[str, object]) -> str:
     return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in logs) or "(no Baton log written)"
 
 
-def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
-    workspace = Path(str(code_server_session["workspace"]))
+def drive(session: dict[str, object], kind: str, task: str, **extra: object) -> tuple[str, str]:
+    """Runs one driver scenario against the session's code-server; returns (original, expected)."""
+    workspace = Path(str(session["workspace"]))
     original = (workspace / "hello.py").read_text(encoding="utf-8")
-    expected = original.replace("def hello():", 'def hello(name="world"):').replace(
-        'return f"{GREETING}, world!"', 'return f"{GREETING}, {name}!"')
+    expected = original
+    for old, new in EDITS:
+        expected = expected.replace(old, new)
     assert expected != original
     scenario = {
-        "url": code_server_session["url"], "workspace": str(workspace), "file": "hello.py",
-        "task": TASK, "planIncludes": "Greet by name", "expected": expected, "original": original,
-        "chromium": str(code_server_session["chromium"]), "artifacts": str(code_server_session["artifacts"]),
-        "timeoutMs": 30_000,
+        "kind": kind, "url": session["url"], "workspace": str(workspace), "file": "hello.py",
+        "task": task, "planIncludes": "Greet by name", "expected": expected, "original": original,
+        "chromium": str(session["chromium"]), "artifacts": str(session["artifacts"]),
+        "timeoutMs": 30_000, **extra,
     }
     node_bin = node()
     assert node_bin is not None
-    env = dict(code_server_session["env"])  # type: ignore[call-overload]
+    env = dict(session["env"])  # type: ignore[call-overload]
     started = time.monotonic()
     proc = run([node_bin, str(DRIVER / "drive.mjs"), json.dumps(scenario)], DRIVER, env, timeout=DRIVER_TIMEOUT)
     elapsed = time.monotonic() - started
     if proc.returncode != 0:
-        log_tail = Path(str(code_server_session["log"])).read_text(encoding="utf-8", errors="replace")[-3000:]
-        pytest.fail(f"VS Code scenario failed after {elapsed:.1f} s:\n{proc.stderr[-6000:]}\n"
+        log_tail = Path(str(session["log"])).read_text(encoding="utf-8", errors="replace")[-3000:]
+        pytest.fail(f"VS Code scenario {kind} failed after {elapsed:.1f} s:\n{proc.stderr[-6000:]}\n"
                     f"--- Baton output channel (extension and server log) ---\n"
-                    f"{baton_log(code_server_session)[-5000:]}\n--- code-server log ---\n{log_tail}")
+                    f"{baton_log(session)[-5000:]}\n--- code-server log ---\n{log_tail}")
+    print(f"VS Code scenario {kind} passed in {elapsed:.1f} s")
+    return original, expected
+
+
+def transcript_answers(workspace: Path) -> list[str]:
+    """The answers the runs' transcripts recorded (events of kind "answer")."""
+    answers = []
+    for path in sorted(workspace.glob(".baton/runs/*/transcript.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line) if line.strip() else {}
+            if event.get("kind") == "answer":
+                answers.append(event["answer"])
+    return answers
+
+
+def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
+    original, _ = drive(code_server_session, "accept-revert", TASK)
+    workspace = Path(str(code_server_session["workspace"]))
     assert (workspace / "hello.py").read_text(encoding="utf-8") == original
-    print(f"VS Code scenario passed in {elapsed:.1f} s")
+
+
+def test_questions_answered_in_code_server(code_server_session: dict[str, object]) -> None:
+    """Issue 10's client side: a question with options in the message box, free text in an input box."""
+    choice = {"question": CHOICE["question"], "option": "Good day"}
+    free_text = {"question": FREE_TEXT["question"], "answer": "Ada Lovelace"}
+    _, expected = drive(code_server_session, "questions", QUESTIONS_TASK, choice=choice, freeText=free_text)
+    workspace = Path(str(code_server_session["workspace"]))
+    assert (workspace / "hello.py").read_text(encoding="utf-8") == expected
+    assert transcript_answers(workspace) == ["Good day", "Ada Lovelace"]

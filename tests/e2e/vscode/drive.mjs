@@ -2,9 +2,14 @@
 // Baton extension: run a task, see the plan, accept it with the code action (Ctrl+.), check the
 // file's new content on disk after saving, then revert the run and check the original is back.
 //
+// A second scenario ("questions") covers the person staying in the loop: a planner question with
+// options answered in VS Code's message box (window/showMessageRequest), the plan accepted with the
+// palette command, and an implementer's free-text question answered in the extension's input box.
+//
 // Started by tests/e2e/test_vscode.py, which prepares the workspace and code-server and passes a
 // JSON description of the scenario as the only argument:
-//   {url, workspace, file, task, planIncludes, expected, original, chromium, artifacts, timeoutMs}
+//   {kind: "accept-revert" | "questions", url, workspace, file, task, planIncludes, expected,
+//    original, choice?: {question, option}, freeText?: {question, answer}, chromium, artifacts, timeoutMs}
 // Exit 0 when every step passed; otherwise prints the failed step and leaves a screenshot.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -63,6 +68,17 @@ async function waitForState(page, state) {
 
 async function quickInputVisible(page) {
   return page.locator(QUICK_INPUT).isVisible();
+}
+
+/**
+ * Fails on an error the extension reported for a server call ("Baton: <action> failed: …"): a
+ * command the server refused must not look like a step that worked.
+ */
+async function assertNoBatonError(page) {
+  const toasts = page.locator(".notifications-toasts .notification-toast").filter({ hasText: /Baton: .* failed/ });
+  if ((await toasts.count()) > 0) {
+    throw new Error(`the extension reported: ${(await toasts.first().innerText()).replaceAll("\n", " ")}`);
+  }
 }
 
 /** Runs a palette command by its full title, choosing the exact row rather than the first one. */
@@ -146,6 +162,87 @@ async function acceptPlanWithCodeAction(page) {
   log("chose the code action Accept plan");
 }
 
+/** Run a task, see the plan, accept it with the code action, check disk after save, revert. */
+async function acceptRevert(page, setStep) {
+  setStep("running Baton: Run Task");
+  await startTask(page);
+
+  setStep("waiting for the plan");
+  await waitForPlan(page);
+
+  setStep("accepting the plan through the code action");
+  await acceptPlanWithCodeAction(page);
+  await waitForState(page, "done");
+
+  setStep("saving the edited file and checking it on disk");
+  await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
+  log(`${scenario.file} has the new content on disk`);
+
+  setStep("running Baton: Revert Run");
+  await runCommand(page, "Baton: Revert Run");
+  await saveUntilOnDisk(page, scenario.original, `${scenario.file} to be back to its original content on disk`);
+  await assertNoBatonError(page);
+  log(`${scenario.file} is back to its original content on disk`);
+}
+
+/** Questions: options through the message box, free text through the input box. */
+async function questions(page, setStep) {
+  setStep("running Baton: Run Task");
+  await startTask(page);
+
+  setStep(`answering "${scenario.choice.question}" in the message box`);
+  const toast = page.locator(".notifications-toasts .notification-toast").filter({ hasText: scenario.choice.question }).first();
+  await toast.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await waitForState(page, "question waiting");
+  await toast.locator(".monaco-button").filter({ hasText: scenario.choice.option }).first().click();
+  log(`chose "${scenario.choice.option}" in the message box`);
+
+  setStep("waiting for the plan");
+  await waitForPlan(page);
+
+  setStep("accepting the plan with the palette command");
+  await runCommand(page, "Baton: Accept Plan");
+  await assertNoBatonError(page);
+
+  setStep(`answering "${scenario.freeText.question}" in the input box`);
+  await until("the question's input box", async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes(scenario.freeText.question));
+  await page.locator(`${QUICK_INPUT} input`).fill(scenario.freeText.answer);
+  await page.keyboard.press("Enter");
+  log(`answered "${scenario.freeText.answer}" in the input box`);
+  await waitForState(page, "done");
+  await assertNoBatonError(page);
+
+  setStep("saving the edited file and checking it on disk");
+  await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
+  log(`${scenario.file} has the new content on disk`);
+}
+
+async function startTask(page) {
+  await runCommand(page, "Baton: Run Task");
+  const input = page.locator(`${QUICK_INPUT} input`);
+  await until("the task input box", async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes("What should Baton do?"));
+  await input.fill(scenario.task);
+  await page.keyboard.press("Enter");
+}
+
+async function waitForPlan(page) {
+  await waitForState(page, "plan to review");
+  await activeTab(page, "plan.md");
+  // The editor renders the document a moment after its tab turns active: poll its text.
+  const lines = page.locator(EDITOR_LINES).first();
+  const wanted = scenario.planIncludes ?? "";
+  let planText = "";
+  await until(`plan.md to show ${wanted ? `"${wanted}"` : "its text"}`, async () => {
+    // Monaco renders spaces as no-break spaces.
+    planText = (await lines.innerText()).replaceAll("\u00a0", " ");
+    return planText.trim() !== "" && planText.includes(wanted);
+  }).catch((error) => {
+    throw new Error(`${error.message}; the editor shows:\n${planText}`);
+  });
+  await page.screenshot({ path: path.join(scenario.artifacts ?? ".", `vscode-${scenario.kind ?? "accept-revert"}-plan.png`) });
+  log(`plan shown (${planText.split("\n")[0]})`);
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: scenario.chromium ?? "/usr/bin/chromium",
@@ -164,45 +261,12 @@ async function main() {
 
     step = `opening ${scenario.file}`;
     await openFile(page, scenario.file);
-
-    step = "running Baton: Run Task";
-    await runCommand(page, "Baton: Run Task");
-    const input = page.locator(`${QUICK_INPUT} input`);
-    await until("the task input box", async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes("What should Baton do?"));
-    await input.fill(scenario.task);
-    await page.keyboard.press("Enter");
-
-    step = "waiting for the plan";
-    await waitForState(page, "plan to review");
-    await activeTab(page, "plan.md");
-    // The editor renders the document a moment after its tab turns active: poll its text.
-    const lines = page.locator(EDITOR_LINES).first();
-    const wanted = scenario.planIncludes ?? "";
-    let planText = "";
-    await until(`plan.md to show ${wanted ? `"${wanted}"` : "its text"}`, async () => {
-      // Monaco renders spaces as no-break spaces.
-      planText = (await lines.innerText()).replaceAll("\u00a0", " ");
-      return planText.trim() !== "" && planText.includes(wanted);
-    }).catch((error) => {
-      throw new Error(`${error.message}; the editor shows:\n${planText}`);
+    const scenarioSteps = scenario.kind === "questions" ? questions : acceptRevert;
+    await scenarioSteps(page, (name) => {
+      step = name;
     });
-    await page.screenshot({ path: path.join(scenario.artifacts ?? ".", "vscode-plan.png") });
-    log(`plan shown (${planText.split("\n")[0]})`);
-
-    step = "accepting the plan through the code action";
-    await acceptPlanWithCodeAction(page);
-    await waitForState(page, "done");
-
-    step = "saving the edited file and checking it on disk";
-    await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
-    log(`${scenario.file} has the new content on disk`);
-
-    step = "running Baton: Revert Run";
-    await runCommand(page, "Baton: Revert Run");
-    await saveUntilOnDisk(page, scenario.original, `${scenario.file} to be back to its original content on disk`);
-    log(`${scenario.file} is back to its original content on disk`);
   } catch (error) {
-    const shot = path.join(scenario.artifacts ?? ".", "vscode-failure.png");
+    const shot = path.join(scenario.artifacts ?? ".", `vscode-${scenario.kind ?? "accept-revert"}-failure.png`);
     await page.screenshot({ path: shot }).catch(() => undefined);
     process.stderr.write(`FAILED while ${step}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.stderr.write(`status bar: ${await statusText(page).catch(() => "?")}; screenshot: ${shot}\n`);
@@ -211,7 +275,7 @@ async function main() {
     process.exit(1);
   }
   await browser.close();
-  log("scenario passed");
+  log(`scenario ${scenario.kind ?? "accept-revert"} passed`);
 }
 
 await main();
