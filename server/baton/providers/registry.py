@@ -37,24 +37,40 @@ def build_provider(name: str, cfg: ProviderConfig, config: Config) -> Provider:
 
 
 class FailoverProvider:
-    """Tries a role's providers in order; each adapter has already retried what it can."""
+    """Tries a role's providers in order; each adapter has already retried what it can.
+
+    One instance serves one agent's work (the workflow asks the registry per agent). Once
+    a provider has given up and a later one answered, the later one goes first for the
+    following turns: asking the failed one again would repeat its whole retry budget
+    (seconds of backoff) on every turn of a loop that may take fifty. The failed ones
+    stay in the chain, after it, in case it fails too."""
 
     def __init__(self, role: str, providers: list[Provider]) -> None:
         self.role = role
         self.providers = providers
+        self._first = 0
         self.name = providers[0].name
         self.capabilities: Capabilities = providers[0].capabilities
 
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         failures: list[str] = []
         last: ProviderError | None = None
-        for provider in self.providers:
+        order = list(range(self._first, len(self.providers))) + list(range(self._first))
+        for i in order:
+            provider = self.providers[i]
             try:
-                return await provider.complete(request, on_delta)
+                turn = await provider.complete(request, on_delta)
             except ProviderError as e:
                 log.warning("%s: provider %s failed: %s", self.role, provider.name, e)
                 failures.append(f"{provider.name}: {e}")
                 last = e
+                continue
+            if failures and i != self._first:
+                log.warning("%s: failed over to %s; it goes first for this agent's next turns",
+                            self.role, provider.name)
+                self._first = i
+                self.name, self.capabilities = provider.name, provider.capabilities
+            return turn
         assert last is not None  # a chain is never empty (config validation)
         if len(failures) == 1:
             raise ProviderError(f"{self.role}: {failures[0]}", provider=last.provider,

@@ -1,0 +1,344 @@
+"""Full runs through the real daemon whose roles are bound to different providers, each
+reached through its real SDK against the fake LLM server (tests/fakes/llm_server.py):
+the classifier speaks Chat Completions (openai-compatible), the planner Anthropic
+Messages, the implementer OpenAI Responses failing over to Anthropic, the reviewer
+OpenAI Responses. Also: a role whose providers all fail, and API keys that must never
+leak into anything Baton writes or says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.llm_server import Call, FakeLLMServer, Reply
+
+from .conftest import HELLO
+from .editor import Editor
+
+EDITED = HELLO.replace("def hello():", "def hello(name):")
+
+# Models name the fake server's queues: each provider gets its own script whatever the order.
+CLASSIFIER_MODEL = "local-router"
+PLANNER_MODEL = "claude-e2e-plan"
+FLAKY_MODEL = "gpt-e2e-flaky"
+REVIEW_MODEL = "gpt-e2e-review"
+
+KEY_ENVS = {"local": "BATON_E2E_LOCAL_KEY", "claude": "BATON_E2E_ANTHROPIC_KEY",
+            "gpt": "BATON_E2E_OPENAI_KEY", "gpt_review": "BATON_E2E_OPENAI_KEY"}
+# USD per million tokens; set explicitly so expected costs are computed here, not looked up.
+PRICES = {"local": {"input": 1.0, "output": 2.0},
+          "claude": {"input": 3.0, "output": 15.0, "cached": 0.3, "cache_write": 3.75},
+          "gpt": {"input": 1.25, "output": 10.0, "cached": 0.125},
+          "gpt_review": {"input": 0.25, "output": 2.0, "cached": 0.025}}
+
+
+def provider_config(url: str, *, models: dict[str, str] | None = None,
+                    roles: dict[str, str | list[str]] | None = None, max_retries: int = 1) -> str:
+    """A full config TOML aimed at the fake server: one provider of each kind, millisecond
+    backoff, explicit prices and key variables."""
+    models = {"local": CLASSIFIER_MODEL, "claude": PLANNER_MODEL, "gpt": FLAKY_MODEL,
+              "gpt_review": REVIEW_MODEL, **(models or {})}
+    kinds = {"local": "openai-compatible", "claude": "anthropic", "gpt": "openai",
+             "gpt_review": "openai"}
+    roles = roles or {"classifier": "local", "planner": "claude",
+                      "implementer": ["gpt", "claude"], "reviewer": "gpt_review"}
+    out = []
+    for name, kind in kinds.items():
+        prices = ", ".join(f"{k} = {v}" for k, v in PRICES[name].items())
+        out.append(f'[providers.{name}]\nkind = "{kind}"\nmodel = "{models[name]}"\n'
+                   f'base_url = "{url if kind == "anthropic" else url + "/v1"}"\n'
+                   f'api_key_env = "{KEY_ENVS[name]}"\n'
+                   f"max_retries = {max_retries}\nretry_base_s = 0.001\nretry_max_s = 0.01\n"
+                   f"timeout_s = 20\nprices = {{ {prices} }}\n")
+    out.append("[roles]\n" + "".join(f"{role} = {json.dumps(v)}\n" for role, v in roles.items()))
+    return "\n".join(out)
+
+
+class ProviderEditor(Editor):
+    """The test editor, with the daemon's stderr captured (not forwarded) and log level,
+    keys and config chosen by the test."""
+
+    def __init__(self, root: Path, config: Path, env: dict[str, str]) -> None:
+        super().__init__(root, config)
+        self.env = env
+        self.stderr = bytearray()
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        env = {**os.environ, "BATON_CONFIG": str(self.config), **self.env}
+        client = self.client
+        await client.start_io(sys.executable, "-m", "baton", "serve", env=env)
+        # Read stderr ourselves: the test inspects all of it.
+        if client._stderr_forwarder is not None:
+            client._stderr_forwarder.cancel()
+            client._stderr_forwarder = None
+        assert client._server is not None and client._server.stderr is not None
+        self._reader = asyncio.create_task(self._read(client._server.stderr))
+        from lsprotocol import types as t
+        from pytest_lsp import client_capabilities
+        result = await client.initialize_session(t.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"), root_uri=self.root.as_uri(),
+            workspace_folders=[t.WorkspaceFolder(uri=self.root.as_uri(), name="ws")]))
+        enc = result.capabilities.position_encoding or "utf-16"
+        self.encoding = getattr(enc, "value", enc)
+        await self.command("baton.runs", {})
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        while chunk := await stream.read(65536):
+            self.stderr += chunk
+
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            if self._reader is not None:  # the daemon has exited: read to EOF
+                try:
+                    await asyncio.wait_for(self._reader, 10)
+                except TimeoutError:
+                    self._reader.cancel()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def start_editor(tmp_path: Path) -> AsyncIterator[Any]:
+    editors: list[ProviderEditor] = []
+
+    async def start(config_text: str, env: dict[str, str]) -> ProviderEditor:
+        ws = tmp_path / "ws"
+        ws.mkdir()
+        (ws / "hello.py").write_text(HELLO)
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(config_text)
+        editor = ProviderEditor(ws, cfg, env)
+        editors.append(editor)
+        await editor.start()
+        return editor
+
+    yield start
+    for e in editors:
+        try:
+            await e.stop()
+        except Exception:
+            pass
+
+
+def fake_keys(value: str = "sk-test-fake-0000") -> dict[str, str]:
+    return {env: value for env in KEY_ENVS.values()} | {"BATON_LOG": "WARNING"}
+
+
+def script_plan_run(fake: FakeLLMServer, *, flaky_failures: int = 2) -> None:
+    """Each role's turns in its provider's wire format (the fake renders them)."""
+    fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "a signature change"},
+                                id="call_cls")], input_tokens=100, output_tokens=10),
+              model=CLASSIFIER_MODEL)
+    # Planner (Anthropic), then the implementer once it has failed over to Anthropic.
+    fake.push(Reply(text="Let me look.", calls=[Call("read_file", {"path": "hello.py"}, id="toolu_p1")],
+                    input_tokens=200, output_tokens=20),
+              Reply(calls=[Call("submit_plan", {"summary": "Greet by name",
+                                                "steps": ["Add a name parameter"],
+                                                "files": ["hello.py"]}, id="toolu_p2")],
+                    input_tokens=300, output_tokens=30, cached_tokens=100),
+              Reply(calls=[Call("edit_file", {"path": "hello.py", "old": "def hello():",
+                                              "new": "def hello(name):"}, id="toolu_i1")],
+                    input_tokens=400, output_tokens=40, cache_write_tokens=50),
+              Reply(calls=[Call("finish", {"summary": "added a name parameter"}, id="toolu_i2")],
+                    input_tokens=500, output_tokens=50, cached_tokens=400),
+              model=PLANNER_MODEL)
+    # The implementer's first provider (OpenAI Responses) is overloaded, then broken.
+    faults = [Reply(status=529, error_message="Overloaded"), Reply(status=500, error_message="boom")]
+    fake.push(*(faults * flaky_failures)[:flaky_failures], model=FLAKY_MODEL)
+    fake.push(Reply(text="Looks right.",
+                    calls=[Call("submit_review", {"verdict": "approve", "findings": []}, id="call_rev")],
+                    input_tokens=600, output_tokens=60, cached_tokens=200),
+              model=REVIEW_MODEL)
+
+
+def cost(prices: dict[str, float], inp: int, out: int, cached: int = 0, written: int = 0) -> float:
+    """The expected cost: input counts every prompt token, cached and written are parts of it."""
+    plain = inp - cached - written
+    return (plain * prices["input"] + cached * prices.get("cached", prices["input"])
+            + written * prices.get("cache_write", prices["input"]) + out * prices["output"]) / 1e6
+
+
+def transcript(root: Path, run_id: str) -> list[dict[str, Any]]:
+    path = root / ".baton" / "runs" / run_id / "transcript.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+async def full_plan_run(ed: Editor) -> str:
+    ed.open("hello.py")
+    run_id = await ed.run("Make hello greet whoever calls it by name")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_state(run_id, "done")
+    return run_id
+
+
+async def test_plan_run_across_providers_with_failover(fake, start_editor):
+    script_plan_run(fake)
+    ed = await start_editor(provider_config(fake.url), fake_keys())
+    run_id = await full_plan_run(ed)
+
+    assert ed.states(run_id) == ["classifying", "planning", "awaiting_approval", "implementing",
+                                 "reviewing", "done"]
+    assert ed.text("hello.py") == EDITED
+    assert (ed.root / "hello.py").read_text() == HELLO  # the editor, not Baton, writes files
+
+    # Each role went to its own endpoint, in its wire format.
+    paths = [(r.path, r.body.get("model")) for r in fake.requests]
+    assert paths == [
+        ("/v1/chat/completions", CLASSIFIER_MODEL),
+        ("/v1/messages", PLANNER_MODEL), ("/v1/messages", PLANNER_MODEL),
+        ("/v1/responses", FLAKY_MODEL), ("/v1/responses", FLAKY_MODEL),  # 529, retried: 500
+        ("/v1/messages", PLANNER_MODEL),  # failed over to Anthropic
+        ("/v1/messages", PLANNER_MODEL),  # and stayed there for the implementer's next turn
+        ("/v1/responses", REVIEW_MODEL)], paths
+    bodies = [r.body for r in fake.requests]
+    # Tool results went back in each format: Anthropic tool_result paired with its tool_use id.
+    planner_second = bodies[2]["messages"]
+    results = [b for m in planner_second if m["role"] == "user" and isinstance(m["content"], list)
+               for b in m["content"] if b.get("type") == "tool_result"]
+    assert [b["tool_use_id"] for b in results] == ["toolu_p1"]
+    assert "def hello():" in json.dumps(results[0]["content"])
+    assert {t["function"]["name"] for t in bodies[0]["tools"]} == {"classify"}  # Chat Completions
+    assert {t["type"] for t in bodies[0]["tools"]} == {"function"}
+    assert {t["name"] for t in bodies[-1]["tools"]} >= {"submit_review"}  # Responses tools
+    assert "instructions" in bodies[-1]
+    impl_second = bodies[6]["messages"]
+    assert any(b.get("type") == "tool_result" and b["tool_use_id"] == "toolu_i1"
+               for m in impl_second if isinstance(m["content"], list) for b in m["content"])
+
+    # Usage and cost per role, in run.show and in the runChanged `usage` field.
+    p = PRICES
+    expected = {
+        "classifier": (100, 10, 0, 0, cost(p["local"], 100, 10)),
+        # Anthropic reports input without cache reads/writes; Baton counts them in.
+        "planner": (200 + 400, 50, 100, 0, cost(p["claude"], 200, 20) + cost(p["claude"], 400, 30, 100)),
+        "implementer": (450 + 900, 90, 400, 50,
+                        cost(p["claude"], 450, 40, 0, 50) + cost(p["claude"], 900, 50, 400)),
+        "reviewer": (600, 60, 200, 0, cost(p["gpt_review"], 600, 60, 200)),
+    }
+    shown = await ed.command("baton.run.show", {"runId": run_id})
+    done = [n for n in ed.notices if n["runId"] == run_id and n["state"] == "done"][-1]
+    for usage in (shown["usage"], done["usage"]):
+        assert set(usage) == set(expected)
+        for role, (inp, out, cached, written, usd) in expected.items():
+            u = usage[role]
+            assert (u["input_tokens"], u["output_tokens"], u["cached_tokens"],
+                    u["cache_write_tokens"]) == (inp, out, cached, written), (role, u)
+            assert u["cost_usd"] == pytest.approx(usd, rel=1e-6, abs=1e-9), (role, u)
+            assert u["cost_usd"] > 0
+    # Usage grows as the run goes: an earlier notice already carried the classifier's.
+    approval = [n for n in ed.notices if n["runId"] == run_id and n["state"] == "awaiting_approval"][0]
+    assert set(approval["usage"]) == {"classifier", "planner"}
+
+    # The transcript records which provider answered each turn; the failover is visible.
+    by_agent: dict[str, list[str]] = {}
+    for ev in transcript(ed.root, run_id):
+        if ev.get("kind") == "message" and ev["message"]["role"] == "assistant":
+            by_agent.setdefault(ev["agent"], []).append(ev.get("provider", ""))
+    assert by_agent == {"classifier": ["local"], "planner": ["claude", "claude"],
+                        "implementer": ["claude", "claude"], "reviewer": ["gpt_review"]}
+    events = "\n".join(shown["events"])
+    assert "implementer → edit_file" in events and "reviewer → submit_review" in events
+
+
+async def test_every_provider_failing_fails_the_run_naming_each(fake, start_editor):
+    fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "x"})]), model=CLASSIFIER_MODEL)
+    fake.push(Reply(status=529, error_message="Overloaded right now"),
+              Reply(status=529, error_message="Overloaded right now"), model=FLAKY_MODEL)
+    fake.push(Reply(status=400, error_message="prompt is malformed somehow"), model=PLANNER_MODEL)
+    config = provider_config(fake.url, roles={"classifier": "local", "planner": ["gpt", "claude"],
+                                              "implementer": "claude", "reviewer": "claude"})
+    ed = await start_editor(config, fake_keys())
+    run_id = await ed.run("Make hello greet whoever calls it by name")
+    notice = await _terminal(ed, run_id)
+    assert notice["state"] == "failed"
+    error = notice["error"]
+    assert "gpt" in error and "529" in error and "Overloaded right now" in error, error
+    assert "claude" in error and "400" in error and "prompt is malformed somehow" in error, error
+    assert "every provider failed" in error, error
+    shown = await ed.command("baton.run.show", {"runId": run_id})
+    assert shown["state"] == "failed" and shown["error"] == error
+    # Two attempts at the overloaded provider (max_retries = 1), one at the broken one:
+    # a 400 is not retried.
+    assert [(r.path, r.body["model"]) for r in fake.requests[1:]] == [
+        ("/v1/responses", FLAKY_MODEL), ("/v1/responses", FLAKY_MODEL), ("/v1/messages", PLANNER_MODEL)]
+
+
+async def _terminal(ed: Editor, run_id: str) -> dict[str, Any]:
+    def seen() -> dict[str, Any] | None:
+        return next((n for n in ed.notices if n["runId"] == run_id
+                     and n["state"] in ("done", "failed", "rejected", "cancelled")), None)
+    return await ed.wait_for(seen, f"run {run_id} to end")
+
+
+SECRET = "sk-test-SECRET-123456789"
+
+
+async def test_api_keys_never_leak(fake, start_editor):
+    script_plan_run(fake)
+    # Verbose logs: the key must stay out of them too. Every provider gets the same key.
+    env = fake_keys(SECRET) | {"BATON_LOG": "DEBUG"}
+    ed = await start_editor(provider_config(fake.url), env)
+    run_id = await full_plan_run(ed)
+    # A failure message is where a careless adapter would echo request details.
+    fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "x"})]), model=CLASSIFIER_MODEL)
+    fake.push(Reply(status=401, error_message=f"invalid x-api-key {SECRET[:6]}…"), model=PLANNER_MODEL)
+    failed_id = await ed.run("Make hello greet whoever calls it by name, again")
+    failed = await _terminal(ed, failed_id)
+    assert failed["state"] == "failed"
+    shown = [await ed.command("baton.run.show", {"runId": r}) for r in (run_id, failed_id)]
+    runs = await ed.command("baton.runs", {})
+    await ed.stop()
+
+    # The key did reach the provider (so the test would see a leak of the real value).
+    assert fake.requests and all(r.path.startswith("/v1/") for r in fake.requests)
+
+    secret = SECRET.encode()
+    baton = ed.root / ".baton"
+    stored = [p for p in baton.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("journal.sqlite3") for p in stored)
+    assert any(p.name == "transcript.jsonl" for p in stored)
+    for p in stored:  # journal (with -wal/-shm), transcripts, plan.md, everything
+        assert secret not in p.read_bytes(), f"the API key is in {p}"
+    said = {
+        "runChanged": json.dumps(ed.notices),
+        "logMessage": json.dumps([m.message for m in ed.client.log_messages]),
+        "showMessage": json.dumps([m.message for m in ed.client.messages]),
+        "showMessageRequest": json.dumps([p.message for p in ed.prompts]),
+        "progress": json.dumps(ed.progress),
+        "run.show": json.dumps(shown), "runs": json.dumps(runs),
+    }
+    for where, text in said.items():
+        assert SECRET not in text, f"the API key is in {where}"
+    assert ed.stderr, "the daemon's stderr was not captured"
+    assert secret not in bytes(ed.stderr), "the API key is in the daemon's stderr"
+    assert b"DEBUG" in ed.stderr  # the logs were verbose, and still clean
+
+    # `baton doctor` says the key is present, never what it is.
+    for args in ([], ["--json"]):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "baton", "doctor", "--workspace", str(ed.root), *args,
+            env={**os.environ, "BATON_CONFIG": str(ed.config), **env},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert secret not in out and secret not in err, f"the API key is in doctor {args} output"
+        if args:
+            keys = {n: p["key"] for n, p in json.loads(out)["providers"].items()}
+            assert keys["claude"] == {"env": KEY_ENVS["claude"], "present": True}
+        else:
+            assert f"${KEY_ENVS['claude']} set".encode() in out
