@@ -190,3 +190,23 @@ def force_rmtree(path: Path) -> None:
             pass
     if os.path.lexists(path):
         shutil.rmtree(path, onerror=retry)
+
+
+def read_tree_file(root: Path, rel: str) -> bytes:
+    """The bytes of the regular file `root/rel`, reached without following any symlink.
+    Raises FileNotFoundError if missing, ToolRefused if a link or non-file is in the way."""
+    fd, name = _open_parent(root, rel, create=False)
+    try:
+        try:
+            ffd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                          dir_fd=fd)
+        except FileNotFoundError:
+            raise
+        except OSError:
+            raise ToolRefused(f"{rel} is a symlink or cannot be opened") from None
+        with os.fdopen(ffd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ToolRefused(f"{rel} is not a regular file")
+            return f.read()
+    finally:
+        os.close(fd)

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from ..errors import ToolRefused
-from .nofollow import write_tree_file
+from .nofollow import read_tree_file, write_tree_file
 from .paths import PathPolicy
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -87,7 +87,7 @@ class Shadow:
             if t.deleted:
                 return None
             if t.written:
-                return (self.store / "files" / rel).read_bytes().decode("utf-8")
+                return read_tree_file(self.store / "files", rel).decode("utf-8")
         return self.live_text(rel)
 
     def base(self, rel: str) -> str | None:
@@ -96,7 +96,7 @@ class Shadow:
             return self.live_text(rel)
         if not t.base_exists:
             return None
-        return (self.store / "base" / rel).read_bytes().decode("utf-8")
+        return read_tree_file(self.store / "base", rel).decode("utf-8")
 
     def exists(self, rel: str) -> bool:
         t = self.touched.get(rel)

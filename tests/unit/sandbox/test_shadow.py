@@ -35,3 +35,13 @@ def test_reloaded_shadow_keeps_its_index(ws: Path, shadow: Shadow) -> None:
     shadow.write("keep.txt", "x\n")
     again = Shadow(shadow.policy, shadow.store, lambda p: None)
     assert again.read("keep.txt") == "x\n" and again.base("keep.txt") == "old\n"
+
+
+def test_store_file_swapped_for_a_link_is_not_read(ws: Path, shadow: Shadow, tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("secret\n")
+    shadow.write("keep.txt", "x\n")
+    stored = shadow.store / "files" / "keep.txt"
+    stored.unlink()
+    os.symlink(tmp_path / "secret", stored)
+    with pytest.raises(ToolRefused):
+        shadow.read("keep.txt")
