@@ -214,8 +214,21 @@ function H.wait_state(state, id, timeout_ms)
   return found
 end
 
---- Fails if any run has failed (with its error), so the message says why.
+H.acked = 0 -- notifications before this index were expected (see H.ack_errors)
+
+--- Marks the error notifications so far as expected by the scenario.
+function H.ack_errors()
+  H.acked = #H.notes
+end
+
+--- Fails if any run has failed or a command was refused (with the error), so
+--- the message says why instead of a timeout.
 function H.no_failures()
+  for i = H.acked + 1, #H.notes do
+    if H.notes[i].level == vim.log.levels.ERROR then
+      H.fail('error notification: ' .. H.notes[i].msg)
+    end
+  end
   for _, run in ipairs(require('baton.runs').list()) do
     if run.state == 'failed' then
       H.fail(('run %s failed: %s'):format(run.runId, tostring(run.error or run.reason)))

@@ -58,5 +58,7 @@ H.eq(1, #vim.tbl_filter(function(s)
 end, H.selects), 'times the options question was asked')
 H.eq(1, #H.inputs, 'vim.ui.input prompts (only the free-text question)')
 local _, shown = H.show(run.runId)
-H.check(shown:find('seven', 1, true), 'the answer is in the run (baton.run.show):\n' .. shown)
+H.check(shown:find('answered: seven', 1, true), 'the typed answer is in the run (baton.run.show):\n' .. shown)
+H.check(shown:find('answered: no', 1, true),
+  'the picked option answered the second question (baton.run.show):\n' .. shown)
 H.done()

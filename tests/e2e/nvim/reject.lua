@@ -41,6 +41,7 @@ H.wait('the refusal of accepting a rejected run', function()
     return n.level == vim.log.levels.ERROR and n.msg:find('baton.plan.accept failed', 1, true)
   end)
 end)
+H.ack_errors()
 
 vim.cmd('Baton run Make x two again')
 local second = H.expect_state('awaiting_approval')
