@@ -145,11 +145,15 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def vsix(extension_deps: None) -> Path:
-    """The extension bundled and packaged exactly as a person would install it."""
-    proc = run(["npm", "run", "-s", "package"], EXTENSION, tool_env())
-    require_ok(proc, "esbuild + vsce package")
-    path = EXTENSION / "dist" / "baton.vsix"
+def vsix(extension_deps: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extension bundled and packaged exactly as a person would install it (`npm run package`,
+    written to a temporary folder so concurrent test runs do not share the file)."""
+    path = tmp_path_factory.mktemp("vsix") / "baton.vsix"
+    env = tool_env()
+    require_ok(run(["node", "esbuild.mjs", "--production"], EXTENSION, env), "esbuild")
+    proc = run(["npx", "--no-install", "vsce", "package", "--no-dependencies", "--allow-missing-repository",
+                "--out", str(path)], EXTENSION, env)
+    require_ok(proc, "vsce package")
     assert path.is_file()
     return path
 

@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 import {
   ExecuteCommandRequest,
   LanguageClient,
+  State,
   type LanguageClientOptions,
   type ServerOptions,
 } from "vscode-languageclient/node";
@@ -45,24 +46,29 @@ export function readServerSettings(): ServerSettings {
 
 export class BatonClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
-  private starting: Promise<LanguageClient> | undefined;
   private readonly runChanged = new vscode.EventEmitter<RunChanged>();
   readonly onRunChanged = this.runChanged.event;
 
   constructor(private readonly output: vscode.LogOutputChannel) {}
 
-  /** Starts the server if it is not running; resolves once it answered `initialize`. */
+  /**
+   * Starts the server if it is not running; resolves once it answered `initialize`. Concurrent
+   * callers share one start, and a client that is restarting after a crash is waited for, not
+   * duplicated. A client whose start failed (a wrong `baton.serverPath`, say) cannot start again,
+   * so the next call builds a new one.
+   */
   async ready(): Promise<LanguageClient> {
-    if (this.client?.isRunning() === true) {
-      return this.client;
+    if (this.client === undefined || this.client.state === State.StartFailed) {
+      const failed = this.client;
+      this.client = this.create();
+      failed?.dispose().catch(() => undefined);
     }
-    this.starting ??= this.start().finally(() => {
-      this.starting = undefined;
-    });
-    return this.starting;
+    const client = this.client;
+    await client.start();
+    return client;
   }
 
-  private async start(): Promise<LanguageClient> {
+  private create(): LanguageClient {
     const settings = readServerSettings();
     const serverOptions: ServerOptions = {
       command: settings.command,
@@ -93,8 +99,6 @@ export class BatonClient implements vscode.Disposable {
       this.runChanged.fire(params);
     });
     this.output.info(`starting ${settings.command} serve`);
-    await client.start();
-    this.client = client;
     return client;
   }
 
@@ -123,7 +127,10 @@ export class BatonClient implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     if (client !== undefined) {
-      await client.dispose();
+      // A client whose start failed has no server to stop and says so: nothing left to clean up.
+      await client.dispose().catch((error: unknown) => {
+        this.output.debug(`stopping the client: ${error instanceof Error ? error.message : String(error)}`);
+      });
     }
   }
 
