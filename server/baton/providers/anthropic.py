@@ -157,6 +157,8 @@ class AnthropicProvider:
                                   "transient": transient}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
+        if (key := self.cfg.api_key()) is not None:
+            kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
         try:
             return await with_retries(lambda: self._stream(params, delta), **kwargs)

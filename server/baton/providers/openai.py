@@ -127,6 +127,8 @@ class OpenAIProvider:
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
+        if (key := self.cfg.api_key()) is not None:
+            kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
         return await with_retries(lambda: self._stream(params, delta), **kwargs)
 

@@ -175,6 +175,8 @@ class OpenAICompatProvider:
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
             kwargs["sleep"] = self.sleep
+        if (key := self.cfg.api_key()) is not None:
+            kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
         turn = await with_retries(lambda: self._stream(params, delta), **kwargs)
         if not native and request.tools:

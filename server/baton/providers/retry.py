@@ -115,11 +115,23 @@ def classify(exc: BaseException, provider: str,
     return ProviderError(f"{type(exc).__name__}: {exc}", provider=provider, retryable=False)
 
 
+def scrub(err: ProviderError, secret: str | None) -> ProviderError:
+    """`err` with the API key taken out of its text. Some servers echo the key they were
+    sent ("Incorrect API key provided: sk-..."), and this text goes on to the run's error,
+    the logs and the editor. Keys shorter than 8 characters are left alone: replacing
+    them would garble messages and they are not real keys."""
+    if not secret or len(secret) < 8 or secret not in str(err):
+        return err
+    return type(err)(str(err).replace(secret, "[redacted]"), provider=err.provider,
+                     retryable=err.retryable, retry_after=err.retry_after)
+
+
 async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, provider: str,
                        transient: tuple[type[BaseException], ...] = (),
-                       sleep: Sleep = asyncio.sleep) -> T:
+                       sleep: Sleep = asyncio.sleep, secret: str | None = None) -> T:
     """Run `attempt` until it succeeds, fails for good, or the retries run out.
 
+    `secret` (the provider's API key) is scrubbed from every error raised or logged.
     Cancellation is never caught: a cancelled run stops between attempts too."""
     for n in range(policy.max_retries + 1):
         try:
@@ -128,19 +140,23 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
             raise
         except Exception as exc:  # classified below; anything unknown is not retried
             err = classify(exc, provider, transient)
+            clean = scrub(err, secret)
+            # The original exception still holds the key: never chain it then.
+            cause = exc if clean is err else None
+            err = clean
             if not err.retryable:
                 if err is exc:
                     raise
-                raise err from exc
+                raise err from cause
             if n == policy.max_retries:
                 if n:
                     err = ProviderError(f"{err} (after {n + 1} attempts)", provider=provider,
                                         retryable=err.retryable, retry_after=err.retry_after)
-                raise err from exc
+                raise err from cause
             if err.retry_after is not None and err.retry_after > policy.max_retry_after_s:
                 raise ProviderError(f"{err} (asked to retry after {err.retry_after:.0f} s)",
                                     provider=provider, retryable=True,
-                                    retry_after=err.retry_after) from exc
+                                    retry_after=err.retry_after) from cause
             delay = err.retry_after if err.retry_after is not None else policy.backoff(n)
             log.warning("provider %s: %s; retry %d/%d in %.2f s", provider, err, n + 1,
                         policy.max_retries, delay)
