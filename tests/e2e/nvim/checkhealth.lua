@@ -24,4 +24,11 @@ for _, want in ipairs({
   H.check(text:find(want, 1, true), ('the health report contains %q:\n%s'):format(want, text))
 end
 H.check(not text:find('ERROR', 1, true), 'the health report has no ERROR:\n' .. text)
+
+-- A server that is not installed is an error with the fix.
+require('baton').setup({ cmd = { 'baton-not-installed', 'serve' } })
+vim.cmd('checkhealth baton')
+text = H.buf_text(0)
+H.check(text:find('ERROR server command "baton-not-installed" not found', 1, true)
+  and text:find('cmd = {', 1, true), 'the report of a missing server:\n' .. text)
 H.done()
