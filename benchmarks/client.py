@@ -233,6 +233,11 @@ class LspClient:
 
 
 def baton_argv() -> list[str]:
+    """`baton serve`; under cProfile (main thread: the event loop) when
+    BATON_BENCH_PROFILE names an output file."""
+    profile = os.environ.get("BATON_BENCH_PROFILE")
+    if profile:
+        return [sys.executable, "-m", "cProfile", "-o", profile, "-m", "baton", "serve"]
     return [sys.executable, "-m", "baton", "serve"]
 
 

@@ -28,15 +28,16 @@ async def _one(kind: str, ws: Path, config: Path) -> tuple[float, int]:
         await client.stop()
 
 
-async def bench_startup(tmp: Path, repeat: int = 7) -> tuple[list[Row], dict]:
+async def bench_startup(tmp: Path, repeat: int = 7, warmup: bool = True) -> tuple[list[Row], dict]:
     ws = tmp / "startup-ws"
     ws.mkdir()
     make_workspace(ws, 3)
     config = write_config(ws, [])
     times: dict[str, list[float]] = {"baton": [], "bare": []}
     rss: dict[str, list[int]] = {"baton": [], "bare": []}
-    await _one("baton", ws, config)  # warm the page cache and .pyc files for both
-    await _one("bare", ws, config)
+    if warmup:  # the page cache and .pyc files, for both
+        await _one("baton", ws, config)
+        await _one("bare", ws, config)
     for _ in range(repeat):
         for kind in ("baton", "bare"):
             s, kib = await _one(kind, ws, config)

@@ -1,0 +1,163 @@
+"""Runtime overhead and write→applyEdit latency.
+
+- Overhead of one full plan run (classify → plan → accept → implement → review → apply)
+  with a zero-latency scripted model, in-process: the engine under a host that answers
+  at once (accepts the plan the moment it is proposed, applies every edit), so what is
+  timed is Baton's own work: states, journal, shadow, delivery.
+- Implementer write → `workspace/applyEdit` leaving the server, through the real `baton
+  serve`: the journal's timestamp of the `edit_file` result (taken just after the write)
+  against the moment the client reads the applyEdit request (wall clocks of one machine).
+  It includes the rest of the run's path to delivery (the `finish` turn, the journal
+  flush, rebase and diff) and the pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Literal
+
+from .driver import RunDriver, start
+from .report import Row, fmt_ms
+from .workspace import make_workspace, plan_entry, task, write_config
+
+
+class InstantHost:
+    """A Host that answers at once: plans accepted when proposed, edits applied to disk."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.engine = None
+        self.ended: dict[str, asyncio.Future[str]] = {}
+        self.applied: list[tuple[float, str]] = []
+
+    def open_document(self, path: Path):
+        return None
+
+    def open_paths(self) -> list[Path]:
+        return []
+
+    async def run_changed(self, notice) -> None:
+        if notice.state == "awaiting_approval":
+            asyncio.get_running_loop().call_soon(self.engine.accept, notice.runId)
+        elif notice.state in ("done", "failed", "rejected", "cancelled"):
+            fut = self.ended.get(notice.runId)
+            if fut is not None and not fut.done():
+                fut.set_result(notice.state if notice.state == "done" else
+                               f"{notice.state}: {notice.error or notice.reason}")
+
+    async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
+                       message: str) -> None:
+        return None
+
+    async def show_document(self, path: Path, *, take_focus: bool) -> None:
+        return None
+
+    async def ask_permission(self, run_id: str, prompt: str):
+        from baton.runtime.host import PermissionAnswer
+        return PermissionAnswer.DENY
+
+    async def ask_question(self, run_id: str, question) -> str | None:
+        return None
+
+    async def apply_edits(self, run_id: str, label: str, edits):
+        from baton.runtime.host import ApplyResult
+        for e in edits:
+            path = self.root / e.path
+            if e.after is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_text(e.after, encoding="utf-8")
+        self.applied.append((time.perf_counter(), run_id))
+        return ApplyResult(applied=True)
+
+    async def publish_findings(self, run_id: str, findings) -> None:
+        return None
+
+
+async def bench_overhead(tmp: Path, runs: int = 20, files: int = 1) -> tuple[Row, dict]:
+    """Median wall time of one plan run editing `files` files, run after run."""
+    from baton.config import load_config
+    from baton.runtime.engine import Engine
+
+    ws = tmp / "overhead-ws"
+    ws.mkdir()
+    rels = make_workspace(ws, files)
+    config_path = write_config(ws, [plan_entry("p0", rels, 0), plan_entry("p1", rels, 1)])
+    config = load_config(ws, env={"BATON_CONFIG": str(config_path)})
+    host = InstantHost(ws)
+    engine = Engine(ws, config, host)
+    host.engine = engine
+    await engine.start()
+    times: list[float] = []
+    errors: list[str] = []
+    try:
+        for i in range(runs + 2):  # the first two warm caches (imports, compiled schemas)
+            t0 = time.perf_counter()
+            run_id = engine.create(task(f"p{i % 2}"))
+            fut = host.ended[run_id] = asyncio.get_running_loop().create_future()
+            outcome = await asyncio.wait_for(fut, 60)
+            if outcome != "done":
+                errors.append(f"{run_id}: {outcome}")
+            if i >= 2:
+                times.append(time.perf_counter() - t0)
+    finally:
+        await engine.close()
+    ms = statistics.median(times) * 1000
+    row = Row(f"one plan run, zero-latency model, in-process (median of {runs})", fmt_ms(ms),
+              "budget 50 ms", ms / 50, "≤ 50 ms", ms <= 50 and not errors)
+    return row, {"overhead_ms": [t * 1000 for t in times], "errors": errors}
+
+
+def _last_write_ts(ws: Path, run_id: str) -> float | None:
+    """Wall time of the run's last edit_file result in its transcript."""
+    ts = None
+    transcript = ws / ".baton" / "runs" / run_id / "transcript.jsonl"
+    for line in transcript.read_text(encoding="utf-8").splitlines():
+        ev = json.loads(line)
+        if ev.get("kind") == "tool" and ev.get("result", {}).get("name") in ("edit_file", "write_file"):
+            ts = ev["ts"]
+    return ts
+
+
+async def bench_write_to_apply(tmp: Path, runs: int = 10) -> tuple[Row, dict]:
+    ws = tmp / "write-ws"
+    ws.mkdir()
+    rels = make_workspace(ws, 1)
+    config = write_config(ws, [plan_entry("w0", rels, 0), plan_entry("w1", rels, 1)])
+    client = await start("baton", ws, config)
+    driver = RunDriver(client)
+    samples: list[float] = []
+    e2e: list[float] = []
+    try:
+        for rel in rels:
+            client.open(ws / rel)
+        for i in range(runs + 1):
+            before = len(client.applied_at)
+            t0 = time.perf_counter()
+            run_id = await driver.start_run(task(f"w{i % 2}"))
+            await driver.wait_ended([run_id], timeout=60)
+            if i == 0:
+                continue  # warm-up
+            e2e.append(time.perf_counter() - t0)
+            mine = [wall for _, wall, p in client.applied_at[before:] if run_id in p.get("label", "")]
+            await asyncio.sleep(0.05)  # the journal's writer thread has committed by now
+            wrote = _last_write_ts(ws, run_id)
+            if mine and wrote is not None:
+                samples.append(mine[0] - wrote)
+    finally:
+        await client.stop()
+    failures = driver.failures()
+    ms = statistics.median(samples) * 1000 if samples else float("nan")
+    worst = max(samples) * 1000 if samples else float("nan")
+    row = Row(f"implementer write → applyEdit at the client (median of {len(samples)}, max {fmt_ms(worst)})",
+              fmt_ms(ms), "budget 10 ms", ms / 10, "≤ 10 ms",
+              ms <= 10 and not failures and len(samples) == runs)
+    e2e_ms = statistics.median(e2e) * 1000 if e2e else float("nan")
+    info = Row("one plan run through `baton serve`, baton.run → done notice (median)", fmt_ms(e2e_ms),
+               "in-process run above", None, "printed", None)
+    return row, {"write_to_apply_ms": [s * 1000 for s in samples], "e2e_ms": [s * 1000 for s in e2e],
+                 "failures": failures, "info_row": info}
