@@ -255,6 +255,13 @@ async def test_plan_run_across_providers_with_failover(fake, start_editor):
     events = "\n".join(shown["events"])
     assert "implementer → edit_file" in events and "reviewer → submit_review" in events
 
+    # The daemon's log says why: each attempt, the failure, the failover.
+    await ed.stop()
+    log = ed.stderr.decode()
+    assert "provider gpt: HTTP 529 overloaded_error: Overloaded; retry 1/1" in log, log
+    assert "implementer: provider gpt failed: HTTP 500 api_error: boom (after 2 attempts)" in log, log
+    assert "implementer: failed over to claude" in log, log
+
 
 async def test_every_provider_failing_fails_the_run_naming_each(fake, start_editor):
     fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "x"})]), model=CLASSIFIER_MODEL)
