@@ -9,6 +9,7 @@ from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as t
 
+from ..edits.hunks import at_lines, parse
 from ..runtime.engine import Engine
 from ..runtime.runs import State
 
@@ -47,6 +48,7 @@ def code_actions(engine: Engine, params: t.CodeActionParams) -> list[t.CodeActio
                 out += [_cmd("Accept plan", "baton.plan.accept", arg),
                         _cmd("Reject plan", "baton.plan.reject", arg)]
             if name == "changes.diff" and ctx.run.state == State.AWAITING_APPLY:
+                out += _hunk_actions(engine, uri, params.range, run_id)
                 out += [_cmd("Apply changes", "baton.edits.apply", arg),
                         _cmd("Reject changes", "baton.edits.reject", arg)]
         return out
@@ -65,6 +67,27 @@ def code_actions(engine: Engine, params: t.CodeActionParams) -> list[t.CodeActio
         sel = {"uri": uri, "range": rng}
         out.append(_cmd("Ask Baton about this selection", "baton.selection.ask", sel))
         out.append(_cmd("Baton: edit this selection…", "baton.selection.edit", sel))
+    return out
+
+
+def _hunk_actions(engine: Engine, uri: str, rng: t.Range, run_id: str) -> list[t.CodeAction]:
+    """`Apply this hunk` / `Reject this hunk` for each hunk the range touches, found in the
+    document as the person sees it (the open buffer, else the file); the command checks the
+    hunk is still pending, so a stale document cannot apply the wrong lines."""
+    path = Path(unquote(urlparse(uri).path))
+    doc = engine.host.open_document(path)
+    try:
+        text = doc.text if doc else path.read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out: list[t.CodeAction] = []
+    touched = at_lines(parse(text), rng.start.line, rng.end.line)
+    for h in touched:
+        arg = {"runId": run_id, "path": h.path, "hunk": h.id}
+        # Several hunks under one selection are told apart by where they land.
+        where = "" if len(touched) == 1 else f" ({h.path}:{h.new_start})"
+        out += [_cmd("Apply this hunk" + where, "baton.edits.applyHunk", arg),
+                _cmd("Reject this hunk" + where, "baton.edits.rejectHunk", arg)]
     return out
 
 

@@ -12,7 +12,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInva
 
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
-from ..runtime.runs import Route
+from ..runtime.runs import Route, State
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ class AnswerArg(RunIdArg):
 
 class SteerArg(RunIdArg):
     message: str = Field(min_length=1)
+
+
+class HunkArg(RunIdArg):
+    path: str = Field(min_length=1)
+    hunk: str = Field(min_length=1)  # the hunk's id, as the code action in changes.diff gives it
 
 
 class EmptyArg(_Arg):
@@ -146,6 +151,23 @@ def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
     @command("baton.edits.reject", RejectArg)
     def reject_edits(engine: Engine, a: RejectArg) -> None:
         engine.reject(a.runId, a.reason or "changes rejected")
+
+    # Per-hunk review (code actions on each hunk of a held changes.diff).
+    async def _hunk(engine: Engine, a: HunkArg, action: str, apply: bool) -> dict[str, Any]:
+        ctx = engine.get(a.runId)
+        if ctx.run.state != State.AWAITING_APPLY:
+            raise WrongState(a.runId, ctx.run.state, action, State.AWAITING_APPLY)
+        delivery = engine.workflow.delivery
+        await (delivery.apply_hunk if apply else delivery.reject_hunk)(ctx, a.path, a.hunk)
+        return {"left": len(delivery.pending(ctx))}
+
+    @command("baton.edits.applyHunk", HunkArg)
+    async def apply_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:
+        return await _hunk(engine, a, "Apply this hunk", True)
+
+    @command("baton.edits.rejectHunk", HunkArg)
+    async def reject_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:
+        return await _hunk(engine, a, "Reject this hunk", False)
 
     @command("baton.run.cancel", RunIdArg)
     def cancel(engine: Engine, a: RunIdArg) -> None:

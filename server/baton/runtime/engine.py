@@ -27,6 +27,7 @@ from .planfile import granted_files
 from .runs import (TERMINAL, Approval, Created, Event, Route, Run, State, StateChanged, Steered,
                    legal)
 from .session import RunContext
+from .watcher import Watcher
 from .workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class Engine:
         self.contexts: dict[str, RunContext] = {}
         self.workflow = Workflow(self)
         self._closing = False
+        # One lock per workspace file, shared by all runs: deliveries never interleave.
+        self.file_locks: dict[str, asyncio.Lock] = {}
+        self.watcher: Watcher | None = None
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -66,10 +70,17 @@ class Engine:
                 log.info("resuming run %s (%s)", run.id, run.state)
                 ctx.resumed = True
                 self._spawn(ctx)
+        self.watcher = Watcher(self)
+        self.watcher.start()
+
+    def file_lock(self, rel: str) -> asyncio.Lock:
+        return self.file_locks.setdefault(rel, asyncio.Lock())
 
     async def close(self) -> None:
         """Stop drivers without ending their runs: they resume on the next start."""
         self._closing = True
+        if self.watcher is not None:
+            await self.watcher.close()
         tasks = [c.task for c in self.contexts.values() if c.task and not c.task.done()]
         for t in tasks:
             t.cancel()
