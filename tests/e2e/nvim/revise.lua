@@ -42,6 +42,20 @@ H.wait('the revised plan in the plan window', function()
   return win and H.buf_text(vim.api.nvim_win_get_buf(win)):find('Second plan', 1, true)
 end)
 H.expect_state('awaiting_approval', run.runId)
+local plan_buf = vim.api.nvim_win_get_buf(H.window_with('plan.md'))
+H.check(not vim.bo[plan_buf].modified, 'the reloaded plan is not marked modified')
+-- Neovim knows the revised file's time: checking it again finds no change (else
+-- a later :w would warn that the file changed since it was read).
+local changed_shell = false
+vim.api.nvim_create_autocmd('FileChangedShell', {
+  buffer = plan_buf,
+  callback = function()
+    changed_shell = true
+  end,
+})
+vim.bo[plan_buf].autoread = false
+vim.cmd('checktime ' .. plan_buf)
+H.check(not changed_shell, 'Neovim saw plan.md change on disk after the plugin reloaded it')
 H.check(#vim.tbl_filter(function(s)
   return s == 'awaiting_approval'
 end, H.states[run.runId]) >= 2, 'approval asked twice: ' .. table.concat(H.states[run.runId], ' → '))

@@ -163,8 +163,14 @@ local function refresh_from_disk(bufnr)
     M.notify(vim.fn.fnamemodify(fname, ':~:.') .. ' changed on disk; your edits are kept (:e! loads it)', levels.WARN)
     return
   end
-  vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
-  vim.bo[bufnr].modified = false
+  -- A real reload, so Neovim also learns the file's new time and a later :w
+  -- does not warn that the file changed since it was read.
+  vim.bo[bufnr].autoread = true
+  vim.cmd('silent! checktime ' .. bufnr)
+  if not vim.deep_equal(lines, vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)) then
+    vim.api.nvim_buf_set_lines(bufnr, 0, -1, false, lines)
+    vim.bo[bufnr].modified = false
+  end
 end
 
 --- `window/showDocument` for Baton: a plan or answer opens in a split and the
