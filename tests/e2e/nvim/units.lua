@@ -40,6 +40,17 @@ H.check(edits.stale(edit), 'an edit for version 3 of a buffer at version 5 is st
 edit.documentChanges[1].textDocument.version = 5
 H.check(not edits.stale(edit), 'an edit for the current version is not stale')
 
+-- Deleting or renaming away a buffer with unsaved changes is refused.
+vim.api.nvim_buf_set_lines(b, 0, -1, false, { 'typed, not saved' })
+local uri = vim.uri_from_fname(path)
+H.check(edits.stale({ documentChanges = { { kind = 'delete', uri = uri } } }),
+  'deleting a modified buffer is refused')
+H.check(edits.stale({ documentChanges = { { kind = 'rename', oldUri = uri, newUri = uri .. '.bak' } } }),
+  'renaming a modified buffer is refused')
+vim.cmd('silent write')
+H.check(not edits.stale({ documentChanges = { { kind = 'delete', uri = uri } } }),
+  'deleting a saved buffer is allowed')
+
 -- A charwise selection of "😀a" after "é": exclusive end, in each encoding.
 vim.api.nvim_buf_set_lines(b, 0, -1, false, { 'é😀ab', 'second' })
 vim.api.nvim_win_set_cursor(0, { 1, #'é' })

@@ -74,10 +74,18 @@ local function write_back(fname, created)
   end)
 end
 
---- The first document whose buffer changed since the server computed its edit.
+--- The first document whose buffer changed since the server computed its edit,
+--- or that the edit would delete or rename away while it has unsaved changes
+--- (Neovim wipes such a buffer, and the person's typing with it).
 ---@return string? reason
 function M.stale(edit)
   for _, change in ipairs(edit.documentChanges or {}) do
+    local moved = change.kind == 'delete' and change.uri or change.kind == 'rename' and change.oldUri
+    local moved_name = moved and fname_of(moved)
+    local mb = moved_name and vim.fn.bufnr(moved_name) or -1
+    if mb ~= -1 and vim.api.nvim_buf_is_loaded(mb) and vim.bo[mb].modified then
+      return ('%s has unsaved changes'):format(vim.fn.fnamemodify(moved_name, ':~:.'))
+    end
     local doc = not change.kind and change.textDocument
     local version = doc and doc.version
     -- Neovim's own check skips version 0, but 0 is the version of a buffer
