@@ -1,6 +1,7 @@
--- [edits] mode = "review": the changes wait in awaiting_apply, the reviewer's
--- findings arrive as vim.diagnostic entries (source "baton"), and :Baton accept
--- applies the held changes.
+-- [edits] mode = "review", given through setup({ settings = ... }) (sent as
+-- initializationOptions.config, over the file's "stream"): the changes wait in
+-- awaiting_apply, the reviewer's findings arrive as vim.diagnostic entries
+-- (source "baton"), and :Baton accept applies the held changes.
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init()
 
@@ -15,8 +16,8 @@ local _, config = H.workspace({ ['a.py'] = 'x = 1\ny = 2\n' }, {
   reviewer = { { tool_calls = { { name = 'submit_review', arguments = { verdict = 'approve', findings = {
     { path = 'a.py', line = 2, message = 'y is never used', severity = 'warning' },
   } } } } } },
-}, 'review')
-require('baton').setup({ config = config })
+})
+require('baton').setup({ config = config, settings = { edits = { mode = 'review' } } })
 vim.cmd.edit('a.py')
 local src_buf = vim.api.nvim_get_current_buf()
 H.client()
