@@ -12,6 +12,8 @@ import asyncio
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import pytest
 from tests.fakes.llm_server import Call, FakeLLMServer, Reply
 
 from .conftest import HELLO
-from .editor import Editor
+from .editor import WAIT_S, Editor
 
 EDITED = HELLO.replace("def hello():", "def hello(name):")
 
@@ -350,3 +352,63 @@ async def test_api_keys_never_leak(fake, start_editor):
             assert keys["claude"] == {"env": KEY_ENVS["claude"], "present": True}
         else:
             assert f"${KEY_ENVS['claude']} set".encode() in out
+
+
+async def test_cancel_stops_a_stream_mid_way(fake, start_editor):
+    """Cancelling a run drops the provider's HTTP stream at once, not when it ends."""
+    fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "x"})]), model=CLASSIFIER_MODEL)
+    # Sixty pieces, a second apart: a minute of streaming unless the client hangs up.
+    fake.push(Reply(text="word " * 180, event_delay_s=1.0), model=PLANNER_MODEL)
+    streaming = threading.Event()
+    next_reply = fake.next_reply
+
+    def watched(model: str | None) -> Reply | None:
+        reply = next_reply(model)
+        if model == PLANNER_MODEL:
+            streaming.set()
+        return reply
+    fake.next_reply = watched  # type: ignore[method-assign]
+    ed = await start_editor(provider_config(fake.url), fake_keys())
+    run_id = await ed.run("Make hello greet whoever calls it by name")
+    assert await asyncio.to_thread(streaming.wait, WAIT_S), "the planner's stream never started"
+    started = time.monotonic()
+    await ed.command("baton.run.cancel", {"runId": run_id})
+    notice = await _terminal(ed, run_id)
+    assert notice["state"] == "cancelled"
+    assert await asyncio.to_thread(fake.disconnected.wait, 10), "the stream was not dropped"
+    assert time.monotonic() - started < 10
+    assert ed.states(run_id)[-2:] == ["planning", "cancelled"]
+
+
+async def test_plan_run_on_a_local_server_without_tool_support(fake, start_editor):
+    """Every role on an openai-compatible server that rejects `tools`: Baton switches to
+    the text protocol (fenced JSON calls) after the first refusal and the run completes."""
+    fake.reject_tools = True
+
+    def text_call(name: str, arguments: dict[str, Any], before: str = "") -> Reply:
+        block = json.dumps({"tool": name, "arguments": arguments})
+        return Reply(text=f"{before}\n```json\n{block}\n```\n", input_tokens=50, output_tokens=9)
+
+    fake.push(text_call("classify", {"route": "plan", "reason": "a signature change"}),
+              text_call("read_file", {"path": "hello.py"}, "First I read the file."),
+              text_call("submit_plan", {"summary": "Greet by name", "steps": ["Add a name parameter"],
+                                        "files": ["hello.py"]}),
+              text_call("edit_file", {"path": "hello.py", "old": "def hello():", "new": "def hello(name):"}),
+              text_call("finish", {"summary": "added a name parameter"}),
+              text_call("submit_review", {"verdict": "approve", "findings": []}))
+    config = provider_config(fake.url, roles={r: "local" for r in
+                                              ("classifier", "planner", "implementer", "reviewer")})
+    ed = await start_editor(config, fake_keys())
+    run_id = await full_plan_run(ed)
+    assert ed.text("hello.py") == EDITED
+    bodies = [r.body for r in fake.requests]
+    # One refused request with tools, then tools described in the prompt instead.
+    assert "tools" in bodies[0] and all("tools" not in b for b in bodies[1:])
+    assert len(bodies) == 7
+    system = bodies[1]["messages"][0]
+    assert system["role"] == "system" and "## classify" in system["content"]
+    # The read_file result went back as plain text the model can read.
+    planner_second = json.dumps(bodies[3]["messages"])
+    assert "Result of tool `read_file`" in planner_second and "def hello():" in planner_second
+    shown = await ed.command("baton.run.show", {"runId": run_id})
+    assert shown["usage"]["implementer"]["input_tokens"] == 100
