@@ -13,7 +13,6 @@ import json
 import os
 import sys
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -357,8 +356,9 @@ async def test_api_keys_never_leak(fake, start_editor):
 async def test_cancel_stops_a_stream_mid_way(fake, start_editor):
     """Cancelling a run drops the provider's HTTP stream at once, not when it ends."""
     fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "x"})]), model=CLASSIFIER_MODEL)
-    # Sixty pieces, a second apart: a minute of streaming unless the client hangs up.
-    fake.push(Reply(text="word " * 180, event_delay_s=1.0), model=PLANNER_MODEL)
+    # About ten events half a second apart; the fake notes a client that hangs up before
+    # the end (a stream read to its end never sets `disconnected`).
+    fake.push(Reply(text="word " * 180, event_delay_s=0.5), model=PLANNER_MODEL)
     streaming = threading.Event()
     next_reply = fake.next_reply
 
@@ -371,12 +371,10 @@ async def test_cancel_stops_a_stream_mid_way(fake, start_editor):
     ed = await start_editor(provider_config(fake.url), fake_keys())
     run_id = await ed.run("Make hello greet whoever calls it by name")
     assert await asyncio.to_thread(streaming.wait, WAIT_S), "the planner's stream never started"
-    started = time.monotonic()
     await ed.command("baton.run.cancel", {"runId": run_id})
     notice = await _terminal(ed, run_id)
     assert notice["state"] == "cancelled"
     assert await asyncio.to_thread(fake.disconnected.wait, 10), "the stream was not dropped"
-    assert time.monotonic() - started < 10
     assert ed.states(run_id)[-2:] == ["planning", "cancelled"]
 
 
