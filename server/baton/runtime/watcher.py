@@ -76,7 +76,7 @@ class Watcher:
         from watchfiles import awatch
         watching = awatch(self.root, watch_filter=_filter(), debounce=DEBOUNCE_MS, step=STEP_MS,
                           stop_event=self._stop, ignore_permission_denied=True,
-                          yield_on_timeout=True, rust_timeout=50)
+                          yield_on_timeout=True, rust_timeout=1000)
         async for changes in watching:
             self.ready.set()  # the first (empty, on timeout) batch: the watch is in place
             if not changes:
@@ -107,10 +107,13 @@ class Watcher:
         if not task.cancelled() and task.exception() is not None:
             log.warning("checking an outside change failed: %s", task.exception())
 
-    def note(self, ctx: RunContext, text: str) -> None:
-        """Tell the run: its agent sees this at its next turn, and it is in the transcript."""
-        if not ctx.run.terminal:
-            self.engine.emit(ctx, Steered(message=f"[Baton, not the person] {text}"))
+    async def note(self, ctx: RunContext, rel: str, text: str) -> None:
+        """Tell the run (its agent sees this at its next turn; it is in the transcript) and
+        the editor (a `baton/runChanged` whose reason names the file)."""
+        if ctx.run.terminal:
+            return
+        self.engine.emit(ctx, Steered(message=f"[Baton, not the person] {text}"))
+        await self.engine.notify(ctx, f"{rel} changed outside the editor")
 
     async def _check(self, ctx: RunContext, rel: str) -> None:
         delivery = self.engine.workflow.delivery
@@ -120,71 +123,73 @@ class Watcher:
             try:
                 now = read_text_file(self.engine.policy.absolute(rel))
             except BatonError as e:
-                self.note(ctx, f"`{rel}` was changed outside the editor and can no longer be "
-                               f"edited: {e}")
+                await self.note(ctx, rel, f"`{rel}` was changed outside the editor and can no "
+                                          f"longer be edited: {e}")
                 return
             prior, agent = delivery.prior(ctx, rel), delivery.agent_text(ctx, rel)
             if now in (prior, agent):
                 return  # nothing new (or a delivery of this run landing)
-            delivered = delivery.is_landed(ctx, rel)
             log.info("run %s: %s changed outside the editor", ctx.run.id, rel)
             if prior is None or agent is None or now is None:
-                self.note(ctx, f"`{rel}` was {'deleted' if now is None else 'recreated'} outside "
-                               "the editor while you changed it; the person will be asked at "
-                               "delivery which version to keep.")
+                gone = "deleted" if now is None else "recreated"
+                await self.note(ctx, rel, f"`{rel}` was {gone} outside the editor while you "
+                                          "changed it; the person is asked at delivery which "
+                                          "version to keep.")
                 return
-            from ..edits.merge import merge3, resolve
+            from ..edits.merge import merge3
             merged = merge3(prior, agent, now)
             # While the implementer works, a tool may be between reading and writing the file:
             # its copy is left alone and the merge happens at delivery (from the original base).
-            settle_now = ctx.run.state != State.IMPLEMENTING and not delivered
+            settle_now = ctx.run.state != State.IMPLEMENTING and not delivery.is_landed(ctx, rel)
             if merged.clean:
                 if settle_now:
                     self._rebase(ctx, rel, now, merged.text)
-                self.note(ctx, f"`{rel}` changed on disk outside the editor (a checkout, a "
-                               "formatter…). Your changes merge cleanly onto it"
-                               + (" and your copy now includes it; read it again before editing "
-                                  "it further." if settle_now else
-                                  "; Baton merges them when it delivers."))
-                await self._refresh(ctx)
+                await self.note(ctx, rel, f"`{rel}` changed on disk outside the editor (a "
+                                "checkout, a formatter…). Your changes merge cleanly onto it"
+                                + ("; your copy now includes it: read it again before editing "
+                                   "it further." if settle_now else
+                                   "; Baton merges them when it delivers."))
+                self._refresh(ctx)
                 return
             lines = ", ".join(f"{c.base_start_line + 1}-{max(c.base_end_line, c.base_start_line + 1)}"
                               for c in merged.conflicts)
-            if not settle_now:
-                self.note(ctx, f"`{rel}` changed on disk outside the editor where you changed it "
-                               f"too (lines {lines}); the person is asked at delivery which "
-                               "version to keep.")
-                return
-            self.note(ctx, f"`{rel}` changed on disk outside the editor where you changed it "
-                           f"too (lines {lines}); the person is asked which version to keep.")
-            question = Question(
-                text=f"{rel} changed on disk (outside the editor) where Baton run {ctx.run.id} "
-                     "also changed the same lines. What should Baton do?",
-                options=[KEEP_MINE, TAKE_AGENT, SHOW_BOTH])
-            try:
-                choice = await self.engine.host.ask_question(ctx.run.id, question)
-            except Exception:
-                choice = None
-            if choice not in (KEEP_MINE, TAKE_AGENT, SHOW_BOTH):
-                return  # unanswered: asked again when the change is delivered
-            if (read_text_file(self.engine.policy.absolute(rel)) != now
-                    or delivery.agent_text(ctx, rel) != agent
-                    or ctx.run.state == State.IMPLEMENTING or ctx.run.terminal):
-                self.note(ctx, f"`{rel}` changed again while the person was asked; the merge "
-                               "is settled at delivery.")
-                return
-            text = resolve(merged, {KEEP_MINE: "mine", TAKE_AGENT: "agent",
-                                    SHOW_BOTH: "both"}[choice])  # type: ignore[index]
-            self._rebase(ctx, rel, now, text)
-            self.note(ctx, f"The person chose \"{choice}\" for `{rel}`; your copy is updated. "
-                           "Read it again before editing it further.")
-            await self._refresh(ctx)
+            when = "now" if settle_now else "at delivery"
+            await self.note(ctx, rel, f"`{rel}` changed on disk outside the editor where you "
+                                      f"changed it too (lines {lines}); the person is asked "
+                                      f"{when} which version to keep.")
+            if settle_now:
+                await self._ask(ctx, rel, now, agent, merged)
+
+    async def _ask(self, ctx: RunContext, rel: str, now: str, agent: str, merged) -> None:
+        from ..edits.merge import resolve
+        question = Question(
+            text=f"{rel} changed on disk (outside the editor) where Baton run {ctx.run.id} also "
+                 "changed the same lines. What should Baton do?",
+            options=[KEEP_MINE, TAKE_AGENT, SHOW_BOTH])
+        try:
+            choice = await self.engine.host.ask_question(ctx.run.id, question)
+        except Exception:
+            choice = None
+        if choice not in (KEEP_MINE, TAKE_AGENT, SHOW_BOTH):
+            return  # unanswered: asked again when the change is delivered
+        delivery = self.engine.workflow.delivery
+        if (read_text_file(self.engine.policy.absolute(rel)) != now
+                or delivery.agent_text(ctx, rel) != agent
+                or ctx.run.state == State.IMPLEMENTING or ctx.run.terminal):
+            await self.note(ctx, rel, f"`{rel}` changed again while the person was asked; the "
+                                      "merge is settled at delivery.")
+            return
+        way = {KEEP_MINE: "mine", TAKE_AGENT: "agent", SHOW_BOTH: "both"}[choice]
+        self._rebase(ctx, rel, now, resolve(merged, way))  # type: ignore[arg-type]
+        await self.note(ctx, rel, f"The person chose \"{choice}\" for `{rel}`; your copy is "
+                                  "updated: read it again before editing it further.")
+        self._refresh(ctx)
 
     def _rebase(self, ctx: RunContext, rel: str, now: str, text: str) -> None:
         """The run's change to `rel` now starts from what is on disk."""
         ctx.shadow.rebase(rel, now)
         ctx.shadow.write(rel, text)
 
-    async def _refresh(self, ctx: RunContext) -> None:
+    def _refresh(self, ctx: RunContext) -> None:
         if ctx.run.state == State.AWAITING_APPLY and (ctx.folder / "changes.diff").exists():
             self.engine.workflow.delivery.write_changes(ctx)
