@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.editor
 
 TASK = "Greet the person by name"
 QUESTIONS_TASK = "Ask me before greeting anyone"
+FOLLOW_UP_TASK = "Explain what changed in hello()"
 CHOICE = {"question": "Which greeting should hello() use?", "options": ["Howdy", "Good day"]}
 FREE_TEXT = {"question": "Whose name should be the default?"}
 EDITS = [("def hello():", 'def hello(name="world"):'),
@@ -70,6 +72,9 @@ def scripted_run(match: str, *, planner_asks: dict[str, object] | None = None,
 SCRIPT = {"runs": [
     scripted_run(TASK),
     scripted_run(QUESTIONS_TASK, planner_asks=CHOICE, implementer_asks=FREE_TEXT),
+    {"match": FOLLOW_UP_TASK,
+     "classifier": [call("classify", route="ask", reason="a question about the last run")],
+     "planner": [{"text": "hello() now takes a name and greets it."}]},
 ]}
 CONFIG = '[providers.offline]\nkind = "scripted"\nscript = "script.json"\n'
 # Seconds: one scenario takes ~30 s here; the bound only stops a hung browser from hanging the suite.
@@ -281,15 +286,10 @@ def drive(session: dict[str, object], kind: str, task: str, **extra: object) -> 
     return original, expected
 
 
-def transcript_answers(workspace: Path) -> list[str]:
-    """The answers the runs' transcripts recorded (events of kind "answer")."""
-    answers = []
-    for path in sorted(workspace.glob(".baton/runs/*/transcript.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            event = json.loads(line) if line.strip() else {}
-            if event.get("kind") == "answer":
-                answers.append(event["answer"])
-    return answers
+def transcripts(workspace: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every run's transcript.jsonl events, by run id."""
+    return {path.parent.name: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            for path in sorted(workspace.glob(".baton/runs/*/transcript.jsonl"))}
 
 
 def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
@@ -298,11 +298,19 @@ def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]
     assert (workspace / "hello.py").read_text(encoding="utf-8") == original
 
 
-def test_questions_answered_in_code_server(code_server_session: dict[str, object]) -> None:
-    """Issue 10's client side: a question with options in the message box, free text in an input box."""
+def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object]) -> None:
+    """Issue 10's client side: questions (message box, input box), steer, answer, follow-up."""
     choice = {"question": CHOICE["question"], "option": "Good day"}
     free_text = {"question": FREE_TEXT["question"], "answer": "Ada Lovelace"}
-    _, expected = drive(code_server_session, "questions", QUESTIONS_TASK, choice=choice, freeText=free_text)
+    steer = "Keep the default name short"
+    _, expected = drive(code_server_session, "interactive", QUESTIONS_TASK, choice=choice, freeText=free_text,
+                        steer=steer, followUp=FOLLOW_UP_TASK)
     workspace = Path(str(code_server_session["workspace"]))
     assert (workspace / "hello.py").read_text(encoding="utf-8") == expected
-    assert transcript_answers(workspace) == ["Good day", "Ada Lovelace"]
+    runs = transcripts(workspace)
+    created = {run_id: next(e for e in events if e["kind"] == "created") for run_id, events in runs.items()}
+    parent = next(run_id for run_id, c in created.items() if c["task"] == QUESTIONS_TASK)
+    child = next(run_id for run_id, c in created.items() if c["task"] == FOLLOW_UP_TASK)
+    assert [e["answer"] for e in runs[parent] if e["kind"] == "answer"] == ["Good day", "Ada Lovelace"]
+    assert [e["message"] for e in runs[parent] if e["kind"] == "steer"] == [steer]
+    assert created[child]["parent_run_id"] == parent

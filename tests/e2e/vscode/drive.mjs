@@ -2,14 +2,16 @@
 // Baton extension: run a task, see the plan, accept it with the code action (Ctrl+.), check the
 // file's new content on disk after saving, then revert the run and check the original is back.
 //
-// A second scenario ("questions") covers the person staying in the loop: a planner question with
+// A second scenario ("interactive") covers the person staying in the loop: a planner question with
 // options answered in VS Code's message box (window/showMessageRequest), the plan accepted with the
-// palette command, and an implementer's free-text question answered in the extension's input box.
+// palette command, an implementer's free-text question prompted in an input box, a steer note, the
+// answer given with `Baton: Answer Question`, and a follow-up run.
 //
 // Started by tests/e2e/test_vscode.py, which prepares the workspace and code-server and passes a
 // JSON description of the scenario as the only argument:
-//   {kind: "accept-revert" | "questions", url, workspace, file, task, planIncludes, expected,
-//    original, choice?: {question, option}, freeText?: {question, answer}, chromium, artifacts, timeoutMs}
+//   {kind: "accept-revert" | "interactive", url, workspace, file, task, planIncludes, expected,
+//    original, chromium, artifacts, timeoutMs,
+//    and for "interactive": choice: {question, option}, freeText: {question, answer}, steer, followUp}
 // Exit 0 when every step passed; otherwise prints the failed step and leaves a screenshot.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -165,7 +167,7 @@ async function acceptPlanWithCodeAction(page) {
 /** Run a task, see the plan, accept it with the code action, check disk after save, revert. */
 async function acceptRevert(page, setStep) {
   setStep("running Baton: Run Task");
-  await startTask(page);
+  await startTask(page, scenario.task);
 
   setStep("waiting for the plan");
   await waitForPlan(page);
@@ -185,10 +187,14 @@ async function acceptRevert(page, setStep) {
   log(`${scenario.file} is back to its original content on disk`);
 }
 
-/** Questions: options through the message box, free text through the input box. */
-async function questions(page, setStep) {
+/**
+ * The person in the loop: a question with options answered in the message box; the plan accepted
+ * with the palette command; a free-text question whose input box the person first dismisses to
+ * steer the run, then answers with `Baton: Answer Question`; then a follow-up run.
+ */
+async function interactive(page, setStep) {
   setStep("running Baton: Run Task");
-  await startTask(page);
+  await startTask(page, scenario.task);
 
   setStep(`answering "${scenario.choice.question}" in the message box`);
   const toast = page.locator(".notifications-toasts .notification-toast").filter({ hasText: scenario.choice.question }).first();
@@ -204,25 +210,59 @@ async function questions(page, setStep) {
   await runCommand(page, "Baton: Accept Plan");
   await assertNoBatonError(page);
 
-  setStep(`answering "${scenario.freeText.question}" in the input box`);
-  await until("the question's input box", async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes(scenario.freeText.question));
-  await page.locator(`${QUICK_INPUT} input`).fill(scenario.freeText.answer);
-  await page.keyboard.press("Enter");
-  log(`answered "${scenario.freeText.answer}" in the input box`);
+  setStep(`seeing "${scenario.freeText.question}" prompted in an input box`);
+  await waitForQuickInput(page, scenario.freeText.question);
+  await page.keyboard.press("Escape");
+  await waitForState(page, "question waiting");
+
+  setStep("steering the run with Baton: Steer Run");
+  await runCommand(page, "Baton: Steer Run");
+  await waitForQuickInput(page, "A note the working agent reads");
+  await submitQuickInput(page, scenario.steer);
+  await assertNoBatonError(page);
+  log(`steered: "${scenario.steer}"`);
+
+  setStep("answering with Baton: Answer Question");
+  await runCommand(page, "Baton: Answer Question");
+  await waitForQuickInput(page, scenario.freeText.question);
+  await submitQuickInput(page, scenario.freeText.answer);
+  log(`answered "${scenario.freeText.answer}"`);
   await waitForState(page, "done");
   await assertNoBatonError(page);
 
   setStep("saving the edited file and checking it on disk");
   await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
   log(`${scenario.file} has the new content on disk`);
+
+  setStep("following up with Baton: Follow Up");
+  await runCommand(page, "Baton: Follow Up");
+  await waitForQuickInput(page, "What should Baton do?");
+  await submitQuickInput(page, scenario.followUp);
+  await activeTab(page, "answer.md");
+  await waitForState(page, "done");
+  await assertNoBatonError(page);
+  log("the follow-up answered in answer.md");
 }
 
-async function startTask(page) {
-  await runCommand(page, "Baton: Run Task");
-  const input = page.locator(`${QUICK_INPUT} input`);
-  await until("the task input box", async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes("What should Baton do?"));
-  await input.fill(scenario.task);
+/**
+ * Types into the open input box and accepts it. Waits until the box has closed: VS Code accepts
+ * only after the extension's validation ran, and a key pressed before that (the next command's
+ * Escape) would cancel the box instead.
+ */
+async function submitQuickInput(page, text) {
+  await page.locator(`${QUICK_INPUT} input`).fill(text);
   await page.keyboard.press("Enter");
+  await until("the input box to close", async () => !(await quickInputVisible(page)));
+}
+
+async function waitForQuickInput(page, text) {
+  await until(`an input box showing "${text}"`, async () => (await quickInputVisible(page)) && (await page.locator(QUICK_INPUT).innerText()).includes(text));
+}
+
+async function startTask(page, task) {
+  await runCommand(page, "Baton: Run Task");
+  await waitForQuickInput(page, "What should Baton do?");
+  await submitQuickInput(page, task);
 }
 
 async function waitForPlan(page) {
@@ -261,7 +301,7 @@ async function main() {
 
     step = `opening ${scenario.file}`;
     await openFile(page, scenario.file);
-    const scenarioSteps = scenario.kind === "questions" ? questions : acceptRevert;
+    const scenarioSteps = scenario.kind === "interactive" ? interactive : acceptRevert;
     await scenarioSteps(page, (name) => {
       step = name;
     });
