@@ -149,3 +149,32 @@ async def test_two_runs_delivering_into_one_open_file_are_serialized(make_editor
     versions = [c.text_document.version for p in ed.applied for c in p.edit.document_changes]
     assert sorted(versions) == [1, 2]  # each delivery saw the other's result: no stale edit
     no_focus_stolen(ed)
+
+
+async def test_a_second_delivery_never_undoes_what_the_person_typed(make_editor):
+    # Stream mode: delivered once, sent back by the reviewer, delivered again. Only the new
+    # change goes out the second time; the person's earlier typing stays.
+    implementer = [turn(("edit_file", {"path": "calc.py", "old": "return 1\n", "new": "return 100\n"})),
+                   turn(("ask_user", {"question": "Go on?"})),
+                   turn(("finish", {"summary": "first"})),
+                   turn(("edit_file", {"path": "calc.py", "old": "return 11\n", "new": "return 1100\n"})),
+                   turn(("finish", {"summary": "second"}))]
+    reviewer = [turn(("submit_review", {"verdict": "request_changes", "findings": [
+                    {"path": "calc.py", "line": 35, "message": "f11 too", "severity": "warning"}]})),
+                turn(("submit_review", {"verdict": "approve", "findings": []}))]
+    ed = await make_editor(plan_script(files=["calc.py"], implementer=implementer, reviewer=reviewer),
+                           files={"calc.py": CALC})
+    ed.open("calc.py")
+    run_id = await ed.run("Scale")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_state(run_id, "awaiting_input")
+    ed.type("calc.py", "def f5():", "def f5(typed):")
+    await ed.command("baton.run.answer", {"runId": run_id, "answer": "yes"})
+    await ed.wait_state(run_id, "done")
+    assert len(ed.applied) == 2
+    assert ed.text("calc.py") == (CALC.replace("def f5():", "def f5(typed):")
+                                  .replace("return 1\n", "return 100\n").replace("return 11\n", "return 1100\n"))
+    await ed.command("baton.run.revert", {"runId": run_id})
+    await ed.wait_for(lambda: "return 100\n" not in ed.text("calc.py"), "the revert")
+    assert ed.text("calc.py") == CALC.replace("def f5():", "def f5(typed):")

@@ -16,6 +16,7 @@ so two runs never interleave inside one delivery.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
+BIG_TEXT = 256 * 1024
 KEEP_MINE, TAKE_AGENT, SHOW_BOTH = "Keep mine", "Take the agent's", "Show both"
 
 
@@ -130,7 +132,10 @@ class Delivery:
             after = await self._conflict(ctx, change.path, current, change.new, whole_file=True)
         else:
             from ..edits.merge import merge3
-            merged = merge3(change.base, change.new, current)
+            if len(current) > BIG_TEXT:  # a multi-megabyte merge must not stall the editor's requests
+                merged = await asyncio.to_thread(merge3, change.base, change.new, current)
+            else:
+                merged = merge3(change.base, change.new, current)
             after = merged.text
             if merged.conflicts:
                 after = await self._conflict(ctx, change.path, current, change.new,
