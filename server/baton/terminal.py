@@ -37,6 +37,9 @@ class TerminalHost:
     def open_document(self, path: Path) -> OpenDocument | None:
         return None
 
+    def open_paths(self) -> list[Path]:
+        return []
+
     async def run_changed(self, notice: RunNotice) -> None:
         extra = f" — {notice.reason}" if notice.reason else ""
         if notice.error:

@@ -60,7 +60,8 @@ def code_actions(engine: Engine, params: t.CodeActionParams) -> list[t.CodeActio
         around = {"start": {"line": max(0, line - FIX_CONTEXT_LINES), "character": 0},
                   "end": {"line": diag.range.end.line + FIX_CONTEXT_LINES, "character": 0}}
         action = _cmd("Fix with Baton", "baton.run",
-                      {"task": task, "uri": uri, "range": around, "route": "edit"})
+                      {"task": task, "uri": uri, "range": around, "route": "edit",
+                       "diagnostic": f"line {line + 1}: {diag.message}"})
         action.diagnostics = [diag]
         out.append(action)
     if params.range.start != params.range.end:

@@ -31,6 +31,7 @@ class RunArg(_Arg):
     range: dict[str, Any] | None = None
     route: Route | None = None
     parentRunId: str | None = None
+    diagnostic: str | None = None  # the problem a "Fix with Baton" run starts from
 
 
 class RunIdArg(_Arg):
@@ -122,7 +123,7 @@ def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
     @command("baton.run", RunArg)
     def run(engine: Engine, a: RunArg) -> dict[str, str]:
         return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=a.route,
-                                       parent_run_id=a.parentRunId)}
+                                       parent_run_id=a.parentRunId, diagnostic=a.diagnostic)}
 
     @command("baton.run.answer", AnswerArg)
     def answer(engine: Engine, a: AnswerArg) -> None:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
 
 from ..edits.diff import text_edits
 from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
@@ -53,6 +54,10 @@ class LspHost:
     # -- Host -------------------------------------------------------------------------
     def open_document(self, path: Path) -> OpenDocument | None:
         return open_document(self.ls.workspace, path)
+
+    def open_paths(self) -> list[Path]:
+        return [Path(p) for uri in list(self.ls.workspace.text_documents)
+                if (p := to_fs_path(uri))]
 
     async def run_changed(self, notice: RunNotice) -> None:
         self.ls.protocol.notify("baton/runChanged", notice.model_dump(mode="json", exclude_none=True))

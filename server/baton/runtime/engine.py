@@ -184,15 +184,16 @@ class Engine:
         return ctx
 
     def create(self, task: str, *, uri: str | None = None, range: dict[str, Any] | None = None,
-               route: Route | None = None, parent_run_id: str | None = None) -> str:
+               route: Route | None = None, parent_run_id: str | None = None,
+               diagnostic: str | None = None) -> str:
         if parent_run_id is not None:
             self.get(parent_run_id)
         run = Run(id=new_run_id())
         ctx = self._context(run)
-        context = self.workflow.gather_context(task, uri, range, parent_run_id)
+        gathered = self.workflow.gather_context(uri, range, parent_run_id)
         self.emit(ctx, Created(task=task, uri=uri, range=range, route=route,
                                parent_run_id=parent_run_id, edit_mode=self.config.edits.mode,
-                               context=context))
+                               diagnostic=diagnostic, **gathered))
         self._spawn(ctx)
         return run.id
 

@@ -73,6 +73,9 @@ class Host(Protocol):
     def open_document(self, path: Path) -> OpenDocument | None:
         """The editor's buffer for `path` if it is open (unsaved text included)."""
 
+    def open_paths(self) -> list[Path]:
+        """The files the person has open, for the agents' context."""
+
     async def run_changed(self, notice: RunNotice) -> None: ...
 
     async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],

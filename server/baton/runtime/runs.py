@@ -50,7 +50,7 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     # plan accepted → implementing; revise → planning; an accepted edit-route diff → done,
     # or awaiting_apply when the editor declined it
     _S.AWAITING_APPROVAL: frozenset({_S.IMPLEMENTING, _S.PLANNING, _S.DONE, _S.AWAITING_APPLY,
-                                     _S.REJECTED}),
+                                     _S.REVIEWING, _S.REJECTED}),
     # edit route: the change is the plan → awaiting_approval
     _S.IMPLEMENTING: frozenset({_S.REVIEWING, _S.AWAITING_APPROVAL, _S.AWAITING_INPUT,
                                 _S.AWAITING_APPLY}),
@@ -80,7 +80,10 @@ class Created(_Event):
     route: Route | None = None  # forced by the caller
     parent_run_id: str | None = None
     edit_mode: Literal["stream", "review"] = "stream"
-    context: str = ""  # selection / diagnostic / follow-up context gathered at creation
+    context: str = ""  # the parent run's context, for a follow-up
+    selection: str | None = None  # the selected text with its surroundings
+    selection_path: str | None = None
+    diagnostic: str | None = None
 
 
 class StateChanged(_Event):
@@ -93,7 +96,7 @@ class Routed(_Event):
     kind: Literal["routed"] = "routed"
     route: Route
     reason: str
-    source: Literal["caller", "rules", "model"]
+    source: Literal["caller", "rules", "model", "promotion"]
 
 
 class AgentMessage(_Event):
@@ -183,6 +186,10 @@ class Run(BaseModel):
     parent_run_id: str | None = None
     edit_mode: Literal["stream", "review"] = "stream"
     context: str = ""
+    selection: str | None = None
+    selection_path: str | None = None
+    diagnostic: str | None = None
+    promoted: bool = False  # an edit run whose change turned out to need the plan route
     forced_route: Route | None = None
     route: Route | None = None
     route_reason: str = ""
@@ -216,6 +223,8 @@ class Run(BaseModel):
                 self.task, self.uri, self.range = ev.task, ev.uri, ev.range
                 self.forced_route, self.parent_run_id = ev.route, ev.parent_run_id
                 self.edit_mode, self.context, self.created_at = ev.edit_mode, ev.context, ev.ts
+                self.selection, self.selection_path = ev.selection, ev.selection_path
+                self.diagnostic = ev.diagnostic
             case StateChanged():
                 if ev.state == State.AWAITING_INPUT:
                     self.resume_state = self.state
@@ -225,6 +234,8 @@ class Run(BaseModel):
                 if ev.state == State.FAILED:
                     self.error = ev.reason
             case Routed():
+                if self.route == Route.EDIT and ev.route == Route.PLAN:
+                    self.promoted = True
                 self.route, self.route_reason = ev.route, ev.reason
             case AgentMessage():
                 self.conversations.setdefault(ev.agent, []).append(ev.message)
@@ -237,7 +248,7 @@ class Run(BaseModel):
                     conv[-1].tool_results.append(ev.result)
                 else:
                     conv.append(Message(role="tool", tool_results=[ev.result]))
-                if self.question is not None and self.question.call_id == ev.result.call_id:
+                if ev.result.name == "ask_user":  # the answer is consumed: never reused
                     self.question, self.pending_answer = None, None
             case PlanSubmitted():
                 self.plan = ev

@@ -13,7 +13,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..agents import context as agent_context
 from ..agents.loop import run_agent
+from ..agents.routing import fast_route, promote_edit
 from ..agents.roles import ANSWERER, CLASSIFIER, IMPLEMENTER, PLANNER, REVIEWER, RoleSpec
 from ..edits.diff import unified_diff
 from ..errors import RunFailed
@@ -55,10 +57,10 @@ class Workflow:
             await self._handlers[ctx.run.state](ctx)
 
     # -- helpers ----------------------------------------------------------------------
-    async def _agent(self, ctx: RunContext, role: RoleSpec, first_message: str) -> Any:
+    async def _agent(self, ctx: RunContext, role: RoleSpec) -> Any:
         session = RoleSession(self.engine, ctx, role.name)
         if not session.conversation():
-            session.record(Message(role="user", text=first_message))
+            session.record(Message(role="user", text=await self._first_message(ctx, role.name)))
         provider = self.engine.registry.for_role(role.name)
         max_turns = self.engine.config.limits.max_turns.get(role.name, 30)
         return await run_agent(role, provider, session, max_turns=max_turns)
@@ -69,12 +71,43 @@ class Workflow:
         path.write_text(text, encoding="utf-8")
         return path
 
-    def _brief(self, ctx: RunContext) -> str:
+    async def _first_message(self, ctx: RunContext, role: str) -> str:
+        """The role's deliberate context (agents/context.py): the stable part first
+        (project instructions, repository map) so provider prompt caching applies."""
         run = ctx.run
-        parts = [f"Task: {run.task}"]
-        if run.context:
-            parts.append(run.context)
-        return "\n\n".join(parts)
+        route = run.route or Route.PLAN
+        budget = agent_context.default_budget(role, route)
+        root = self.engine.root
+
+        def stable() -> tuple[str, str]:
+            if role == "classifier":
+                return "", ""
+            instructions = agent_context.project_instructions(root)
+            repo = agent_context.repo_map(root, agent_context.repo_map_budget(role, budget, instructions))
+            return instructions, repo
+        instructions, repo = await asyncio.to_thread(stable)
+        task = run.task + (f"\n\n{run.context}" if run.context else "")
+        prefix, part = agent_context.build_context(
+            role, task=task, selection=run.selection, selection_path=run.selection_path,
+            diagnostic=run.diagnostic, open_buffers=self._open_buffers(run.selection_path),
+            instructions=instructions, repo_map=repo, plan=run.accepted_plan,
+            diff=self.run_diff(ctx) if role in ("implementer", "reviewer") else None,
+            budget_chars=budget)
+        return f"{prefix}\n\n{part}" if prefix else part
+
+    def _open_buffers(self, first: str | None, limit: int = 8) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for path in self.engine.host.open_paths():
+            try:
+                rel = path.resolve().relative_to(self.engine.root).as_posix()
+            except ValueError:
+                continue
+            if rel.startswith(".baton/") or len(out) >= limit:
+                continue
+            doc = self.engine.host.open_document(path)
+            if doc is not None:
+                out[rel] = doc.text
+        return out
 
     def run_diff(self, ctx: RunContext) -> str:
         """The whole change of the run so far: original base → shadow, per touched file."""
@@ -91,7 +124,16 @@ class Workflow:
         await self.engine.set_state(ctx, State.CLASSIFYING)
 
     async def _classifying(self, ctx: RunContext) -> None:
-        out = await self._agent(ctx, CLASSIFIER, self._brief(ctx))
+        run = ctx.run
+        guess = fast_route(run.task, has_selection=bool(run.selection),
+                           has_diagnostic=bool(run.diagnostic))
+        if guess.route is not None:
+            self.engine.emit(ctx, Routed(route=Route(guess.route), source="rules",
+                                         reason=f"{guess.reason} (fast path, confidence "
+                                                f"{guess.confidence:.2f})"))
+            await self._after_route(ctx)
+            return
+        out = await self._agent(ctx, CLASSIFIER)
         args = specs.Classify.model_validate(out.call.arguments)
         self.engine.emit(ctx, Routed(route=Route(args.route), reason=args.reason, source="model"))
         await self._after_route(ctx)
@@ -108,13 +150,13 @@ class Workflow:
     async def _planning(self, ctx: RunContext) -> None:
         run = ctx.run
         if run.route == Route.ASK:
-            out = await self._agent(ctx, ANSWERER, self._brief(ctx))
+            out = await self._agent(ctx, ANSWERER)
             self.engine.emit(ctx, Answer(text=out.text))
             path = self._write(ctx, "answer.md", render_answer(run, out.text))
             await self.engine.host.show_document(path, take_focus=False)
             await self.engine.set_state(ctx, State.DONE, "answered")
             return
-        out = await self._agent(ctx, PLANNER, self._brief(ctx))
+        out = await self._agent(ctx, PLANNER)
         args = specs.SubmitPlan.model_validate(out.call.arguments)
         files = []
         for f in args.files:  # a plan cannot grant what the path policy refuses
@@ -155,6 +197,11 @@ class Workflow:
             await self.engine.set_state(ctx, nxt, "revising")
         elif run.route == Route.EDIT:
             await self._apply_and_finish(ctx)
+        elif run.promoted:  # the accepted diff is the plan; it is reviewed like one
+            if run.edit_mode == "stream" and not await self.delivery.deliver(ctx):
+                await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
+                return
+            await self.engine.set_state(ctx, State.REVIEWING, "change accepted")
         else:
             ctx.grants.plan_files = granted_files(approval.text)
             await self.engine.set_state(ctx, State.IMPLEMENTING, "plan accepted")
@@ -167,15 +214,20 @@ class Workflow:
 
     async def _implementing(self, ctx: RunContext) -> None:
         run = ctx.run
-        first = self._brief(ctx)
-        if run.accepted_plan:
-            first += f"\n\nThe accepted plan:\n\n{run.accepted_plan}"
-        out = await self._agent(ctx, IMPLEMENTER, first)
+        out = await self._agent(ctx, IMPLEMENTER)
         summary = specs.Finish.model_validate(out.call.arguments).summary
         if run.route == Route.EDIT:
             diff = self.run_diff(ctx)
             if not diff:
                 raise RunFailed(f"the implementer made no change ({summary})")
+            changes = self.delivery.full_changes(ctx)
+            lines = sum(1 for line in diff.splitlines()
+                        if line[:1] in "+-" and not line.startswith(("+++", "---")))
+            why = promote_edit(len(changes), lines, run.selection_path,
+                               [c.path for c in changes], self.engine.config.limits.edit_max_lines)
+            if why:
+                self.engine.emit(ctx, Routed(route=Route.PLAN, source="promotion",
+                                             reason=f"promoted from edit: {why}"))
             await self._propose(ctx, render_edit_proposal(run, summary, diff),
                                 "change ready for your approval")
             return
@@ -187,13 +239,11 @@ class Workflow:
     async def _reviewing(self, ctx: RunContext) -> None:
         run = ctx.run
         diff = self.run_diff(ctx) or "(no changes)"
-        first = (f"{self._brief(ctx)}\n\nThe accepted plan:\n\n{run.accepted_plan or '(none)'}"
-                 f"\n\nThe changes to review:\n\n```diff\n{diff}\n```")
         session = RoleSession(self.engine, ctx, "reviewer")
         if session.conversation():  # a later round: the reviewer sees the new diff
             session.record(Message(role="user", text=f"The implementer revised. The changes now:"
                                                      f"\n\n```diff\n{diff}\n```"))
-        out = await self._agent(ctx, REVIEWER, first)
+        out = await self._agent(ctx, REVIEWER)
         args = specs.SubmitReview.model_validate(out.call.arguments)
         findings = [Finding(**f.model_dump()) for f in args.findings]
         self.engine.emit(ctx, Reviewed(verdict=args.verdict, findings=findings))
@@ -242,21 +292,22 @@ class Workflow:
             ok = await self.delivery.revert(ctx)
         await self.engine.notify(ctx, "reverted" if ok else f"revert failed: {self.delivery.last_failure}")
 
-    def gather_context(self, task: str, uri: str | None, range_: dict[str, Any] | None,
-                       parent_run_id: str | None) -> str:
+    def gather_context(self, uri: str | None, range_: dict[str, Any] | None,
+                       parent_run_id: str | None) -> dict[str, Any]:
         """The selection (with its surroundings) and the parent run, fixed at creation."""
-        parts: list[str] = []
+        out: dict[str, Any] = {"context": ""}
         if uri:
             rel = self.engine._rel_from_uri(uri)
             if rel is None:
-                parts.append(f"(The person pointed at {uri}, which is outside the workspace.)")
+                out["context"] = f"(The person pointed at {uri}, which is outside the workspace.)"
             else:
-                parts.append(self._selection(rel, range_))
+                out["selection_path"] = rel
+                out["selection"] = self._selection(rel, range_)
         if parent_run_id:
-            parts.append(self._parent_context(parent_run_id))
-        return "\n\n".join(p for p in parts if p)
+            out["context"] = (out["context"] + "\n\n" + self._parent_context(parent_run_id)).strip()
+        return out
 
-    def _selection(self, rel: str, range_: dict[str, Any] | None) -> str:
+    def _selection(self, rel: str, range_: dict[str, Any] | None) -> str | None:
         path = self.engine.root / rel
         try:
             text = self.engine._open_text(path) or read_text_file(path) or ""
@@ -264,17 +315,16 @@ class Workflow:
             text = ""
         lines = text.splitlines()
         if not range_ or not lines:
-            return f"The person is looking at `{rel}`."
+            return None
         try:
             start = int(range_["start"]["line"])
             end = int(range_["end"]["line"])
         except (KeyError, TypeError, ValueError):
-            return f"The person is looking at `{rel}`."
+            return None
         lo, hi = max(0, start - CONTEXT_LINES), min(len(lines), end + 1 + CONTEXT_LINES)
         selected = "\n".join(lines[start:end + 1])
         around = "\n".join(f"{i + 1:5}  {lines[i]}" for i in range(lo, hi))
-        return (f"Selected in `{rel}` (lines {start + 1}-{end + 1}):\n```\n{selected}\n```\n"
-                f"Surrounding code:\n```\n{around}\n```")
+        return (f"Lines {start + 1}-{end + 1}:\n{selected}\n\nWith the code around them:\n{around}")
 
     def _parent_context(self, parent_run_id: str) -> str:
         pctx = self.engine.contexts[parent_run_id]
