@@ -5,11 +5,13 @@
 // A second scenario ("interactive") covers the person staying in the loop: a planner question with
 // options answered in VS Code's message box (window/showMessageRequest), the plan accepted with the
 // palette command, an implementer's free-text question prompted in an input box, a steer note, the
-// answer given with `Baton: Answer Question`, and a follow-up run.
+// answer given with `Baton: Answer Question`, and a follow-up run. A third ("review") runs in
+// review edit mode: the changes wait in changes.diff, `Apply changes` sends them, and VS Code's
+// Refactor Preview confirms them.
 //
 // Started by tests/e2e/test_vscode.py, which prepares the workspace and code-server and passes a
 // JSON description of the scenario as the only argument:
-//   {kind: "accept-revert" | "interactive", url, workspace, file, task, planIncludes, expected,
+//   {kind: "accept-revert" | "interactive" | "review", url, workspace, file, task, planIncludes, expected,
 //    original, chromium, artifacts, timeoutMs,
 //    and for "interactive": choice: {question, option}, freeText: {question, answer}, steer, followUp}
 // Exit 0 when every step passed; otherwise prints the failed step and leaves a screenshot.
@@ -146,22 +148,24 @@ async function saveUntilOnDisk(page, expected, what) {
   });
 }
 
-async function acceptPlanWithCodeAction(page) {
-  const accept = page.locator(".action-widget .monaco-list-row").filter({ hasText: "Accept plan" }).first();
-  // The server answers code actions once plan.md is synced: retry Ctrl+. until the action shows.
-  await until('the "Accept plan" code action in plan.md', async () => {
-    await focusEditor(page, "plan.md");
+/** Opens the code actions (Ctrl+.) in the editor of `tabName` and chooses the one titled `title`. */
+async function chooseCodeAction(page, tabName, title) {
+  const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
+  const row = page.locator(".action-widget .monaco-list-row").filter({ hasText: exact }).first();
+  // The server answers code actions once the document is synced: retry Ctrl+. until the action shows.
+  await until(`the "${title}" code action in ${tabName}`, async () => {
+    await focusEditor(page, tabName);
     await page.keyboard.press("Control+.");
     try {
-      await accept.waitFor({ state: "visible", timeout: 2_000 });
+      await row.waitFor({ state: "visible", timeout: 2_000 });
       return true;
     } catch {
       await page.keyboard.press("Escape");
       return false;
     }
   });
-  await accept.click();
-  log("chose the code action Accept plan");
+  await row.click();
+  log(`chose the code action ${title} in ${tabName}`);
 }
 
 /** Run a task, see the plan, accept it with the code action, check disk after save, revert. */
@@ -173,7 +177,7 @@ async function acceptRevert(page, setStep) {
   await waitForPlan(page);
 
   setStep("accepting the plan through the code action");
-  await acceptPlanWithCodeAction(page);
+  await chooseCodeAction(page, "plan.md", "Accept plan");
   await waitForState(page, "done");
 
   setStep("saving the edited file and checking it on disk");
@@ -185,6 +189,62 @@ async function acceptRevert(page, setStep) {
   await saveUntilOnDisk(page, scenario.original, `${scenario.file} to be back to its original content on disk`);
   await assertNoBatonError(page);
   log(`${scenario.file} is back to its original content on disk`);
+}
+
+/**
+ * Review mode: the changes wait in changes.diff; `Apply changes` (code action) sends them, and
+ * VS Code's Refactor Preview lets the person confirm them before they land.
+ */
+async function review(page, setStep) {
+  setStep("running Baton: Run Task");
+  await startTask(page, scenario.task);
+
+  setStep("waiting for the plan");
+  await waitForPlan(page);
+
+  setStep("accepting the plan through the code action");
+  await chooseCodeAction(page, "plan.md", "Accept plan");
+
+  setStep("waiting for the changes to review");
+  await waitForState(page, "changes to apply");
+  await until('the "changes.diff" tab', async () => (await tab(page, "changes.diff").count()) > 0);
+  if ((await diskText()) !== scenario.original) {
+    throw new Error(`${scenario.file} changed on disk before the changes were applied`);
+  }
+
+  setStep("applying the changes through the code action");
+  await chooseCodeAction(page, "changes.diff", "Apply changes");
+
+  setStep("confirming the edit in VS Code's Refactor Preview");
+  const apply = page.locator(".bulk-edit-panel .buttons .monaco-button").filter({ hasText: /^Apply$/ }).first();
+  const shown = await until("the Refactor Preview (or the run to end without it)", async () => {
+    if (await apply.isVisible()) {
+      return "preview";
+    }
+    return (await statusText(page)).includes("Baton: done") ? "landed" : false;
+  });
+  if (shown === "landed") {
+    throw new Error("the edit landed without VS Code's Refactor Preview: the server's workspace edit did not ask for confirmation (change annotation needsConfirmation)");
+  }
+  // Edits that need confirmation start unchecked: the person ticks the file (all its edits).
+  const fileBox = page.locator(".bulk-edit-panel .monaco-tl-contents .edit-checkbox").first();
+  await fileBox.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  if (!((await fileBox.getAttribute("class")) ?? "").includes("checked")) {
+    await fileBox.click();
+  }
+  await until("every edit in the Refactor Preview to be checked", async () => {
+    const classes = await page.locator(".bulk-edit-panel .monaco-tl-contents .edit-checkbox").evaluateAll((boxes) => boxes.map((b) => b.className));
+    return classes.length > 0 && classes.every((c) => c.split(/\s+/).includes("checked"));
+  });
+  await page.screenshot({ path: path.join(scenario.artifacts ?? ".", "vscode-review-preview.png") });
+  await apply.click();
+  log("confirmed the edit in the Refactor Preview");
+  await waitForState(page, "done");
+  await assertNoBatonError(page);
+
+  setStep("saving the edited file and checking it on disk");
+  await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
+  log(`${scenario.file} has the new content on disk`);
 }
 
 /**
@@ -301,7 +361,10 @@ async function main() {
 
     step = `opening ${scenario.file}`;
     await openFile(page, scenario.file);
-    const scenarioSteps = scenario.kind === "interactive" ? interactive : acceptRevert;
+    const scenarioSteps = { "accept-revert": acceptRevert, interactive, review }[scenario.kind ?? "accept-revert"];
+    if (scenarioSteps === undefined) {
+      throw new Error(`unknown scenario kind ${scenario.kind}`);
+    }
     await scenarioSteps(page, (name) => {
       step = name;
     });
