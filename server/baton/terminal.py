@@ -24,7 +24,10 @@ class TerminalHost:
         self._last: dict[str, tuple[str, str | None]] = {}
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:  # `baton run … | head`: the reader left; the run goes on
+            pass
 
     async def prompt(self, text: str) -> str | None:
         if not self.interactive:

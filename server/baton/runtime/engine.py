@@ -51,8 +51,9 @@ class Engine:
         ignore = self.baton_dir / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n")
+        self.redact = _redactor(config)
         self.journal = Journal(self.baton_dir / "journal.sqlite3", self.runs_dir,
-                               redact=_redactor(config))
+                               redact=self.redact)
         self.contexts: dict[str, RunContext] = {}
         self.workflow = Workflow(self)
         self._closing = False
@@ -172,7 +173,8 @@ class Engine:
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
             question=run.question.question if run.question and run.state == State.AWAITING_INPUT else None,
-            error=run.error or None, usage=_usage(run), reason=reason or None)
+            error=self.redact(run.error) or None, usage=_usage(run),
+            reason=self.redact(reason) or None)
 
     # -- commands (PROTOCOL §4) -------------------------------------------------------
     def get(self, run_id: Any) -> RunContext:

@@ -203,6 +203,7 @@ class Run(BaseModel):
     answer: str | None = None
     conversations: dict[str, list[Message]] = Field(default_factory=dict)
     usage: dict[str, Usage] = Field(default_factory=dict)
+    providers: dict[str, list[str]] = Field(default_factory=dict)  # role → providers that answered
     deliveries: list[Delivered] = Field(default_factory=list)
     reviews: list[Reviewed] = Field(default_factory=list)
     question: Asked | None = None
@@ -242,6 +243,8 @@ class Run(BaseModel):
                 self.steers = self.steers[ev.steers_consumed:]
                 if ev.usage is not None:
                     self.usage[ev.agent] = self.usage.get(ev.agent, Usage()) + ev.usage
+                if ev.provider and ev.provider not in self.providers.setdefault(ev.agent, []):
+                    self.providers[ev.agent].append(ev.provider)
             case ToolDone():
                 conv = self.conversations.setdefault(ev.agent, [])
                 if conv and conv[-1].role == "tool":

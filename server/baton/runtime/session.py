@@ -5,6 +5,8 @@ its conversation from the journal, its tools on the run's shadow, and the person
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,13 @@ from .host import PermissionAnswer, Question
 from .runs import AgentMessage, Answered, Asked, Permission, Run, State, ToolDone
 
 COMMAND_TIMEOUT_S = 120.0
+STREAM_REPORT_S = 0.5
+log = logging.getLogger(__name__)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("progress report failed: %s", task.exception())
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -57,7 +66,22 @@ class RoleSession:
         self.run_id = ctx.run.id
         self.task = ctx.run.task
         self.files = FileTools(engine.policy, ctx.shadow, self.permit_write)
-        self.on_delta: OnDelta | None = None
+        self.on_delta: OnDelta | None = self._stream_progress
+        self._last_delta = 0.0
+        self._streamed = ""
+
+    def _stream_progress(self, text: str) -> None:
+        """Streamed model text, shown as progress at most every STREAM_REPORT_S, so the
+        person sees the model working without a notification per token."""
+        self._streamed = (self._streamed + text)[-200:]
+        now = time.monotonic()
+        if now - self._last_delta < STREAM_REPORT_S:
+            return
+        self._last_delta = now
+        tail = " ".join(self._streamed.split())[-60:]
+        task = asyncio.get_running_loop().create_task(
+            self.engine.host.progress(self.run_id, "report", f"{self.agent}: …{tail}"))
+        task.add_done_callback(_log_failure)
 
     def conversation(self) -> list[Message]:
         return self.ctx.run.conversations.get(self.agent, [])

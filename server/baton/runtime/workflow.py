@@ -361,6 +361,7 @@ class Workflow:
                             set(ctx.shadow.touched)),
             "grant": ctx.grants.describe(),
             "usage": {role: u.model_dump() for role, u in run.usage.items()},
+            "providers": run.providers,
             "question": run.question.question.model_dump() if run.question else None,
             "reverted": run.reverted,
             "reviews": [r.model_dump(exclude={"ts"}) for r in run.reviews],
