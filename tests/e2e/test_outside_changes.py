@@ -96,3 +96,24 @@ async def test_untouched_file_changed_on_disk_is_read_through(make_editor):
     [read] = [e for e in show["events"] if "← read_file" in e]
     assert "NEW = 2" in read
     assert outside_notice(ed, run_id, "other.py") is None  # nothing to tell: it was not touched
+
+
+async def test_change_while_the_implementer_works_is_merged_at_delivery_and_told_once(make_editor):
+    implementer = [turn(("edit_file", {"path": "hello.py", "old": "def hello():", "new": "def hello(name):"})),
+                   turn(("finish", {"summary": "done"}), delay_ms=1500)]
+    # A slow reviewer keeps the run alive after delivery, when the editor's write lands on disk.
+    reviewer = [turn(("submit_review", {"verdict": "approve", "findings": []}), delay_ms=800)]
+    ed = await make_editor(plan_script(implementer=implementer, reviewer=reviewer))
+    run_id = await ed.run("Greet by name")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_for(lambda: any(m and "implementer: edit_file" in m for _, _, m in ed.progress), "the edit")
+    path = ed.root / "hello.py"
+    path.write_text(path.read_text() + "\nprint(hello())\n")
+    notice = await ed.wait_for(lambda: outside_notice(ed, run_id, "hello.py"), "the outside change")
+    assert notice["state"] == "implementing"
+    await ed.wait_state(run_id, "done")
+    assert path.read_text() == HELLO.replace("def hello():", "def hello(name):") + "\nprint(hello())\n"
+    # The delivery's own write is not taken for another outside change.
+    assert sum(1 for n in ed.notices if n["runId"] == run_id
+               and "changed outside" in (n.get("reason") or "")) == 1

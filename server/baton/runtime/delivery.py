@@ -68,6 +68,10 @@ class Delivery:
     def is_landed(self, ctx: RunContext, rel: str) -> bool:
         return rel in self._landed_index(ctx) or rel in self._delivered(ctx)
 
+    def delivered_text(self, ctx: RunContext, rel: str) -> str | None:
+        """What the person had right after this run's last delivery to `rel` (None: none)."""
+        return self._delivered(ctx).get(rel)
+
     def prior(self, ctx: RunContext, rel: str) -> str | None:
         """The agent-side text of `rel` the person already has: landed, else the base."""
         index = self._landed_index(ctx)
@@ -79,6 +83,7 @@ class Delivery:
         return legacy[rel] if rel in legacy else ctx.shadow.base(rel)
 
     def _delivered(self, ctx: RunContext) -> dict[str, str | None]:
+        """Per path, the person's text right after the run's last delivery to it."""
         out: dict[str, str | None] = {}
         for d in ctx.run.deliveries:
             if d.applied and not d.revert:

@@ -127,8 +127,9 @@ class Watcher:
                                           f"longer be edited: {e}")
                 return
             prior, agent = delivery.prior(ctx, rel), delivery.agent_text(ctx, rel)
-            if now in (prior, agent):
-                return  # nothing new (or a delivery of this run landing)
+            if now in (prior, agent) or (delivery.is_landed(ctx, rel)
+                                         and now == delivery.delivered_text(ctx, rel)):
+                return  # nothing new, or this run's own delivery landing
             log.info("run %s: %s changed outside the editor", ctx.run.id, rel)
             if prior is None or agent is None or now is None:
                 gone = "deleted" if now is None else "recreated"
