@@ -129,6 +129,7 @@ async def _execute(role: RoleSpec, session: AgentSession, call: ToolCall) -> Too
     if call.name == role.output_tool:  # output tool with a bad shape was handled by the caller
         return _error(call, "invalid arguments")
     try:
+        DESCRIPTIONS[call.name][0].model_validate(call.arguments)
         content = await session.execute(call)
     except ToolRefused as e:
         return _error(call, str(e))

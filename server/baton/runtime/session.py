@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from ..errors import ToolRefused
 from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.grants import Grants
@@ -103,11 +101,7 @@ class RoleSession:
 
     async def execute(self, call: ToolCall) -> str:
         name, args = call.name, call.arguments
-        model = specs.DESCRIPTIONS[name][0]
-        try:
-            parsed = model.model_validate(args)
-        except ValidationError:
-            raise
+        parsed = specs.DESCRIPTIONS[name][0].model_validate(args)
         f = self.files
         match name:
             case "read_file":

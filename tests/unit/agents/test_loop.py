@@ -1,0 +1,134 @@
+"""The agent loop: output tools, error results, resume without repeating, bounds, steering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from baton.agents.loop import run_agent
+from baton.agents.roles import IMPLEMENTER
+from baton.errors import RunFailed, ToolRefused
+from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn, TurnRequest, Usage
+
+
+class FakeProvider:
+    name = "fake"
+
+    def __init__(self, turns: list[Turn]) -> None:
+        self.turns = turns
+        self.requests: list[TurnRequest] = []
+
+    async def complete(self, request, on_delta=None):
+        self.requests.append(request)
+        return self.turns[len(self.requests) - 1]
+
+
+class Session:
+    run_id = "r"
+    task = "t"
+    on_delta = None
+
+    def __init__(self, conv: list[Message] | None = None) -> None:
+        self.conv = conv or [Message(role="user", text="do it")]
+        self.executed: list[ToolCall] = []
+        self.steers: list[str] = []
+
+    def conversation(self):
+        return self.conv
+
+    def record(self, message, *, usage=None, provider="", steers_consumed=0):
+        self.conv.append(message)
+        self.steers = self.steers[steers_consumed:]
+
+    async def record_result(self, result: ToolResult):
+        if self.conv[-1].role == "tool":
+            self.conv[-1].tool_results.append(result)
+        else:
+            self.conv.append(Message(role="tool", tool_results=[result]))
+
+    def pending_steers(self):
+        return list(self.steers)
+
+    async def execute(self, call: ToolCall) -> str:
+        self.executed.append(call)
+        if call.arguments.get("path") == "bad":
+            raise ToolRefused("refused for the test")
+        return f"ran {call.name}"
+
+
+def calls(*specs: tuple[str, dict[str, Any]]) -> Turn:
+    return Turn(tool_calls=[ToolCall(id=f"c{i}-{n}", name=n, arguments=a) for i, (n, a) in enumerate(specs)],
+                stop=StopReason.TOOL_USE, usage=Usage(input_tokens=1))
+
+
+async def test_runs_tools_then_returns_the_output_call():
+    p = FakeProvider([calls(("read_file", {"path": "a"})),
+                      calls(("read_file", {"path": "b"}), ("finish", {"summary": "ok"}))])
+    s = Session()
+    out = await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    assert out.call.name == "finish" and [c.arguments["path"] for c in s.executed] == ["a", "b"]
+    # Every call of the last turn was answered, the output call last.
+    assert [r.name for r in s.conv[-1].tool_results] == ["read_file", "finish"]
+
+
+async def test_refusals_and_bad_arguments_become_error_results():
+    p = FakeProvider([calls(("read_file", {"path": "bad"}), ("write_file", {"path": "x"}),
+                            ("submit_plan", {}), ("finish", {})),
+                      calls(("finish", {"summary": "ok"}))])
+    s = Session()
+    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    results = s.conv[2].tool_results
+    assert all(r.is_error for r in results)
+    assert "refused for the test" in results[0].content
+    assert "content" in results[1].content  # the missing argument is named
+    assert "cannot call submit_plan" in results[2].content
+    assert "invalid arguments" in results[3].content
+
+
+async def test_truncated_call_is_never_executed():
+    bad = Turn(tool_calls=[ToolCall(id="c", name="write_file", arguments={}, invalid="cut off at max tokens")],
+               stop=StopReason.MAX_TOKENS)
+    p = FakeProvider([bad, calls(("finish", {"summary": "ok"}))])
+    s = Session()
+    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    assert s.executed == []
+    assert "could not be read" in s.conv[2].tool_results[0].content
+
+
+async def test_resume_executes_only_unanswered_calls():
+    turn = Message(role="assistant", tool_calls=[ToolCall(id="a", name="read_file", arguments={"path": "1"}),
+                                                 ToolCall(id="b", name="read_file", arguments={"path": "2"})])
+    done = Message(role="tool", tool_results=[ToolResult(call_id="a", name="read_file", content="x")])
+    s = Session([Message(role="user", text="t"), turn, done])
+    p = FakeProvider([calls(("finish", {"summary": "ok"}))])
+    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    assert [c.id for c in s.executed] == ["b"]
+
+
+async def test_turn_bound_fails_the_run():
+    p = FakeProvider([Turn(text="thinking…")] * 10)
+    with pytest.raises(RunFailed, match="limit of 3 turns"):
+        await run_agent(IMPLEMENTER, p, Session(), max_turns=3)
+
+
+async def test_repeating_the_same_failing_call_stops_the_role():
+    p = FakeProvider([calls(("read_file", {"path": "bad"}))] * 10)
+    with pytest.raises(RunFailed, match="repeated the same failing call"):
+        await run_agent(IMPLEMENTER, p, Session(), max_turns=10)
+
+
+async def test_steer_note_goes_before_the_next_model_turn():
+    p = FakeProvider([calls(("read_file", {"path": "a"})), calls(("finish", {"summary": "ok"}))])
+    s = Session()
+    s.steers = ["use tabs"]
+    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    first = p.requests[0].messages
+    assert first[-1].role == "user" and "use tabs" in first[-1].text
+    assert s.steers == []
+
+
+async def test_refusal_stop_fails_clearly():
+    p = FakeProvider([Turn(text="no", stop=StopReason.REFUSAL)])
+    with pytest.raises(RunFailed, match="refused"):
+        await run_agent(IMPLEMENTER, p, Session(), max_turns=5)

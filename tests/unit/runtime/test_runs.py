@@ -1,0 +1,104 @@
+"""Run states: the legal transitions, and a run rebuilt from its events."""
+
+from __future__ import annotations
+
+import pytest
+
+from baton.providers.base import Message, ToolCall, ToolResult, Usage
+from baton.runtime.runs import (EVENT, TERMINAL, TRANSITIONS, AgentMessage, Answered, Asked, Created,
+                                Routed, Route, Run, State, StateChanged, Steered, ToolDone, legal)
+from baton.runtime.host import Question
+
+
+def test_every_state_has_its_transitions_and_terminal_states_have_none():
+    for state in State:
+        if state in TERMINAL:
+            assert state not in TRANSITIONS
+        else:
+            assert {State.FAILED, State.CANCELLED} <= TRANSITIONS[state]
+
+
+@pytest.mark.parametrize("src,dst", [
+    (State.QUEUED, State.CLASSIFYING), (State.CLASSIFYING, State.PLANNING),
+    (State.CLASSIFYING, State.IMPLEMENTING), (State.PLANNING, State.AWAITING_APPROVAL),
+    (State.PLANNING, State.DONE), (State.AWAITING_APPROVAL, State.IMPLEMENTING),
+    (State.AWAITING_APPROVAL, State.PLANNING), (State.AWAITING_APPROVAL, State.REJECTED),
+    (State.IMPLEMENTING, State.REVIEWING), (State.REVIEWING, State.IMPLEMENTING),
+    (State.REVIEWING, State.AWAITING_APPLY), (State.AWAITING_APPLY, State.DONE),
+    (State.PLANNING, State.AWAITING_INPUT), (State.AWAITING_INPUT, State.IMPLEMENTING),
+])
+def test_legal(src, dst):
+    assert legal(src, dst)
+
+
+@pytest.mark.parametrize("src,dst", [
+    (State.QUEUED, State.DONE), (State.PLANNING, State.IMPLEMENTING),
+    (State.CLASSIFYING, State.AWAITING_APPROVAL), (State.DONE, State.PLANNING),
+    (State.REJECTED, State.IMPLEMENTING), (State.CANCELLED, State.FAILED),
+    (State.IMPLEMENTING, State.DONE), (State.AWAITING_APPLY, State.IMPLEMENTING),
+])
+def test_illegal(src, dst):
+    assert not legal(src, dst)
+
+
+def replay(events) -> Run:
+    run = Run(id="r1")
+    for ev in events:
+        # Through JSON, exactly as the journal stores and reads them.
+        run.apply(EVENT.validate_json(ev.model_dump_json()))
+    return run
+
+
+def test_replay_rebuilds_conversation_usage_and_state():
+    call = ToolCall(id="c1", name="read_file", arguments={"path": "a.py"})
+    run = replay([
+        Created(task="t", ts=1.0),
+        StateChanged(state=State.CLASSIFYING),
+        Routed(route=Route.PLAN, reason="big", source="model"),
+        StateChanged(state=State.PLANNING),
+        AgentMessage(agent="planner", message=Message(role="user", text="task")),
+        AgentMessage(agent="planner", message=Message(role="assistant", tool_calls=[call]),
+                     usage=Usage(input_tokens=10, output_tokens=5), provider="claude"),
+        ToolDone(agent="planner", result=ToolResult(call_id="c1", name="read_file", content="x")),
+        AgentMessage(agent="planner", message=Message(role="assistant", text="more"),
+                     usage=Usage(input_tokens=3, output_tokens=2, cached_tokens=1), provider="gpt"),
+    ])
+    assert run.state == State.PLANNING and run.route == Route.PLAN
+    conv = run.conversations["planner"]
+    assert [m.role for m in conv] == ["user", "assistant", "tool", "assistant"]
+    assert conv[2].tool_results[0].call_id == "c1"
+    assert run.usage["planner"].input_tokens == 13 and run.usage["planner"].cached_tokens == 1
+    assert run.providers["planner"] == ["claude", "gpt"]
+    assert run.created_at == 1.0
+
+
+def test_question_answer_and_resume_state():
+    run = replay([
+        Created(task="t"), StateChanged(state=State.PLANNING),
+        Asked(agent="planner", call_id="q1", question=Question(text="which?")),
+        StateChanged(state=State.AWAITING_INPUT),
+    ])
+    assert run.question and run.resume_state == State.PLANNING
+    run.apply(Answered(answer="this"))
+    assert run.pending_answer == "this"
+    run.apply(ToolDone(agent="planner", result=ToolResult(call_id="q1", name="ask_user", content="a")))
+    assert run.pending_answer is None and run.question is None
+
+
+def test_steer_notes_are_consumed_once():
+    run = replay([Created(task="t"), Steered(message="a"), Steered(message="b")])
+    assert run.steers == ["a", "b"]
+    run.apply(AgentMessage(agent="implementer", message=Message(role="user", text="notes"),
+                           steers_consumed=2))
+    assert run.steers == []
+
+
+def test_promotion_is_recorded():
+    run = replay([Created(task="t"), Routed(route=Route.EDIT, reason="r", source="rules"),
+                  Routed(route=Route.PLAN, reason="too big", source="promotion")])
+    assert run.promoted and run.route == Route.PLAN
+
+
+def test_failed_state_keeps_its_reason():
+    run = replay([Created(task="t"), StateChanged(state=State.FAILED, reason="boom")])
+    assert run.terminal and run.error == "boom"
