@@ -61,7 +61,7 @@ async def test_apply_one_hunk_reject_another_then_the_last_ends_the_run(make_edi
     name, args = actions["Apply this hunk"]
     ed.type("calc.py", "def f3():", "def f3(x):")  # the person types meanwhile
     result = await ed.command(name, raw_args=args)
-    assert result["left"] == 1
+    assert result["hunksLeft"] == 2
     # Exactly that hunk, as one small edit of the open buffer at its current version.
     [doc_edit] = ed.applied[-1].edit.document_changes
     assert doc_edit.text_document.version == 2

@@ -159,8 +159,8 @@ def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
         if ctx.run.state != State.AWAITING_APPLY:
             raise WrongState(a.runId, ctx.run.state, action, State.AWAITING_APPLY)
         delivery = engine.workflow.delivery
-        await (delivery.apply_hunk if apply else delivery.reject_hunk)(ctx, a.path, a.hunk)
-        return {"left": len(delivery.pending(ctx))}
+        left = await (delivery.apply_hunk if apply else delivery.reject_hunk)(ctx, a.path, a.hunk)
+        return {"hunksLeft": left}
 
     @command("baton.edits.applyHunk", HunkArg)
     async def apply_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:

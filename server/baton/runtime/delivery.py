@@ -236,17 +236,19 @@ class Delivery:
                                  "or rejected, or the diff was rewritten): reload changes.diff")
         return change, found
 
-    async def apply_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> None:
-        """Deliver exactly one hunk of the held changes, rebased onto what the person has now."""
+    async def apply_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> int:
+        """Deliver exactly one hunk of the held changes, rebased onto what the person has now;
+        returns how many hunks are left."""
         async with ctx.lock, self.holding([rel]):
             change, h = self._hunk(ctx, rel, hunk_id)
             part = Change(path=rel, base=change.base, new=hunks_.apply_hunk(change.base, change.new, h))
             if not await self._deliver(ctx, lambda: [part]):
                 raise RunFailed(f"the hunk was not applied: {self.last_failure}")
-        await self._after_hunk(ctx)
+        return await self._after_hunk(ctx)
 
-    async def reject_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> None:
-        """Drop exactly one hunk from the run's changes (its shadow): it is never delivered."""
+    async def reject_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> int:
+        """Drop exactly one hunk from the run's changes (its shadow): it is never delivered;
+        returns how many hunks are left."""
         async with ctx.lock, self.holding([rel]):
             change, h = self._hunk(ctx, rel, hunk_id)
             kept = hunks_.drop_hunk(change.base, change.new, h)
@@ -255,7 +257,7 @@ class Delivery:
             else:
                 ctx.shadow.write(rel, kept)
             log.info("run %s: hunk %s of %s rejected", ctx.run.id, hunk_id, rel)
-        await self._after_hunk(ctx)
+        return await self._after_hunk(ctx)
 
     def write_changes(self, ctx: RunContext) -> str:
         """Rewrite changes.diff with what is left to apply; returns that diff."""
@@ -264,17 +266,18 @@ class Delivery:
         (ctx.folder / "changes.diff").write_text(render_changes(ctx.run, left), encoding="utf-8")
         return left
 
-    async def _after_hunk(self, ctx: RunContext) -> None:
+    async def _after_hunk(self, ctx: RunContext) -> int:
         """changes.diff shows what is left; with nothing left the run ends."""
         from .runs import State
-        left = self.write_changes(ctx)
+        left = len(hunks_.parse(self.write_changes(ctx)))
         if left:
-            await self.engine.notify(ctx, "changes.diff updated: what is left to apply")
-            return
+            await self.engine.notify(ctx, f"changes.diff updated: {left} hunk(s) left to apply")
+            return left
         took_any = any(d.applied and not d.revert for d in ctx.run.deliveries)
         approval = (Approval(decision="accept") if took_any else
                     Approval(decision="reject", text="every change rejected"))
         self.engine.decide(ctx.run.id, "Apply changes", (State.AWAITING_APPLY,), approval)
+        return 0
 
     # -- revert -----------------------------------------------------------------------
     async def revert(self, ctx: RunContext) -> bool:
