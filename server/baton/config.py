@@ -74,6 +74,9 @@ class LimitsConfig(BaseModel):
     review_rounds: int = 2
     client_request_timeout_s: float = 30.0
     edit_max_lines: int = 40
+    # Per-run budgets; 0 means no limit. A run that goes over fails with the figures.
+    run_tokens: int = Field(default=0, ge=0)
+    run_cost_usd: float = Field(default=0.0, ge=0)
 
 
 class Config(BaseModel):

@@ -119,3 +119,10 @@ async def test_malformed_jsonrpc_gets_an_error_and_the_daemon_goes_on(tmp_path):
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_run_over_its_token_budget_fails_with_the_figures(make_editor):
+    ed = await make_editor(plan_script(), extra_config="[limits]\nrun_tokens = 50\n")
+    run_id = await ed.run("Greet by name")
+    notice = await ed.wait_state(run_id, "failed")
+    assert "over its budget of 50" in notice["error"]

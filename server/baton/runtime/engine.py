@@ -169,7 +169,8 @@ class Engine:
         plan = ctx.folder / "plan.md"
         answer = ctx.folder / "answer.md"
         return RunNotice(
-            runId=run.id, state=run.state, route=run.route, task=run.task,
+            runId=run.id, state=run.state, route=run.route,
+            routeReason=run.route_reason or None, task=run.task,
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
             question=run.question.question if run.question and run.state == State.AWAITING_INPUT else None,

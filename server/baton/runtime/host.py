@@ -55,6 +55,7 @@ class RunNotice(BaseModel):
     runId: str
     state: str
     route: str | None = None
+    routeReason: str | None = None
     task: str
     planUri: str | None = None
     answerUri: str | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ToolRefused
+from ..errors import RunFailed, ToolRefused
 from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.grants import Grants
 from ..sandbox.shadow import Shadow
@@ -88,6 +88,19 @@ class RoleSession:
                steers_consumed: int = 0) -> None:
         self.engine.emit(self.ctx, AgentMessage(agent=self.agent, message=message, usage=usage,
                                                 provider=provider, steers_consumed=steers_consumed))
+        if usage is not None:
+            self._check_budget()
+
+    def _check_budget(self) -> None:
+        limits = self.engine.config.limits
+        total = self.ctx.run.total_usage()
+        tokens = total.input_tokens + total.output_tokens
+        if limits.run_tokens and tokens > limits.run_tokens:
+            raise RunFailed(f"the run used {tokens} tokens, over its budget of {limits.run_tokens} "
+                            "(`[limits] run_tokens`)")
+        if limits.run_cost_usd and total.cost_usd > limits.run_cost_usd:
+            raise RunFailed(f"the run cost ${total.cost_usd:.4f}, over its budget of "
+                            f"${limits.run_cost_usd:.2f} (`[limits] run_cost_usd`)")
 
     async def record_result(self, result: ToolResult) -> None:
         self.engine.emit(self.ctx, ToolDone(agent=self.agent, result=result))
