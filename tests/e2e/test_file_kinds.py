@@ -17,7 +17,8 @@ async def accepted(ed, task: str = "Do it") -> str:
 
 
 def no_focus_stolen(ed) -> None:
-    assert all(not d.take_focus for d in ed.client.shown_documents)
+    # Deliveries never open or focus a tab: only Baton's own documents are shown, unfocused.
+    assert all(not d.take_focus and "/.baton/runs/" in d.uri for d in ed.client.shown_documents)
 
 
 async def test_created_deleted_and_renamed_files_in_one_edit(make_editor):
@@ -73,6 +74,7 @@ async def test_crlf_file_keeps_crlf_when_the_agent_writes_lf(make_editor):
     assert ed.text("win.py") == crlf.replace("second = 2", "second = 22")
     [doc_edit] = ed.applied[-1].edit.document_changes
     assert [e.new_text for e in doc_edit.edits] == ["2"]  # one character, not a rewrite
+    no_focus_stolen(ed)
 
 
 async def test_no_final_newline_with_typing_at_the_other_end(make_editor):
@@ -90,6 +92,7 @@ async def test_no_final_newline_with_typing_at_the_other_end(make_editor):
     await ed.command("baton.run.answer", {"runId": run_id, "answer": "yes"})
     await ed.wait_state(run_id, "done")
     assert ed.text("tail.py") == "alpha = 11\n\n\nbeta = 2\n\n\nomega = 33"
+    no_focus_stolen(ed)
 
 
 async def test_a_5_mb_file_gets_a_minimal_edit(make_editor):
@@ -105,3 +108,4 @@ async def test_a_5_mb_file_gets_a_minimal_edit(make_editor):
     assert edit.range.start.line == edit.range.end.line == 65000
     assert len(edit.new_text) <= len("value_65000 = 7 *")
     assert ed.text("big.py") == big.replace("value_65000 = 65000 *", "value_65000 = 7 *")
+    no_focus_stolen(ed)

@@ -22,7 +22,8 @@ def outside_notice(ed, run_id: str, rel: str):
 
 
 def no_focus_stolen(ed) -> None:
-    assert all(not d.take_focus for d in ed.client.shown_documents)
+    # Deliveries never open or focus a tab: only Baton's own documents are shown, unfocused.
+    assert all(not d.take_focus and "/.baton/runs/" in d.uri for d in ed.client.shown_documents)
 
 
 async def test_touched_closed_file_changed_on_disk_is_merged_and_the_run_told(make_editor):

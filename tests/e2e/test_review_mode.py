@@ -49,7 +49,8 @@ def hunk_line(diff: Path, needle: str) -> int:
 
 
 def no_focus_stolen(ed) -> None:
-    assert all(not d.take_focus for d in ed.client.shown_documents)
+    # Deliveries never open or focus a tab: only Baton's own documents are shown, unfocused.
+    assert all(not d.take_focus and "/.baton/runs/" in d.uri for d in ed.client.shown_documents)
 
 
 async def test_apply_one_hunk_reject_another_then_the_last_ends_the_run(make_editor):
@@ -101,6 +102,7 @@ async def test_rejecting_every_hunk_ends_the_run_rejected(make_editor):
     assert "rejected" in notice["reason"]
     assert ed.applied == []
     assert (ed.root / "calc.py").read_text() == CALC
+    no_focus_stolen(ed)
 
 
 async def test_a_stale_hunk_is_refused_with_a_message(make_editor):
@@ -128,6 +130,7 @@ async def test_created_and_deleted_files_are_whole_file_hunks(make_editor):
     await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")
     assert "return 1100" in (ed.root / "calc.py").read_text()
+    no_focus_stolen(ed)
 
 
 async def test_two_runs_delivering_into_one_open_file_are_serialized(make_editor):
