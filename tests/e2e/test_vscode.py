@@ -40,6 +40,7 @@ pytestmark = pytest.mark.editor
 TASK = "Greet the person by name"
 QUESTIONS_TASK = "Ask me before greeting anyone"
 FOLLOW_UP_TASK = "Explain what changed in hello()"
+SELECTION_QUESTION = "What does GREETING hold?"
 REVIEW_TASK = "Greet by name, with the changes held for review"
 CHOICE = {"question": "Which greeting should hello() use?", "options": ["Howdy", "Good day"]}
 FREE_TEXT = {"question": "Whose name should be the default?"}
@@ -77,6 +78,9 @@ SCRIPT = {"runs": [
     {"match": FOLLOW_UP_TASK,
      "classifier": [call("classify", route="ask", reason="a question about the last run")],
      "planner": [{"text": "hello() now takes a name and greets it."}]},
+    {"match": SELECTION_QUESTION,
+     "classifier": [call("classify", route="ask", reason="a question about the selection")],
+     "planner": [{"text": "The greeting word, with an accent."}]},
 ]}
 CONFIG = '[providers.offline]\nkind = "scripted"\nscript = "script.json"\n'
 # Seconds: one scenario takes ~30 s here; the bound only stops a hung browser from hanging the suite.
@@ -301,12 +305,13 @@ def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]
 
 
 def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object]) -> None:
-    """Issue 10's client side: questions (message box, input box), steer, answer, follow-up."""
+    """Issue 10's client side: questions (message box, input box), steer, answer, follow-up; and a
+    selection code action, for which the extension prompts for the question."""
     choice = {"question": CHOICE["question"], "option": "Good day"}
     free_text = {"question": FREE_TEXT["question"], "answer": "Ada Lovelace"}
     steer = "Keep the default name short"
     _, expected = drive(code_server_session, "interactive", QUESTIONS_TASK, choice=choice, freeText=free_text,
-                        steer=steer, followUp=FOLLOW_UP_TASK)
+                        steer=steer, followUp=FOLLOW_UP_TASK, selectLines=3, selectionQuestion=SELECTION_QUESTION)
     workspace = Path(str(code_server_session["workspace"]))
     assert (workspace / "hello.py").read_text(encoding="utf-8") == expected
     runs = transcripts(workspace)
@@ -316,6 +321,10 @@ def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object
     assert [e["answer"] for e in runs[parent] if e["kind"] == "answer"] == ["Good day", "Ada Lovelace"]
     assert [e["message"] for e in runs[parent] if e["kind"] == "steer"] == [steer]
     assert created[child]["parent_run_id"] == parent
+    asked = next(c for c in created.values() if c["task"] == SELECTION_QUESTION)
+    assert asked["route"] == "ask"
+    assert asked["uri"] == (workspace / "hello.py").as_uri()
+    assert "GREETING" in (asked.get("selection") or "")  # the selected lines went along as context
 
 
 @pytest.mark.xfail(strict=True, reason=(

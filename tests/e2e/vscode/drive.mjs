@@ -5,7 +5,8 @@
 // A second scenario ("interactive") covers the person staying in the loop: a planner question with
 // options answered in VS Code's message box (window/showMessageRequest), the plan accepted with the
 // palette command, an implementer's free-text question prompted in an input box, a steer note, the
-// answer given with `Baton: Answer Question`, and a follow-up run. A third ("review") runs in
+// answer given with `Baton: Answer Question`, a follow-up run, and a question about a selection
+// asked through its code action (the extension prompts for the text). A third ("review") runs in
 // review edit mode: the changes wait in changes.diff, `Apply changes` sends them, and VS Code's
 // Refactor Preview confirms them.
 //
@@ -13,7 +14,8 @@
 // JSON description of the scenario as the only argument:
 //   {kind: "accept-revert" | "interactive" | "review", url, workspace, file, task, planIncludes, expected,
 //    original, chromium, artifacts, timeoutMs,
-//    and for "interactive": choice: {question, option}, freeText: {question, answer}, steer, followUp}
+//    and for "interactive": choice: {question, option}, freeText: {question, answer}, steer, followUp,
+//    selectLines, selectionQuestion}
 // Exit 0 when every step passed; otherwise prints the failed step and leaves a screenshot.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -149,12 +151,14 @@ async function saveUntilOnDisk(page, expected, what) {
 }
 
 /** Opens the code actions (Ctrl+.) in the editor of `tabName` and chooses the one titled `title`. */
-async function chooseCodeAction(page, tabName, title) {
+async function chooseCodeAction(page, tabName, title, { prepare = () => focusEditor(page, tabName) } = {}) {
   const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
   const row = page.locator(".action-widget .monaco-list-row").filter({ hasText: exact }).first();
   // The server answers code actions once the document is synced: retry Ctrl+. until the action shows.
   await until(`the "${title}" code action in ${tabName}`, async () => {
-    await focusEditor(page, tabName);
+    // Each try starts over (focus, and the selection if any): the Escape that closes a list
+    // without the action also clears the selection.
+    await prepare();
     await page.keyboard.press("Control+.");
     try {
       await row.waitFor({ state: "visible", timeout: 2_000 });
@@ -302,6 +306,26 @@ async function interactive(page, setStep) {
   await waitForState(page, "done");
   await assertNoBatonError(page);
   log("the follow-up answered in answer.md");
+
+  setStep("asking about a selection through its code action");
+  const selectLines = async () => {
+    await focusEditor(page, path.basename(scenario.file));
+    await page.keyboard.press("Control+Home");
+    for (let line = 0; line < scenario.selectLines; line += 1) {
+      await page.keyboard.press("Shift+ArrowDown");
+    }
+  };
+  await chooseCodeAction(page, path.basename(scenario.file), "Ask Baton about this selection", { prepare: selectLines });
+  await waitForQuickInput(page, "Your question");
+  await submitQuickInput(page, scenario.selectionQuestion);
+  // The new answer.md may reuse the preview tab of the last one: tell them apart by their text.
+  await until("the answer.md of the selection question", async () => {
+    const shown = (await page.locator(EDITOR_LINES).first().innerText().catch(() => "")).replaceAll("\u00a0", " ");
+    return shown.includes(scenario.selectionQuestion);
+  });
+  await waitForState(page, "done");
+  await assertNoBatonError(page);
+  log("the selection question answered in answer.md");
 }
 
 /**
