@@ -16,6 +16,10 @@ async def accepted(ed, task: str = "Do it") -> str:
     return run_id
 
 
+def _name(change) -> str:
+    return (getattr(change, "new_uri", None) or change.uri).rsplit("/", 1)[-1]
+
+
 def no_focus_stolen(ed) -> None:
     # Deliveries never open or focus a tab: only Baton's own documents are shown, unfocused.
     assert all(not d.take_focus and "/.baton/runs/" in d.uri for d in ed.client.shown_documents)
@@ -36,7 +40,7 @@ async def test_created_deleted_and_renamed_files_in_one_edit(make_editor):
     assert not (ed.root / "old.py").exists() and not (ed.root / "moved.py").exists()
     assert (ed.root / "renamed.py").read_text() == moved
     [applied] = ed.applied  # one workspace edit: the rename is never half done
-    kinds = {(type(c).__name__, c.uri.rsplit("/", 1)[-1]) for c in applied.edit.document_changes
+    kinds = {(type(c).__name__, _name(c)) for c in applied.edit.document_changes
              if not isinstance(c, t.TextDocumentEdit)}
     renamed = ("RenameFile", "renamed.py") in kinds or \
         {("CreateFile", "renamed.py"), ("DeleteFile", "moved.py")} <= kinds
