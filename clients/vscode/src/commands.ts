@@ -3,7 +3,7 @@
 // means (a task, a run, a reason) and sends the server command with its one object argument.
 import * as vscode from "vscode";
 import type { BatonClient } from "./client";
-import { isTerminal, ServerCommand, type RunArgs, type RunSummary } from "./protocol";
+import { isTerminal, ServerCommand, type Question, type RunArgs, type RunSummary } from "./protocol";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
 import type { RunViewProvider } from "./runView";
@@ -77,22 +77,98 @@ export async function startRun(ctx: CommandContext, parentRunId?: string): Promi
   return result?.runId;
 }
 
+/**
+ * The run's waiting question: from its last baton/runChanged, else from `baton.run.show` (a run
+ * that was waiting before this window opened).
+ */
+async function waitingQuestion(ctx: CommandContext, runId: string): Promise<Question | undefined> {
+  const known = ctx.runs.get(runId)?.question;
+  if (known) {
+    return known;
+  }
+  const shown = await ctx.baton.execute<{ question?: Question | null }>(ServerCommand.show, { runId });
+  return shown.question ?? undefined;
+}
+
+/**
+ * Shows a quick input and resolves with what the person accepted, or undefined when it was
+ * dismissed. It closes by itself once the run no longer waits (answered in the message box or
+ * from another editor, cancelled), so nobody answers a question that is gone.
+ */
+function promptWhileWaiting<T>(
+  ctx: CommandContext,
+  runId: string,
+  widget: vscode.QuickInput,
+  onAccept: (accept: (value: T) => void) => vscode.Disposable,
+): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const subscriptions = [
+      onAccept((value) => {
+        resolve(value);
+        widget.hide();
+      }),
+      widget.onDidHide(() => {
+        resolve(undefined);
+        subscriptions.forEach((d) => {
+          d.dispose();
+        });
+        widget.dispose();
+      }),
+      ctx.runs.onDidChange((run) => {
+        if (run.runId === runId && run.state !== "awaiting_input") {
+          widget.hide();
+        }
+      }),
+    ];
+    widget.show();
+  });
+}
+
+function askText(ctx: CommandContext, runId: string, text: string): Promise<string | undefined> {
+  const box = vscode.window.createInputBox();
+  box.title = "Baton asks";
+  box.prompt = text;
+  box.ignoreFocusOut = true;
+  return promptWhileWaiting<string>(ctx, runId, box, (accept) =>
+    box.onDidAccept(() => {
+      if (box.value.trim() === "") {
+        box.validationMessage = "Type your answer.";
+        return;
+      }
+      accept(box.value.trim());
+    }),
+  );
+}
+
+function askChoice(ctx: CommandContext, runId: string, text: string, options: string[]): Promise<string | undefined> {
+  const pick = vscode.window.createQuickPick();
+  pick.title = `Baton asks: ${text}`;
+  pick.ignoreFocusOut = true;
+  pick.items = [...options, OTHER_ANSWER].map((label) => ({ label }));
+  return promptWhileWaiting<string>(ctx, runId, pick, (accept) =>
+    pick.onDidAccept(() => {
+      const [chosen] = pick.selectedItems;
+      if (chosen !== undefined) {
+        accept(chosen.label);
+      }
+    }),
+  );
+}
+
 /** Asks the question of a run awaiting input: a quick pick of its options, or an input box. */
 export async function answerQuestion(ctx: CommandContext, runId: string): Promise<void> {
-  const question = ctx.runs.get(runId)?.question;
+  const question = await guarded("reading the question", () => waitingQuestion(ctx, runId));
   const text = question?.text ?? "The run is waiting for your answer.";
   let answer: string | undefined;
   if (question?.options !== undefined && question.options.length > 0) {
-    const picked = await vscode.window.showQuickPick([...question.options, OTHER_ANSWER], {
-      title: `Baton asks: ${text}`,
-      ignoreFocusOut: true,
-    });
+    const picked = await askChoice(ctx, runId, text, question.options);
     if (picked === undefined) {
       return;
     }
-    answer = picked === OTHER_ANSWER ? undefined : picked;
+    answer = picked === OTHER_ANSWER ? await askText(ctx, runId, text) : picked;
+  } else {
+    answer = await askText(ctx, runId, text);
   }
-  answer ??= await vscode.window.showInputBox({ title: "Baton asks", prompt: text, ignoreFocusOut: true });
   if (answer === undefined) {
     return;
   }
