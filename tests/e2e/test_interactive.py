@@ -156,3 +156,19 @@ async def test_rule_breaking_tool_calls_are_errors_for_the_model(make_editor):
                if e["kind"] == "tool" and e["agent"] == "implementer"]
     assert [r.get("is_error", False) for r in results[:5]] == [True] * 5
     assert ed.applied == [] and (ed.root / "hello.py").read_text() == HELLO
+
+
+async def test_run_show_has_a_readable_chronological_summary(make_editor):
+    ed = await make_editor(plan_script())
+    run_id = await ed.run("Greet by name")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.run.steer", {"runId": run_id, "message": "mind the accents"})
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_state(run_id, "done")
+    show = await ed.command("baton.run.show", {"runId": run_id})
+    events = [e.split(" ", 1)[1] for e in show["events"]]  # drop the time
+    assert events.index("you: accept") < next(i for i, e in enumerate(events) if e.startswith("state → implementing"))
+    assert "you noted: mind the accents" in events
+    assert any(e.startswith("implementer [offline] → edit_file(") for e in events)
+    assert any(e.startswith("edits of hello.py: applied") for e in events)
+    assert show["providers"]["implementer"] == ["offline"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,8 @@ from .delivery import Delivery
 from .host import Finding
 from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
                        render_plan)
-from .runs import Answer, Approval, PlanSubmitted, Reviewed, Route, Routed, State
+from .runs import (EVENT, AgentMessage, Answer, Answered, Approval, Asked, Delivered, Permission,
+                   PlanSubmitted, Reviewed, Route, Routed, State, StateChanged, Steered, ToolDone)
 from .session import RoleSession, RunContext
 
 if TYPE_CHECKING:
@@ -370,20 +372,57 @@ class Workflow:
 
 
 def transcript_summary(ctx: RunContext) -> list[str]:
-    """A readable line per step, from the run's conversations and decisions."""
+    """A readable line per step, in order, with its time: from the run's transcript.jsonl
+    (what the journal wrote, secrets already redacted)."""
+    path = ctx.folder / "transcript.jsonl"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
     out: list[str] = []
-    for agent, conv in ctx.run.conversations.items():
-        for m in conv:
-            if m.role == "assistant":
-                if m.text.strip():
-                    out.append(f"{agent}: {m.text.strip()[:200]}")
-                out += [f"{agent} → {c.name}({_args(c.arguments)})" for c in m.tool_calls]
-            elif m.role == "tool":
-                out += [f"{agent} ← {r.name}: {'ERROR ' if r.is_error else ''}{r.content[:120]}"
-                        for r in m.tool_results]
-            else:
-                out.append(f"to {agent}: {m.text.strip()[:200]}")
+    for line in lines:
+        try:
+            ev = EVENT.validate_json(line)
+        except ValueError:
+            continue
+        when = time.strftime("%H:%M:%S", time.localtime(ev.ts))
+        out += [f"{when} {text}" for text in _describe(ev)]
     return out
+
+
+def _describe(ev: Any) -> list[str]:
+    match ev:
+        case StateChanged():
+            return [f"state → {ev.state}" + (f" ({ev.reason})" if ev.reason else "")]
+        case Routed():
+            return [f"route {ev.route} by {ev.source}: {ev.reason}"]
+        case AgentMessage() if ev.message.role == "assistant":
+            who = f"{ev.agent}" + (f" [{ev.provider}]" if ev.provider else "")
+            said = [f"{who}: {ev.message.text.strip()[:200]}"] if ev.message.text.strip() else []
+            return said + [f"{who} → {c.name}({_args(c.arguments)})" for c in ev.message.tool_calls]
+        case AgentMessage():
+            return [f"to {ev.agent}: {ev.message.text.strip()[:200]}"]
+        case ToolDone():
+            r = ev.result
+            return [f"{ev.agent} ← {r.name}: {'ERROR ' if r.is_error else ''}{r.content[:120]}"]
+        case Approval():
+            return [f"you: {ev.decision}" + (f" ({ev.text[:120]})" if ev.decision != "accept" and ev.text else "")]
+        case Asked():
+            return [f"{ev.agent} asks: {ev.question.text}"]
+        case Answered():
+            return [f"you answered: {ev.answer}"]
+        case Steered():
+            return [f"you noted: {ev.message}"]
+        case Permission():
+            return [f"permission for {ev.subject}: {ev.answer}"]
+        case Delivered():
+            what = "revert" if ev.revert else "edits"
+            files = ", ".join(e.path for e in ev.edits) or "nothing"
+            return [f"{what} of {files}: {'applied' if ev.applied else 'not applied'}"
+                    + (f" ({ev.reason})" if ev.reason else "")]
+        case Reviewed():
+            return [f"review: {ev.verdict}, {len(ev.findings)} finding(s)"]
+    return []
 
 
 def _args(arguments: dict[str, Any]) -> str:
