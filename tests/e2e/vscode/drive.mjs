@@ -188,6 +188,20 @@ async function acceptRevert(page, setStep) {
   await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
   log(`${scenario.file} has the new content on disk`);
 
+  setStep("showing the run from the status bar (Baton: Show Runs)");
+  await page.locator(".statusbar-item").filter({ hasText: "Baton: done" }).first().click();
+  const runRow = page.locator(`${QUICK_INPUT} .monaco-list-row`).filter({ hasText: scenario.task }).first();
+  await runRow.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await runRow.click();
+  await until("the run view to show the run", async () => {
+    const shown = (await page.locator(EDITOR_LINES).first().innerText().catch(() => "")).replaceAll("\u00a0", " ");
+    return shown.includes("# Baton run") && shown.includes(scenario.task);
+  });
+  const revertAction = page.locator(`${QUICK_INPUT} .monaco-list-row`).filter({ hasText: "Revert run" }).first();
+  await revertAction.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
+  await page.keyboard.press("Escape");
+  log("Show Runs listed the run, showed it and offered Revert run");
+
   setStep("running Baton: Revert Run");
   await runCommand(page, "Baton: Revert Run");
   await saveUntilOnDisk(page, scenario.original, `${scenario.file} to be back to its original content on disk`);
