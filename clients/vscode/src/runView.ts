@@ -18,7 +18,18 @@ function block(value: unknown): string {
   if (typeof value === "string") {
     return value;
   }
+  if (Array.isArray(value) && value.every((item) => typeof item === "string")) {
+    return value.map((item) => `- ${item}`).join("\n");
+  }
   return "```json\n" + JSON.stringify(value, null, 2) + "\n```";
+}
+
+/** Journal times are Unix seconds (or milliseconds, or ISO text): shown as ISO text. */
+function when(value: unknown): string {
+  if (typeof value === "number") {
+    return new Date(value < 1e12 ? value * 1000 : value).toISOString();
+  }
+  return String(value);
 }
 
 /** Renders whatever `baton.run.show` returned: known fields first, in a readable order, then the rest. */
@@ -28,7 +39,8 @@ export function renderRun(runId: string, run: Record<string, unknown>): string {
   for (const key of heading) {
     const value = run[key];
     if (value !== undefined && value !== null && value !== "") {
-      lines.push(`- **${key}**: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+      const shown = key === "createdAt" ? when(value) : typeof value === "string" ? value : JSON.stringify(value);
+      lines.push(`- **${key}**: ${shown}`);
     }
   }
   const sections = ["question", "plan", "answer", "files", "usage", "review", "transcript", "events"];
