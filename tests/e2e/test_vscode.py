@@ -52,8 +52,12 @@ def call(name: str, **arguments: object) -> dict[str, object]:
     return {"tool_calls": [{"name": name, "arguments": arguments}]}
 
 
+FINDING = "hello() could use a docstring"
+
+
 def scripted_run(match: str, *, planner_asks: dict[str, object] | None = None,
-                 implementer_asks: dict[str, object] | None = None) -> dict[str, object]:
+                 implementer_asks: dict[str, object] | None = None,
+                 findings: list[dict[str, object]] | None = None) -> dict[str, object]:
     """One entry of the scripted provider's `runs` (PROTOCOL §6), chosen by `match` in the task."""
     planner = [call("ask_user", **planner_asks)] if planner_asks else []
     implementer = [call("ask_user", **implementer_asks)] if implementer_asks else []
@@ -67,12 +71,12 @@ def scripted_run(match: str, *, planner_asks: dict[str, object] | None = None,
         "implementer": [*implementer,
                         *(call("edit_file", path="hello.py", old=old, new=new) for old, new in EDITS),
                         call("finish", summary="hello() greets by name")],
-        "reviewer": [call("submit_review", verdict="approve", findings=[])],
+        "reviewer": [call("submit_review", verdict="approve", findings=findings or [])],
     }
 
 
 SCRIPT = {"runs": [
-    scripted_run(TASK),
+    scripted_run(TASK, findings=[{"path": "hello.py", "line": 6, "message": FINDING, "severity": "warning"}]),
     scripted_run(REVIEW_TASK),
     scripted_run(QUESTIONS_TASK, planner_asks=CHOICE, implementer_asks=FREE_TEXT),
     {"match": FOLLOW_UP_TASK,
@@ -299,7 +303,7 @@ def transcripts(workspace: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
-    original, _ = drive(code_server_session, "accept-revert", TASK)
+    original, _ = drive(code_server_session, "accept-revert", TASK, finding=FINDING)
     workspace = Path(str(code_server_session["workspace"]))
     assert (workspace / "hello.py").read_text(encoding="utf-8") == original
 

@@ -1,6 +1,7 @@
 // Drives a real VS Code (code-server) in Debian's Chromium, as a person would, through the
 // Baton extension: run a task, see the plan, accept it with the code action (Ctrl+.), check the
-// file's new content on disk after saving, then revert the run and check the original is back.
+// file's new content on disk after saving, find the reviewer's finding in the Problems panel, open
+// the run from the status bar (Show Runs), then revert the run and check the original is back.
 //
 // A second scenario ("interactive") covers the person staying in the loop: a planner question with
 // options answered in VS Code's message box (window/showMessageRequest), the plan accepted with the
@@ -13,7 +14,7 @@
 // Started by tests/e2e/test_vscode.py, which prepares the workspace and code-server and passes a
 // JSON description of the scenario as the only argument:
 //   {kind: "accept-revert" | "interactive" | "review", url, workspace, file, task, planIncludes, expected,
-//    original, chromium, artifacts, timeoutMs,
+//    original, chromium, artifacts, timeoutMs, finding (accept-revert: a review finding's message),
 //    and for "interactive": choice: {question, option}, freeText: {question, answer}, steer, followUp,
 //    selectLines, selectionQuestion}
 // Exit 0 when every step passed; otherwise prints the failed step and leaves a screenshot.
@@ -187,6 +188,14 @@ async function acceptRevert(page, setStep) {
   setStep("saving the edited file and checking it on disk");
   await saveUntilOnDisk(page, scenario.expected, `${scenario.file} to hold the new content on disk`);
   log(`${scenario.file} has the new content on disk`);
+
+  setStep("finding the reviewer's finding in the Problems panel");
+  await runCommand(page, "Problems: Focus on Problems View");
+  await until(`the Problems panel to list "${scenario.finding}"`, async () => {
+    const panel = page.locator(".markers-panel");
+    return (await panel.count()) > 0 && (await panel.first().innerText()).includes(scenario.finding);
+  });
+  log("the reviewer's finding is in the Problems panel");
 
   setStep("showing the run from the status bar (Baton: Show Runs)");
   await page.locator(".statusbar-item").filter({ hasText: "Baton: done" }).first().click();
