@@ -220,17 +220,19 @@ class Delivery:
         self.engine.emit(ctx, Delivered(edits=edits, applied=result.applied, reason=result.reason,
                                         revert=revert))
         if not result.applied:
-            self.last_failure = (f"the editor did not apply the edit"
+            self.last_failure = ("the editor did not apply the edit"
                                  + (f": {result.reason}" if result.reason else "")
                                  + f" (attempt {attempt + 1} of {ATTEMPTS})")
             log.info("run %s: %s", ctx.run.id, self.last_failure)
         return result.applied
 
     # -- one hunk of changes.diff -----------------------------------------------------
-    def _hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> tuple[Change, hunks_.Hunk]:
+    async def _hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> tuple[Change, hunks_.Hunk]:
         change = next((c for c in self.pending(ctx) if c.path == rel), None)
-        found = hunks_.find(hunks_.file_hunks(rel, change.base, change.new), rel, hunk_id) \
-            if change else None
+        found = None
+        if change is not None:  # diffing a big file happens off the event loop
+            found = hunks_.find(await asyncio.to_thread(hunks_.file_hunks, rel, change.base,
+                                                        change.new), rel, hunk_id)
         if change is None or found is None:
             raise UserInputError(f"that hunk of {rel} is no longer in changes.diff (it was applied "
                                  "or rejected, or the diff was rewritten): reload changes.diff")
@@ -240,7 +242,7 @@ class Delivery:
         """Deliver exactly one hunk of the held changes, rebased onto what the person has now;
         returns how many hunks are left."""
         async with ctx.lock, self.holding([rel]):
-            change, h = self._hunk(ctx, rel, hunk_id)
+            change, h = await self._hunk(ctx, rel, hunk_id)
             part = Change(path=rel, base=change.base, new=hunks_.apply_hunk(change.base, change.new, h))
             if not await self._deliver(ctx, lambda: [part]):
                 raise RunFailed(f"the hunk was not applied: {self.last_failure}")
@@ -250,7 +252,7 @@ class Delivery:
         """Drop exactly one hunk from the run's changes (its shadow): it is never delivered;
         returns how many hunks are left."""
         async with ctx.lock, self.holding([rel]):
-            change, h = self._hunk(ctx, rel, hunk_id)
+            change, h = await self._hunk(ctx, rel, hunk_id)
             kept = hunks_.drop_hunk(change.base, change.new, h)
             if kept is None:
                 ctx.shadow.delete(rel)
@@ -259,17 +261,18 @@ class Delivery:
             log.info("run %s: hunk %s of %s rejected", ctx.run.id, hunk_id, rel)
         return await self._after_hunk(ctx)
 
-    def write_changes(self, ctx: RunContext) -> str:
+    def write_changes(self, ctx: RunContext, left: str | None = None) -> str:
         """Rewrite changes.diff with what is left to apply; returns that diff."""
         from .planfile import render_changes
-        left = self.pending_diff(ctx)
+        left = self.pending_diff(ctx) if left is None else left
         (ctx.folder / "changes.diff").write_text(render_changes(ctx.run, left), encoding="utf-8")
         return left
 
     async def _after_hunk(self, ctx: RunContext) -> int:
         """changes.diff shows what is left; with nothing left the run ends."""
         from .runs import State
-        left = len(hunks_.parse(self.write_changes(ctx)))
+        diff = await asyncio.to_thread(self.pending_diff, ctx)
+        left = len(hunks_.parse(self.write_changes(ctx, diff)))
         if left:
             await self.engine.notify(ctx, f"changes.diff updated: {left} hunk(s) left to apply")
             return left
