@@ -84,6 +84,12 @@ def build() -> BatonServer:
                 type=t.MessageType.Info, message="Baton: " + config.origin[-1]))
         if ls_.ready and not ls_.ready.done():
             ls_.ready.set_result(engine)
+        isolation = await engine.probe_isolation()
+        if isolation.layer == "none":
+            ls_.window_show_message(t.ShowMessageParams(
+                type=t.MessageType.Warning,
+                message="Baton: commands from agents will be refused: no sandbox is available "
+                        f"here. {isolation.fix} (see `baton doctor`)"))
 
     async def get_engine() -> Engine:
         if ls.engine is not None:

@@ -65,6 +65,7 @@ class Engine:
     async def start(self) -> None:
         """Rebuild runs from the journal and resume every run that is not over."""
         runs = await asyncio.to_thread(self.journal.load)
+
         for run in sorted(runs.values(), key=lambda r: r.created_at):
             ctx = self._context(run)
             if not run.terminal:
@@ -76,6 +77,14 @@ class Engine:
 
     def file_lock(self, rel: str) -> asyncio.Lock:
         return self.file_locks.setdefault(rel, asyncio.Lock())
+
+    async def probe_isolation(self) -> Any:
+        """Probe command isolation once, off the loop; a missing layer is said, never silent."""
+        result = await asyncio.to_thread(_probe_isolation)
+        if result.layer == "none":
+            log.warning("commands from agents will be refused: no isolation layer (%s). %s",
+                        "; ".join(result.reasons.values()), result.fix)
+        return result
 
     async def close(self) -> None:
         """Stop drivers without ending their runs: they resume on the next start."""
@@ -144,7 +153,8 @@ class Engine:
         finally:
             if run.terminal or not self._closing:
                 await self.host.progress(run.id, "end", f"{run.state}"
-                                         + (f": {run.error}" if run.error else ""))
+                                         + (f": {self.redact(run.error)}" if run.error else "")
+                                         + f" · {usage_line(run)}")
 
     # -- events -----------------------------------------------------------------------
     def emit(self, ctx: RunContext, ev: Event) -> None:
@@ -277,6 +287,21 @@ class Engine:
 
     def show(self, run_id: str) -> dict[str, Any]:
         return self.workflow.describe(self.get(run_id))
+
+
+def _probe_isolation() -> Any:
+    from ..sandbox.isolation import active
+    return active()
+
+
+def usage_line(run: Run) -> str:
+    total = run.total_usage()
+    line = f"{total.input_tokens + total.output_tokens} tokens"
+    if total.cached_tokens:
+        line += f" ({total.cached_tokens} cached)"
+    if total.cost_usd:
+        line += f", ${total.cost_usd:.4f}"
+    return line
 
 
 def _usage(run: Run) -> dict[str, dict[str, float]] | None:

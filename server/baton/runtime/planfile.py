@@ -14,13 +14,17 @@ FILES_HEADING = "## Files this plan may write"
 _FILE_LINE = re.compile(r"^\s*[-*]\s+`([^`]+)`\s*$")
 
 
-def render_plan(run: Run, plan: PlanSubmitted, config_globs: list[str]) -> str:
+def render_plan(run: Run, plan: PlanSubmitted, config_globs: list[str],
+                command_prefixes: list[str] = ()) -> str:
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(plan.steps, 1))
     files = "\n".join(f"- `{f}`" for f in plan.files) or "- (none)"
     extra = ""
     if config_globs:
         extra = ("\n\nAlso writable by your configuration (`[permissions] write`): "
                  + ", ".join(f"`{g}`" for g in config_globs) + ".")
+    if command_prefixes:
+        extra += ("\n\nCommands run without asking (`[permissions] commands`, in the sandbox): "
+                  + ", ".join(f"`{c}`" for c in command_prefixes) + "; any other command asks you.")
     return (
         f"# Plan: {plan.summary}\n\n"
         f"> Baton run `{run.id}` · route **{run.route}** ({run.route_reason})\n"

@@ -167,7 +167,8 @@ class Workflow:
             except Exception as e:
                 raise RunFailed(f"the plan lists a path that is not allowed: {e}") from e
         plan = PlanSubmitted(summary=args.summary, steps=args.steps, files=files, text="")
-        plan.text = render_plan(run, plan, self.engine.config.permissions.write)
+        perms = self.engine.config.permissions
+        plan.text = render_plan(run, plan, perms.write, perms.commands)
         self.engine.emit(ctx, plan)
         await self._propose(ctx, plan.text, "plan ready for your approval")
 
