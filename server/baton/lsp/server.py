@@ -19,6 +19,7 @@ from . import actions, commands
 from .host import LspHost
 
 log = logging.getLogger(__name__)
+READY_WAIT_S = 10.0
 
 
 class BatonServer(LanguageServer):
@@ -103,7 +104,13 @@ def build() -> BatonServer:
 
     @ls.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(
         code_action_kinds=[t.CodeActionKind.QuickFix], resolve_provider=False))
-    def code_action(ls_: BatonServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
+    async def code_action(ls_: BatonServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
+        # Only right after start-up can this wait (for the engine); later it answers from memory.
+        if ls_.engine is None:
+            try:
+                await asyncio.wait_for(get_engine(), READY_WAIT_S)
+            except Exception:
+                return None
         if ls_.engine is None:
             return None
         return actions.code_actions(ls_.engine, params) or None
