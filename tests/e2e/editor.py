@@ -208,6 +208,10 @@ class Editor:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 if not path.exists():
                     path.write_text("")
+            elif isinstance(change, t.RenameFile):
+                old, new = (Path(u.removeprefix("file://")) for u in (change.old_uri, change.new_uri))
+                new.parent.mkdir(parents=True, exist_ok=True)
+                old.rename(new)
             elif isinstance(change, t.DeleteFile):
                 Path(change.uri.removeprefix("file://")).unlink(missing_ok=True)
         return True, None

@@ -143,12 +143,19 @@ class LspHost:
         changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
         for e in edits:
             uri = (self.root / e.path).as_uri()
+            if e.rename_from is not None:
+                changes.append(t.RenameFile(old_uri=(self.root / e.rename_from).as_uri(), new_uri=uri,
+                                            annotation_id=ann_id,
+                                            options=t.RenameFileOptions(overwrite=False,
+                                                                        ignore_if_exists=False)))
+                if e.before == e.after:
+                    continue
             if e.after is None:
                 changes.append(t.DeleteFile(uri=uri, annotation_id=ann_id,
                                             options=t.DeleteFileOptions(ignore_if_not_exists=True)))
                 continue
             before = e.before
-            if before is None:
+            if before is None and e.rename_from is None:
                 changes.append(t.CreateFile(uri=uri, annotation_id=ann_id,
                                             options=t.CreateFileOptions(overwrite=False,
                                                                         ignore_if_exists=True)))

@@ -213,7 +213,7 @@ class Delivery:
         label = f"Baton run {ctx.run.id}" + (" (revert)" if revert else "")
         await self.engine.journal.flush()  # the intent is durable before the side effect
         try:
-            result = await self.engine.host.apply_edits(ctx.run.id, label, edits)
+            result = await self.engine.host.apply_edits(ctx.run.id, label, _with_renames(edits))
         except Exception as e:
             log.warning("run %s: delivering edits failed: %s", ctx.run.id, e)
             result = ApplyResult(applied=False, reason=f"{type(e).__name__}: {e}")
@@ -316,3 +316,19 @@ def _undo(e: FileEdit, text: str | None) -> str | None:
         return text  # the file was recreated or removed since: leave it to the merge onto now
     from ..edits.merge import merge3
     return merge3(e.after, e.before, text).text
+
+
+def _with_renames(edits: list[FileEdit]) -> list[FileEdit]:
+    """A file deleted and another created with the same text is a rename: the editor moves
+    the file (its open tab follows) instead of deleting one and writing the other. The
+    journal keeps the two edits, so revert pairs them back the same way."""
+    deleted = {e.before: e for e in edits if e.after is None and e.before is not None}
+    out: list[FileEdit] = []
+    moved_away: set[str] = set()
+    for e in edits:
+        if e.before is None and e.after is not None and e.after in deleted:
+            old = deleted.pop(e.after)
+            moved_away.add(old.path)
+            e = FileEdit(path=e.path, before=e.after, after=e.after, rename_from=old.path)
+        out.append(e)
+    return [e for e in out if e.path not in moved_away]

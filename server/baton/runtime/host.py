@@ -24,12 +24,14 @@ class FileEdit(BaseModel):
 
     `before is None` creates the file; `after is None` deletes it. `version` is the
     open document's version that `before` was read from (None for a closed file).
+    `rename_from` moves that file to `path` first (its text is `before`).
     """
 
     path: str  # relative to the workspace root, forward slashes
     before: str | None
     after: str | None
     version: int | None = None
+    rename_from: str | None = None
 
 
 class ApplyResult(BaseModel):
