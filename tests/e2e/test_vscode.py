@@ -44,8 +44,11 @@ SELECTION_QUESTION = "What does GREETING hold?"
 REVIEW_TASK = "Greet by name, with the changes held for review"
 CHOICE = {"question": "Which greeting should hello() use?", "options": ["Howdy", "Good day"]}
 FREE_TEXT = {"question": "Whose name should be the default?"}
+# The last edit lands after "é" on its line: VS Code speaks utf-16 positions, so a column counted in
+# another unit would put it one character off.
 EDITS = [("def hello():", 'def hello(name="world"):'),
-         ('return f"{GREETING}, world!"', 'return f"{GREETING}, {name}!"')]
+         ('return f"{GREETING}, world!"', 'return f"{GREETING}, {name}!"'),
+         ("the accent is on purpose", "the accent stays on purpose")]
 
 
 def call(name: str, **arguments: object) -> dict[str, object]:
