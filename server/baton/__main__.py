@@ -32,8 +32,51 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         server.start_tcp(host.strip("[]"), int(port))
     else:
-        server.start_io()
+        _serve_stdio(server)
     return 0
+
+
+def _serve_stdio(server) -> None:
+    """pygls's own stdio loop reads through a thread pool, one executor round trip per
+    header line and per body: under load each message then waits for several turns of
+    a busy event loop. Reading stdin as an asyncio pipe takes a whole message from the
+    buffer in one turn. Anything that is not a pipe (a file, a closed stdin) keeps
+    pygls's reader."""
+    import stat
+    import threading
+
+    from pygls.io_ import StdoutWriter, run_async
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        mode = 0
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
+        server.start_io()
+        return
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 30, loop=loop)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop),
+                                     sys.stdin.buffer)
+        try:
+            await run_async(stop_event=server._stop_event, reader=reader, protocol=server.protocol,
+                            logger=logging.getLogger("pygls.server"),
+                            error_handler=server.report_server_error)
+        except asyncio.IncompleteReadError:  # the editor went away mid-message
+            pass
+
+    server._stop_event = threading.Event()
+    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    try:
+        asyncio.run(main())
+    except BrokenPipeError:
+        logging.getLogger(__name__).error("the connection to the editor is lost; stopping")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,6 +86,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from .runtime.engine import usage_line
     from .runtime.journal import Journal
     root = Path(args.workspace).resolve()
     db = root / ".baton" / "journal.sqlite3"
@@ -57,10 +101,9 @@ def _runs(args: argparse.Namespace) -> int:
     import time
     for run in sorted(runs.values(), key=lambda r: r.created_at):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at))
-        total = run.total_usage()
         thread = f" (follow-up of {run.parent_run_id})" if run.parent_run_id else ""
         print(f"{run.id}  {when}  {run.route or '-':5} {run.state:17} "
-              f"{total.input_tokens + total.output_tokens:>7} tok  {run.task[:60]}{thread}")
+              f"{usage_line(run):>24}  {run.task[:60]}{thread}")
     return 0
 
 
