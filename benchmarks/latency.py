@@ -25,34 +25,45 @@ from .workspace import TYPING_FILE, make_workspace, plan_entry, task, write_conf
 
 FILES_PER_RUN = 5
 PAUSE_S = 0.01  # between samples: a fast typist, and time for the load to progress
+BLOCKS = 4
 
 
 def _range(line: int, a: int, b: int) -> dict[str, Any]:
     return {"start": {"line": line, "character": a}, "end": {"line": line, "character": b}}
 
 
-async def sample(client: LspClient, uri: str, n: int) -> tuple[list[float], list[float]]:
-    """n code-action round trips and n keystroke→code-action round trips (seconds)."""
-    action = {"textDocument": {"uri": uri}, "range": _range(0, 0, 5),
-              "context": {"diagnostics": []}}
-    ca: list[float] = []
-    typed: list[float] = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        at, _ = await client.request_timed("textDocument/codeAction", action)
-        ca.append(at - t0)
-        await asyncio.sleep(PAUSE_S / 2)
-        # Type one character at the end of line 3, then delete it on the next sample.
-        text = client.buffers[uri][0]
-        line = text.split("\n")[3]
-        edit = ({"range": _range(3, len(line), len(line)), "newText": "x"} if i % 2 == 0
-                else {"range": _range(3, len(line) - 1, len(line)), "newText": ""})
-        t0 = time.perf_counter()
-        client.change(uri, [edit])
-        at, _ = await client.request_timed("textDocument/codeAction", action)
-        typed.append(at - t0)
-        await asyncio.sleep(PAUSE_S / 2)
-    return ca, typed
+ACTION = {"range": _range(0, 0, 5), "context": {"diagnostics": []}}
+
+
+async def one(client: LspClient, uri: str, i: int) -> tuple[float, float]:
+    """One code-action round trip and one keystroke→code-action round trip (seconds)."""
+    action = {"textDocument": {"uri": uri}, **ACTION}
+    t0 = time.perf_counter()
+    at, _ = await client.request_timed("textDocument/codeAction", action)
+    ca = at - t0
+    await asyncio.sleep(PAUSE_S / 2)
+    # Type one character at the end of line 3; the next sample deletes it.
+    line = client.buffers[uri][0].split("\n", 4)[3]
+    edit = ({"range": _range(3, len(line), len(line)), "newText": "x"} if i % 2 == 0
+            else {"range": _range(3, len(line) - 1, len(line)), "newText": ""})
+    t0 = time.perf_counter()
+    client.change(uri, [edit])
+    at, _ = await client.request_timed("textDocument/codeAction", action)
+    await asyncio.sleep(PAUSE_S / 2)
+    return ca, at - t0
+
+
+async def sample(targets: list[tuple[LspClient, str]], n: int, start: int = 0
+                 ) -> list[tuple[list[float], list[float]]]:
+    """n samples on each target, alternating between them sample by sample, so a busy
+    neighbour on the machine weighs on every target alike."""
+    out: list[tuple[list[float], list[float]]] = [([], []) for _ in targets]
+    for i in range(start, start + n):
+        for (client, uri), (ca, typed) in zip(targets, out):
+            a, b = await one(client, uri, i)
+            ca.append(a)
+            typed.append(b)
+    return out
 
 
 class Load:
@@ -125,26 +136,29 @@ async def bench_latency(tmp: Path, n: int = 400, slots: int = 8) -> tuple[list[R
     raw: dict[str, Any] = {}
 
     bare = await start("bare", ws)
-    try:
-        uri = await _open_all(bare, ws, rels)
-        await sample(bare, uri, max(20, n // 10))  # warm-up
-        raw["bare"] = await sample(bare, uri, n)
-    finally:
-        await bare.stop()
-
     baton = await start("baton", ws, config)
     load = Load(baton, rels, slots)
+    raw: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in ("bare", "idle", "loaded")}
+    per = max(1, n // BLOCKS)
     try:
-        uri = await _open_all(baton, ws, rels)
-        await sample(baton, uri, max(20, n // 10))
-        raw["idle"] = await sample(baton, uri, n)
-        load.start()
-        await asyncio.sleep(0.2)  # the runs are under way before sampling starts
-        raw["loaded"] = await sample(baton, uri, n)
-        await load.stop()
+        targets = [(bare, await _open_all(bare, ws, rels)), (baton, await _open_all(baton, ws, rels))]
+        await sample(targets, max(10, n // 10))  # warm-up
+        # Blocks of (bare and idle Baton, alternating) then (Baton loaded): noise from the
+        # rest of the machine spreads over all three phases.
+        for block in range(BLOCKS):
+            (b_ca, b_ty), (i_ca, i_ty) = await sample(targets, per, block * per)
+            load.start()
+            await asyncio.sleep(0.2)  # the runs are under way before sampling starts
+            [(l_ca, l_ty)] = await sample(targets[1:], per, block * per)
+            await load.stop()
+            for key, (ca, ty) in (("bare", (b_ca, b_ty)), ("idle", (i_ca, i_ty)),
+                                  ("loaded", (l_ca, l_ty))):
+                raw[key][0].extend(ca)
+                raw[key][1].extend(ty)
         loaded_runs = len(load.started)
         failures = load.driver.failures() + load.errors
     finally:
+        await bare.stop()
         await baton.stop()
 
     p = {k: {"ca50": pct(v[0], 50), "ca99": pct(v[0], 99), "ty50": pct(v[1], 50),
@@ -161,8 +175,9 @@ async def bench_latency(tmp: Path, n: int = 400, slots: int = 8) -> tuple[list[R
         Row(f"didChange→codeAction p99, {slots} runs streaming", fmt_ms(lo["ty99"]),
             f"idle {fmt_ms(i['ty99'])} (bare {fmt_ms(b['ty99'])})",
             lo["ty99"] / i["ty99"], "≤ 1.5×", lo["ty99"] / i["ty99"] <= 1.5),
-        Row(f"load: runs completed / edits applied while sampling",
+        Row("load: runs completed / edits applied while sampling",
             f"{loaded_runs - len(failures)}/{loaded_runs} runs, {load.applied_edits()} file edits",
-            "", None, "no errors", not failures),
+            f"first failure: {failures[0][:120]}" if failures else "", None, "no errors",
+            not failures),
     ]
     return rows, {"percentiles_ms": p, "failures": failures, "loaded_runs": loaded_runs}
