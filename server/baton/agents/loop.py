@@ -97,7 +97,7 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *
                             f"{'calling ' + role.output_tool if role.output_tool else 'answering'}")
         steers = session.pending_steers()
         if steers:
-            note = "\n".join(f"Note from the person: {s}" for s in steers)
+            note = "\n".join(steers)
             session.record(Message(role="user", text=note), steers_consumed=len(steers))
         request = TurnRequest(run_id=session.run_id, role=role.name, task=session.task,
                               system=role.system, messages=session.conversation(), tools=tools)

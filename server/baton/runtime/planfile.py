@@ -71,7 +71,8 @@ def render_answer(run: Run, text: str) -> str:
 
 def render_changes(run: Run, diff: str) -> str:
     return (f"# Baton run {run.id}: {_one_line(run.task)}\n"
-            "# Use the code actions: Apply changes / Reject changes.\n" + diff)
+            "# Use the code actions: Apply changes / Reject changes, or on a hunk:\n"
+            "# Apply this hunk / Reject this hunk.\n" + diff)
 
 
 def _one_line(text: str) -> str:

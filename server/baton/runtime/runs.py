@@ -164,6 +164,11 @@ class Answered(_Event):
 class Steered(_Event):
     kind: Literal["steer"] = "steer"
     message: str
+    source: Literal["person", "baton"] = "person"  # baton: a fact Baton noticed (a file changed)
+
+    def note(self) -> str:
+        return (f"Note from the person: {self.message}" if self.source == "person"
+                else f"Note from Baton (not the person): {self.message}")
 
 
 class Answer(_Event):
@@ -272,7 +277,7 @@ class Run(BaseModel):
             case Answered():
                 self.pending_answer = ev.answer
             case Steered():
-                self.steers.append(ev.message)
+                self.steers.append(ev.note())
             case Answer():
                 self.answer = ev.text
 

@@ -112,7 +112,7 @@ class Watcher:
         the editor (a `baton/runChanged` whose reason names the file)."""
         if ctx.run.terminal:
             return
-        self.engine.emit(ctx, Steered(message=f"[Baton, not the person] {text}"))
+        self.engine.emit(ctx, Steered(message=text, source="baton"))
         await self.engine.notify(ctx, f"{rel} changed outside the editor")
 
     async def _check(self, ctx: RunContext, rel: str) -> None:

@@ -413,7 +413,7 @@ def _describe(ev: Any) -> list[str]:
         case Answered():
             return [f"you answered: {ev.answer}"]
         case Steered():
-            return [f"you noted: {ev.message}"]
+            return [f"{'you' if ev.source == 'person' else 'Baton'} noted: {ev.message}"]
         case Permission():
             return [f"permission for {ev.subject}: {ev.answer}"]
         case Delivered():

@@ -121,7 +121,7 @@ async def test_repeating_the_same_failing_call_stops_the_role():
 async def test_steer_note_goes_before_the_next_model_turn():
     p = FakeProvider([calls(("read_file", {"path": "a"})), calls(("finish", {"summary": "ok"}))])
     s = Session()
-    s.steers = ["use tabs"]
+    s.steers = ["Note from the person: use tabs"]
     await run_agent(IMPLEMENTER, p, s, max_turns=5)
     first = p.requests[0].messages
     assert first[-1].role == "user" and "use tabs" in first[-1].text

@@ -87,7 +87,7 @@ def test_question_answer_and_resume_state():
 
 def test_steer_notes_are_consumed_once():
     run = replay([Created(task="t"), Steered(message="a"), Steered(message="b")])
-    assert run.steers == ["a", "b"]
+    assert run.steers == ["Note from the person: a", "Note from the person: b"]
     run.apply(AgentMessage(agent="implementer", message=Message(role="user", text="notes"),
                            steers_consumed=2))
     assert run.steers == []
