@@ -110,7 +110,8 @@ class AcceptingHost:
     async def ask_question(self, run_id: str, question: Question) -> str | None:
         return "no"
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
+                          confirm: bool = False) -> ApplyResult:
         return ApplyResult(applied=True)
 
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:

@@ -80,7 +80,8 @@ class TerminalHost:
             return question.options[int(answer) - 1]
         return answer
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
+                          confirm: bool = False) -> ApplyResult:
         from .sandbox.paths import delete_workspace_file, write_workspace_file
         for e in edits:  # check all first: apply nothing if any file moved under us
             rel = self.policy.relative(e.path)

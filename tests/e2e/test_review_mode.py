@@ -181,3 +181,14 @@ async def test_a_second_delivery_never_undoes_what_the_person_typed(make_editor)
     await ed.command("baton.run.revert", {"runId": run_id})
     await ed.wait_for(lambda: "return 100\n" not in ed.text("calc.py"), "the revert")
     assert ed.text("calc.py") == CALC.replace("def f5():", "def f5(typed):")
+
+
+async def test_review_mode_edits_ask_the_editor_to_confirm(make_editor):
+    ed, run_id, diff = await held(make_editor)
+    await ed.command("baton.edits.apply", {"runId": run_id})
+    await ed.wait_state(run_id, "done")
+    annotation = ed.applied[-1].edit.change_annotations["baton"]
+    assert annotation.needs_confirmation is True and run_id in annotation.label
+    await ed.command("baton.run.revert", {"runId": run_id})
+    await ed.wait_for(lambda: len(ed.applied) >= 2, "the revert")
+    assert ed.applied[-1].edit.change_annotations["baton"].needs_confirmation is False

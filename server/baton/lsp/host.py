@@ -126,8 +126,9 @@ class LspHost:
             return None  # the client prompts from baton/runChanged and answers with baton.run.answer
         return await self._choose(f"Baton: {question.text}", question.options)
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
-        edit = self.workspace_edit(label, edits)
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
+                          confirm: bool = False) -> ApplyResult:
+        edit = self.workspace_edit(label, edits, confirm=confirm)
         try:
             result = await asyncio.wait_for(self.ls.workspace_apply_edit_async(
                 t.ApplyWorkspaceEditParams(edit=edit, label=label)), self.timeout_s)
@@ -135,7 +136,8 @@ class LspHost:
             return ApplyResult(applied=False, reason="the editor did not answer in time")
         return ApplyResult(applied=bool(result.applied), reason=result.failure_reason or "")
 
-    def workspace_edit(self, label: str, edits: list[FileEdit]) -> t.WorkspaceEdit:
+    def workspace_edit(self, label: str, edits: list[FileEdit], *,
+                       confirm: bool = False) -> t.WorkspaceEdit:
         enc = self.ls.workspace.position_encoding or "utf-16"
         encoding = getattr(enc, "value", enc)
         annotate = self._supports_annotations()
@@ -169,7 +171,7 @@ class LspHost:
                 edits=text_edits_))
         return t.WorkspaceEdit(
             document_changes=changes,
-            change_annotations={"baton": t.ChangeAnnotation(label=label, needs_confirmation=False,
+            change_annotations={"baton": t.ChangeAnnotation(label=label, needs_confirmation=confirm,
                                                             description="Edits made by a Baton run")}
             if annotate else None)
 

@@ -93,7 +93,8 @@ class Host(Protocol):
         """Ask directly where the host can (a terminal prompt, a message box with the
         options); None when the answer will come later through `baton.run.answer`."""
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
+                          confirm: bool = False) -> ApplyResult:
         """Deliver edits to the person's files (the editor applies them)."""
 
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None: ...
