@@ -63,7 +63,7 @@ class InstantHost:
     async def ask_question(self, run_id: str, question) -> str | None:
         return None
 
-    async def apply_edits(self, run_id: str, label: str, edits):
+    async def apply_edits(self, run_id: str, label: str, edits, *, confirm: bool = False):
         from baton.runtime.host import ApplyResult
         for e in edits:
             path = self.root / e.path
