@@ -328,6 +328,9 @@ def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object
     assert [e["answer"] for e in runs[parent] if e["kind"] == "answer"] == ["Good day", "Ada Lovelace"]
     assert [e["message"] for e in runs[parent] if e["kind"] == "steer"] == [steer]
     assert created[child]["parent_run_id"] == parent
+    # Run Task sent the selection: the first lines of hello.py, as LSP positions.
+    assert created[parent]["uri"] == (workspace / "hello.py").as_uri()
+    assert created[parent]["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 3, "character": 0}}
     asked = next(c for c in created.values() if c["task"] == SELECTION_QUESTION)
     assert asked["route"] == "ask"
     assert asked["uri"] == (workspace / "hello.py").as_uri()

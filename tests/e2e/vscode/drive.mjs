@@ -90,7 +90,11 @@ async function assertNoBatonError(page) {
 
 /** Runs a palette command by its full title, choosing the exact row rather than the first one. */
 async function runCommand(page, title) {
-  await page.keyboard.press("Escape");
+  // Close a leftover picker first; a bare Escape in the editor would also drop the selection a
+  // command like Run Task sends along.
+  if (await quickInputVisible(page)) {
+    await page.keyboard.press("Escape");
+  }
   await page.keyboard.press("F1");
   const input = page.locator(`${QUICK_INPUT} input`);
   await input.waitFor({ state: "visible", timeout: STEP_TIMEOUT });
@@ -280,7 +284,15 @@ async function review(page, setStep) {
  * steer the run, then answers with `Baton: Answer Question`; then a follow-up run.
  */
 async function interactive(page, setStep) {
-  setStep("running Baton: Run Task");
+  const selectLines = async () => {
+    await focusEditor(page, path.basename(scenario.file));
+    await page.keyboard.press("Control+Home");
+    for (let line = 0; line < scenario.selectLines; line += 1) {
+      await page.keyboard.press("Shift+ArrowDown");
+    }
+  };
+  setStep("running Baton: Run Task with a selection");
+  await selectLines();
   await startTask(page, scenario.task);
 
   setStep(`answering "${scenario.choice.question}" in the message box`);
@@ -331,13 +343,6 @@ async function interactive(page, setStep) {
   log("the follow-up answered in answer.md");
 
   setStep("asking about a selection through its code action");
-  const selectLines = async () => {
-    await focusEditor(page, path.basename(scenario.file));
-    await page.keyboard.press("Control+Home");
-    for (let line = 0; line < scenario.selectLines; line += 1) {
-      await page.keyboard.press("Shift+ArrowDown");
-    }
-  };
   await chooseCodeAction(page, path.basename(scenario.file), "Ask Baton about this selection", { prepare: selectLines });
   await waitForQuickInput(page, "Your question");
   await submitQuickInput(page, scenario.selectionQuestion);
