@@ -337,9 +337,6 @@ def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object
     assert "GREETING" in (asked.get("selection") or "")  # the selected lines went along as context
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server: LspHost.workspace_edit sends needs_confirmation=False in review mode, so VS Code applies "
-    "the held changes without its Refactor Preview; remove this mark once review-mode edits ask for it"))
 def test_review_mode_confirms_in_refactor_preview(code_server_session: dict[str, object]) -> None:
     """`[edits] mode = "review"`: nothing lands until `Apply changes`, then the Refactor Preview confirms."""
     workspace = Path(str(code_server_session["workspace"]))
