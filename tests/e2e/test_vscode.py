@@ -301,8 +301,11 @@ def drive(session: dict[str, object], kind: str, task: str, **extra: object) -> 
 
 def transcripts(workspace: Path) -> dict[str, list[dict[str, Any]]]:
     """Every run's transcript.jsonl events, by run id."""
-    return {path.parent.name: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-            for path in sorted(workspace.glob(".baton/runs/*/transcript.jsonl"))}
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(workspace.glob(".baton/runs/*/transcript.jsonl")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        out[path.parent.name] = [json.loads(line) for line in lines if line.strip()]
+    return out
 
 
 def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
