@@ -45,6 +45,7 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._queue: queue.Queue[tuple[str, str, float, str] | Callable[[], None] | None] = queue.Queue()
+        self._turn = asyncio.Lock()  # see flush
         self._thread = threading.Thread(target=self._writer, name="baton-journal", daemon=True)
         self._thread.start()
 
@@ -74,6 +75,12 @@ class Journal:
             loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
         self._queue.put(mark)
         await done
+        # One commit wakes every run waiting on a flush at once; if they all resumed in
+        # the same loop turn, an editor request arriving now would queue behind all of
+        # their next steps. They pass this lock one per loop turn instead, so at most
+        # about one run step is ever ahead of the editor.
+        async with self._turn:
+            await asyncio.sleep(0)
 
     def close(self) -> None:
         self._queue.put(None)
