@@ -3,8 +3,15 @@
 (a) Strict TypeScript compile and lint of clients/vscode, whenever Node is there.
 (b) End to end in a real VS Code: code-server 4.139 (VS Code 1.139) started on 127.0.0.1 with
     `--auth none`, the extension's .vsix installed with `--install-extension`, driven by
-    playwright-core in Debian's Chromium (tests/e2e/vscode/drive.mjs): run a task, see the plan,
-    accept it through the code action, check the file on disk after saving, revert.
+    playwright-core in Debian's Chromium (tests/e2e/vscode/drive.mjs), one fresh code-server and
+    workspace per scenario:
+    - accept-revert: run a task, see the plan, accept it through the code action, check the file
+      on disk after saving, the review finding in Problems, Show Runs, revert;
+    - interactive: a selection sent with Run Task, a question with options in the message box, a
+      free-text question in an input box, steer, Answer Question, Follow Up, a selection code action;
+    - review: `[edits] mode = "review"`, Apply changes in changes.diff, the Refactor Preview.
+    Set BATON_E2E_ARTIFACTS=DIR to keep the screenshots; BATON_VSCODE_SERVER=PATH to drive another
+    `baton` than .venv/bin/baton.
 
 `scripts/setup-vscode` installs everything (pinned, idempotent). Outside CI a missing piece skips
 with the reason and the fix; under CI=true it fails, so CI cannot go green without running it.
