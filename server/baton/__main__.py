@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("serve", help="speak LSP on stdio (how editors start Baton)")
     p.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on loopback TCP instead")
+    # Some clients (vscode-languageclient with an explicit stdio transport) add --stdio.
+    p.add_argument("--stdio", action="store_true", help="speak LSP on stdio (the default)")
     p.set_defaults(fn=_serve)
 
     p = sub.add_parser("run", help="run one task headless in this terminal")
