@@ -235,6 +235,8 @@ async def test_declined_edit_waits_and_never_reports_success(make_editor):
     notice = await ed.wait_state(run_id, "awaiting_apply")
     assert "did not apply" in notice["reason"]
     assert "done" not in ed.states(run_id)
+    # Nothing changed after the editor said no: Baton does not ask again and again.
+    assert len(ed.applied) == 1
     ed.apply_policy = lambda p: True
     await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")

@@ -187,6 +187,7 @@ class Delivery:
 
     async def _deliver(self, ctx: RunContext, changes) -> bool:
         """Rebase and send `changes()` (recomputed per attempt) until the editor takes them."""
+        previous: list[FileEdit] | None = None
         for attempt in range(ATTEMPTS):
             wanted = changes()
             edits: list[FileEdit] = []
@@ -194,10 +195,15 @@ class Delivery:
             for c in wanted:
                 e = await self._rebase(ctx, c)
                 (edits if e else settled).append(e or c)
+            if edits and edits == previous:
+                # Nothing moved since the editor said no: the person declined (a preview
+                # cancelled), so asking again would only repeat the question.
+                return False
             if not edits or await self._send(ctx, edits, revert=False, attempt=attempt):
                 self._settle(ctx, settled)
                 self._set_landed(ctx, {c.path: c.new for c in wanted})
                 return True
+            previous = edits
         return False
 
     def _settle(self, ctx: RunContext, settled: list[Change]) -> None:
