@@ -102,8 +102,16 @@ class Editor:
                 self._changed.notify_all()
             return t.ApplyWorkspaceEditResult(applied=ok, failure_reason=why)
 
-        # Replace pytest-lsp's recorder with one that also wakes the waiting test.
+        # Replace pytest-lsp's recorders with ones that also wake the waiting test.
         c.protocol.fm._features.pop(t.PROGRESS, None)
+        c.protocol.fm._features.pop(t.WINDOW_SHOW_DOCUMENT, None)
+
+        @c.feature(t.WINDOW_SHOW_DOCUMENT)
+        async def show_document(params: t.ShowDocumentParams) -> t.ShowDocumentResult:
+            c.shown_documents.append(params)
+            async with self._changed:
+                self._changed.notify_all()
+            return t.ShowDocumentResult(success=True)
 
         @c.feature(t.PROGRESS)
         async def progress(params: t.ProgressParams) -> None:
@@ -248,6 +256,10 @@ class Editor:
                                          f"instead of reaching {state}; states: {self.states(run_id)}")
             return None
         return await self.wait_for(seen, f"run {run_id} to reach {state}", timeout)
+
+    async def wait_shown(self, uri: str) -> None:
+        await self.wait_for(lambda: any(d.uri == uri for d in self.client.shown_documents),
+                            f"{uri.rsplit('/', 1)[-1]} to be shown")
 
     def states(self, run_id: str) -> list[str]:
         out: list[str] = []

@@ -56,7 +56,7 @@ def no_focus_stolen(ed) -> None:
 async def test_apply_one_hunk_reject_another_then_the_last_ends_the_run(make_editor):
     ed, run_id, diff = await held(make_editor)
     assert ed.applied == [] and ed.text("calc.py") == CALC  # nothing delivered while held
-    assert any(d.uri == diff.as_uri() for d in ed.client.shown_documents)
+    await ed.wait_shown(diff.as_uri())
     actions = await actions_at(ed, diff, hunk_line(diff, "return 600"))
     assert {"Apply this hunk", "Reject this hunk", "Apply changes", "Reject changes"} <= set(actions)
     name, args = actions["Apply this hunk"]

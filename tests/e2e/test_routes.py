@@ -25,7 +25,7 @@ async def test_plan_route_edits_open_buffer(make_editor, kind, encoding):
     notice = await ed.wait_state(run_id, "awaiting_approval")
     assert notice["route"] == "plan"
     plan_uri = notice["planUri"]
-    assert any(d.uri == plan_uri for d in ed.client.shown_documents)
+    await ed.wait_shown(plan_uri)
     plan = Path(plan_uri.removeprefix("file://")).read_text()
     assert "`hello.py`" in plan and "Greet by name" in plan
 
@@ -61,7 +61,7 @@ async def test_ask_route_answers_without_edits(make_editor):
     assert notice["route"] == "ask"
     answer = Path(notice["answerUri"].removeprefix("file://")).read_text()
     assert "returns the greeting" in answer
-    assert any(d.uri == notice["answerUri"] for d in ed.client.shown_documents)
+    await ed.wait_shown(notice["answerUri"])
     assert ed.applied == []
     assert ed.states(run_id) == ["classifying", "planning", "done"]
 
@@ -163,7 +163,8 @@ async def test_revert_keeps_later_typing(make_editor):
     assert ed.text("hello.py") == EDITED
     ed.type("hello.py", "# non-ASCII", "# typed later, non-ASCII")
     await ed.command("baton.run.revert", {"runId": run_id})
-    await ed.wait_for(lambda: "def hello():" in ed.text("hello.py"), "the revert")
+    await ed.wait_for(lambda: any(n["runId"] == run_id and n.get("reason") == "reverted"
+                                  for n in ed.notices), "the revert")
     assert ed.text("hello.py") == HELLO.replace("# non-ASCII", "# typed later, non-ASCII")
     with pytest.raises(Exception, match="already reverted"):
         await ed.command("baton.run.revert", {"runId": run_id})

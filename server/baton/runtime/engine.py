@@ -24,7 +24,8 @@ from ..sandbox.shadow import Shadow
 from .host import Host, RunNotice
 from .journal import Journal
 from .planfile import granted_files
-from .runs import (TERMINAL, Approval, Created, Event, Route, Run, State, StateChanged, Steered,
+from .runs import (TERMINAL, WAITING, Approval, Created, Event, Route, Run, State, StateChanged,
+                   Steered,
                    legal)
 from .session import RunContext
 from .watcher import Watcher
@@ -167,6 +168,9 @@ class Engine:
         if not legal(run.state, state):
             raise RunFailed(f"internal: illegal transition {run.state} → {state}")
         self.emit(ctx, StateChanged(state=state, reason=reason))
+        if state in WAITING or state in TERMINAL:
+            # What the person is told (a plan awaits you, the run is over) survives a crash.
+            await self.journal.flush()
         await self.notify(ctx, reason)
         if state not in TERMINAL:
             await self.host.progress(run.id, "report", f"{state}" + (f": {reason}" if reason else ""))

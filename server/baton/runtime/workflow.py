@@ -100,11 +100,13 @@ class Workflow:
     def _open_buffers(self, first: str | None, limit: int = 8) -> dict[str, str]:
         out: dict[str, str] = {}
         for path in self.engine.host.open_paths():
+            if len(out) >= limit:
+                break
             try:
                 rel = path.resolve().relative_to(self.engine.root).as_posix()
             except ValueError:
                 continue
-            if rel.startswith(".baton/") or len(out) >= limit:
+            if rel.startswith(".baton/"):
                 continue
             doc = self.engine.host.open_document(path)
             if doc is not None:
@@ -155,8 +157,8 @@ class Workflow:
             out = await self._agent(ctx, ANSWERER)
             self.engine.emit(ctx, Answer(text=out.text))
             path = self._write(ctx, "answer.md", render_answer(run, out.text))
-            await self.engine.host.show_document(path, take_focus=False)
             await self.engine.set_state(ctx, State.DONE, "answered")
+            await self.engine.host.show_document(path, take_focus=False)
             return
         out = await self._agent(ctx, PLANNER)
         args = specs.SubmitPlan.model_validate(out.call.arguments)
@@ -173,11 +175,11 @@ class Workflow:
         await self._propose(ctx, plan.text, "plan ready for your approval")
 
     async def _propose(self, ctx: RunContext, text: str, reason: str) -> None:
-        """Write plan.md and show it, then ask for approval: a client that reacts to
-        awaiting_approval finds the plan already open."""
+        """Write plan.md, ask for approval, then show it: by the time the person sees the
+        plan, Accept already works."""
         path = self._write(ctx, "plan.md", text)
-        await self.engine.host.show_document(path, take_focus=False)
         await self.engine.set_state(ctx, State.AWAITING_APPROVAL, reason)
+        await self.engine.host.show_document(path, take_focus=False)
 
     async def _awaiting_approval(self, ctx: RunContext) -> None:
         run = ctx.run
@@ -261,8 +263,8 @@ class Workflow:
             return
         if run.edit_mode == "review" and self.delivery.pending(ctx):
             path = self._write(ctx, "changes.diff", render_changes(run, self.run_diff(ctx)))
-            await self.engine.host.show_document(path, take_focus=False)
             await self.engine.set_state(ctx, State.AWAITING_APPLY, "changes ready to apply")
+            await self.engine.host.show_document(path, take_focus=False)
             return
         note = "review: " + args.verdict + ("" if args.verdict == "approve" else
                                             " (review rounds exhausted; see the findings)")

@@ -3,6 +3,7 @@ executed on a run's shadow. Every path passes the path policy; every write the g
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import re
 from collections.abc import Awaitable, Callable
@@ -96,7 +97,7 @@ class FileTools:
     async def write_file(self, a: WriteFile) -> str:
         rel = await self._writable(a.path)
         existed = self.shadow.exists(rel)
-        self.shadow.write(rel, a.content)
+        await asyncio.to_thread(self.shadow.write, rel, a.content)
         return f"{'overwrote' if existed else 'created'} {rel} ({len(a.content.splitlines())} lines)"
 
     async def edit_file(self, a: EditFile) -> str:
@@ -114,10 +115,10 @@ class FileTools:
             raise ToolRefused(f"{rel}: `old` occurs {count} times; include more surrounding text "
                               "so it matches exactly once")
         rel = await self._writable(a.path)
-        self.shadow.write(rel, text.replace(old, new, 1))
+        await asyncio.to_thread(self.shadow.write, rel, text.replace(old, new, 1))
         return f"edited {rel}"
 
     async def delete_file(self, a: DeleteFile) -> str:
         rel = await self._writable(a.path)
-        self.shadow.delete(rel)
+        await asyncio.to_thread(self.shadow.delete, rel)
         return f"deleted {rel}"

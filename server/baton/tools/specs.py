@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -115,6 +116,7 @@ def _inline(node: object, defs: dict[str, object]) -> object:
     return node
 
 
+@functools.cache  # schemas are fixed: built once, not per agent start
 def spec(name: str) -> ToolSpec:
     model, description = DESCRIPTIONS[name]
     schema = model.model_json_schema()

@@ -35,7 +35,8 @@ class FakeEditor:
     def type(self, text: str) -> None:
         self.text, self.version = text, self.version + 1
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
+                          confirm: bool = False) -> ApplyResult:
         for e in edits:
             if e.version not in (None, self.version) or e.before != self.text:
                 return ApplyResult(applied=False, reason="stale")
