@@ -1,22 +1,27 @@
-"""Builds the pygls server from its features. No logic lives here."""
+"""Builds the pygls server from its features. No logic lives here.
+
+Start-up is what an editor waits for, so only pygls and lsprotocol are imported before
+`initialize` is answered: the engine, configuration and command models load on
+`initialized` (or on the first command), off the editor's critical path.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
-from ..config import Config, defaults, load_config
-from ..errors import ConfigError
-from ..runtime.engine import Engine
-from . import actions, commands
-from .host import LspHost
+from .command_names import COMMANDS
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..runtime.engine import Engine
 
 log = logging.getLogger(__name__)
 READY_WAIT_S = 10.0
@@ -44,6 +49,8 @@ def _root(ls: BatonServer, params: t.InitializeParams) -> Path:
 
 
 def _config(ls: BatonServer, root: Path) -> Config:
+    from ..config import defaults, load_config
+    from ..errors import ConfigError
     overrides = ls.init_options.get("config") if isinstance(ls.init_options, dict) else None
     try:
         return load_config(root, overrides if isinstance(overrides, dict) else None)
@@ -66,6 +73,8 @@ def build() -> BatonServer:
 
     @ls.feature(t.INITIALIZED)
     async def initialized(ls_: BatonServer, params: t.InitializedParams) -> None:
+        from ..runtime.engine import Engine
+        from .host import LspHost
         root = root_holder.get("root", Path.cwd())
         try:
             config = await asyncio.to_thread(_config, ls_, root)
@@ -96,11 +105,31 @@ def build() -> BatonServer:
         if ls.engine is not None:
             return ls.engine
         if ls.ready is None:
-            from ..errors import UserInputError
+            from ..errors import UserInputError  # noqa: PLC0415
             raise UserInputError("Baton is not initialized yet")
         return await asyncio.shield(ls.ready)
 
-    commands.register(ls, get_engine)
+    # Each command is registered by name at once (clients see them in the capabilities);
+    # the module with their argument models is imported on the first call.
+    handlers: dict[str, Any] = {}
+
+    class _Collect:
+        def command(self, name: str) -> Any:
+            def keep(fn: Any) -> Any:
+                handlers[name] = fn
+                return fn
+            return keep
+
+    def lazy(name: str) -> Any:
+        async def handler(ls: Any, *args: Any) -> Any:  # `ls` by name: pygls injects it
+            if not handlers:
+                from . import commands
+                commands.register(_Collect(), get_engine)
+            return await handlers[name](ls, *args)
+        return handler
+
+    for name in COMMANDS:
+        ls.command(name)(lazy(name))
 
     @ls.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(
         code_action_kinds=[t.CodeActionKind.QuickFix], resolve_provider=False))
@@ -113,6 +142,7 @@ def build() -> BatonServer:
                 return None
         if ls_.engine is None:
             return None
+        from . import actions
         return actions.code_actions(ls_.engine, params) or None
 
     @ls.feature(t.SHUTDOWN)

@@ -1,0 +1,22 @@
+"""The names of Baton's workspace/executeCommand commands (PROTOCOL §4), in a module
+that imports nothing, so the server can advertise them before loading their handlers.
+`tests/unit/lsp/test_command_names.py` checks this list against `commands.register`."""
+
+COMMANDS = (
+    "baton.run",
+    "baton.run.answer",
+    "baton.run.steer",
+    "baton.plan.accept",
+    "baton.plan.reject",
+    "baton.plan.revise",
+    "baton.edits.apply",
+    "baton.edits.reject",
+    "baton.edits.applyHunk",
+    "baton.edits.rejectHunk",
+    "baton.run.cancel",
+    "baton.run.revert",
+    "baton.runs",
+    "baton.run.show",
+    "baton.selection.ask",
+    "baton.selection.edit",
+)
