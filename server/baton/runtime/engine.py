@@ -104,7 +104,7 @@ class Engine:
         shadow = Shadow(self.policy, folder / "shadow", self._open_text)
         plan_files = granted_files(run.accepted_plan) if run.accepted_plan else []
         if run.route == Route.EDIT and run.uri:
-            target = self._rel_from_uri(run.uri)
+            target = self.rel_from_uri(run.uri)
             plan_files = [target] if target else []
         for_run = [p for p in run.permissions if p.answer == "Allow for this run"]
         grants = Grants(plan_files, self.config.permissions.write,
@@ -115,7 +115,7 @@ class Engine:
         self.contexts[run.id] = ctx
         return ctx
 
-    def _rel_from_uri(self, uri: str) -> str | None:
+    def rel_from_uri(self, uri: str) -> str | None:
         """The workspace-relative path of a file: URI, or None if it is not in the workspace."""
         from urllib.parse import unquote, urlparse
         parsed = urlparse(uri)

@@ -145,7 +145,7 @@ class Workflow:
     async def _after_route(self, ctx: RunContext) -> None:
         run = ctx.run
         if run.route == Route.EDIT and run.uri:
-            target = self.engine._rel_from_uri(run.uri)
+            target = self.engine.rel_from_uri(run.uri)
             if target:
                 ctx.grants.plan_files = [target]
         state = State.IMPLEMENTING if run.route == Route.EDIT else State.PLANNING
@@ -302,7 +302,7 @@ class Workflow:
         """The selection (with its surroundings) and the parent run, fixed at creation."""
         out: dict[str, Any] = {"context": ""}
         if uri:
-            rel = self.engine._rel_from_uri(uri)
+            rel = self.engine.rel_from_uri(uri)
             if rel is None:
                 out["context"] = f"(The person pointed at {uri}, which is outside the workspace.)"
             else:
