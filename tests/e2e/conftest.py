@@ -40,12 +40,22 @@ def plan_script(*, files: list[str] | None = None, implementer: list[dict] | Non
 MakeEditor = Callable[..., Any]
 
 
+@pytest.fixture(params=["vscode", "neovim"])
+def client_kind(request: pytest.FixtureRequest) -> str:
+    """Modules that use this run every test with both editors' capabilities (utf-16 and
+    utf-8 positions): `pytestmark = pytest.mark.usefixtures("client_kind")`."""
+    return request.param
+
+
 @pytest.fixture
-async def make_editor(tmp_path: Path) -> AsyncIterator[MakeEditor]:
+async def make_editor(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[MakeEditor]:
     editors: list[Editor] = []
+    default_kind = (request.getfixturevalue("client_kind")
+                    if "client_kind" in request.fixturenames else "vscode")
 
     async def make(script: dict[str, Any], *, files: dict[str, str] | None = None,
-                   kind: str = "vscode", extra_config: str = "", root: Path | None = None) -> Editor:
+                   kind: str | None = None, extra_config: str = "", root: Path | None = None) -> Editor:
+        kind = kind or default_kind
         ws = root or tmp_path / "ws"
         ws.mkdir(exist_ok=True)
         if "runs" not in script:

@@ -3,9 +3,13 @@ CRLF line ends, a last line without a newline, and a 5 MB file edited with a sma
 
 from __future__ import annotations
 
+import pytest
+
 from lsprotocol import types as t
 
 from .conftest import plan_script, turn
+
+pytestmark = pytest.mark.usefixtures("client_kind")
 
 
 async def accepted(ed, task: str = "Do it") -> str:

@@ -11,6 +11,8 @@ from lsprotocol import types as t
 from .conftest import HELLO, plan_script, turn
 from .editor import action_command
 
+pytestmark = pytest.mark.usefixtures("client_kind")
+
 EDITED = HELLO.replace("def hello():", "def hello(name):")
 
 

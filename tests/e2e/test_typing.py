@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import HELLO, plan_script, turn
+
+pytestmark = pytest.mark.usefixtures("client_kind")
 
 PAUSE = [turn(("ask_user", {"question": "Shall I go on?"}))]
 
