@@ -24,6 +24,9 @@ def _logging(verbose: bool) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from .lsp.server import build
+    from .lsp.worker import SWITCH_INTERVAL_S
+    # Runs step on a worker thread: let the editor's thread have the interpreter quickly.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     server = build()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

@@ -27,6 +27,7 @@ async def test_bad_commands_get_actionable_errors(make_editor):
     ed = await make_editor(plan_script())
     await expect_error(ed, "baton.plan.accept", {"runId": "nope"}, code=-32001, match="No run with id 'nope'")
     await expect_error(ed, "baton.run", {}, code=-32602, match="task")
+    await expect_error(ed, "baton.run", {"task": "   "}, code=-32602, match="blank")
     await expect_error(ed, "baton.run", raw_args=["just a string"], code=-32602, match="one object argument")
     await expect_error(ed, "baton.run", raw_args=[{"task": "a"}, {"task": "b"}], code=-32602,
                        match="one object argument")

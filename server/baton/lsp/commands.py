@@ -102,7 +102,14 @@ def to_jsonrpc(e: BaseException) -> JsonRpcException:
 Handler = Callable[[Engine, Any], Awaitable[Any] | Any]
 
 
-def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
+async def _direct(fn: Handler, engine: Engine, arg: Any) -> Any:
+    result = fn(engine, arg)
+    return await result if hasattr(result, "__await__") else result
+
+
+def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]],
+             on_engine: Callable[[Handler, Engine, Any], Awaitable[Any]] = _direct) -> None:
+    """Register every command on `ls`; `on_engine` runs a handler where the engine lives."""
     def command(name: str, model: type[_Arg]) -> Callable[[Handler], Handler]:
         def wrap(fn: Handler) -> Handler:
             # No functools.wraps: pygls reads the handler's signature to unpack arguments.
@@ -111,9 +118,7 @@ def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]]) -> None:
                 try:
                     parsed = _parse(model, args)
                     engine = await get_engine()
-                    result = fn(engine, parsed)
-                    if hasattr(result, "__await__"):
-                        result = await result
+                    result = await on_engine(fn, engine, parsed)
                     return {} if result is None else result
                 except Exception as e:
                     raise to_jsonrpc(e) from None

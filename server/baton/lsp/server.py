@@ -34,6 +34,7 @@ class BatonServer(LanguageServer):
         self.engine: Engine | None = None
         self.ready: asyncio.Future[Engine] | None = None
         self.init_options: dict[str, Any] = {}
+        self.worker: Any = None  # the engine's thread (lsp/worker.py), once initialized
 
 
 def _root(ls: BatonServer, params: t.InitializeParams) -> Path:
@@ -75,12 +76,21 @@ def build() -> BatonServer:
     async def initialized(ls_: BatonServer, params: t.InitializedParams) -> None:
         from ..runtime.engine import Engine
         from .host import LspHost
+        from .worker import CrossLoopHost, Worker
         root = root_holder.get("root", Path.cwd())
         try:
             config = await asyncio.to_thread(_config, ls_, root)
-            engine = Engine(root, config, LspHost(ls_, root.resolve(),
-                                                  config.limits.client_request_timeout_s))
-            await engine.start()
+            host = CrossLoopHost(LspHost(ls_, root.resolve(), config.limits.client_request_timeout_s),
+                                 asyncio.get_running_loop())
+            worker = Worker()
+            worker.start()
+            ls_.worker = worker
+
+            async def start() -> Engine:  # on the engine loop: its tasks and locks live there
+                engine = Engine(root, config, host)
+                await engine.start()
+                return engine
+            engine = await worker.run(start())
         except Exception as e:
             log.exception("Baton could not start")
             ls_.window_show_message(t.ShowMessageParams(type=t.MessageType.Error,
@@ -94,7 +104,7 @@ def build() -> BatonServer:
                 type=t.MessageType.Info, message="Baton: " + config.origin[-1]))
         if ls_.ready and not ls_.ready.done():
             ls_.ready.set_result(engine)
-        isolation = await engine.probe_isolation()
+        isolation = await worker.run(engine.probe_isolation())
         if isolation.layer == "none":
             ls_.window_show_message(t.ShowMessageParams(
                 type=t.MessageType.Warning,
@@ -108,6 +118,13 @@ def build() -> BatonServer:
             from ..errors import UserInputError  # noqa: PLC0415
             raise UserInputError("Baton is not initialized yet")
         return await asyncio.shield(ls.ready)
+
+    async def on_engine(fn: Any, engine: Engine, arg: Any) -> Any:
+        """A command's work runs on the engine loop, like everything that changes runs."""
+        async def call() -> Any:
+            result = fn(engine, arg)
+            return await result if hasattr(result, "__await__") else result
+        return await ls.worker.run(call())
 
     # Each command is registered by name at once (clients see them in the capabilities);
     # the module with their argument models is imported on the first call.
@@ -124,7 +141,7 @@ def build() -> BatonServer:
         async def handler(ls: Any, *args: Any) -> Any:  # `ls` by name: pygls injects it
             if not handlers:
                 from . import commands
-                commands.register(_Collect(), get_engine)
+                commands.register(_Collect(), get_engine, on_engine)
             return await handlers[name](ls, *args)
         return handler
 
@@ -148,7 +165,8 @@ def build() -> BatonServer:
     @ls.feature(t.SHUTDOWN)
     async def shutdown(ls_: BatonServer, params: Any) -> None:
         if ls_.engine is not None:
-            await ls_.engine.close()
-            ls_.engine = None
+            engine, ls_.engine = ls_.engine, None
+            await ls_.worker.run(engine.close())
+            ls_.worker.stop()
 
     return ls

@@ -203,6 +203,8 @@ class Engine:
     def create(self, task: str, *, uri: str | None = None, range: dict[str, Any] | None = None,
                route: Route | None = None, parent_run_id: str | None = None,
                diagnostic: str | None = None) -> str:
+        if not task.strip():
+            raise UserInputError("task must say what to do (it is blank)")
         if parent_run_id is not None:
             self.get(parent_run_id)
         run = Run(id=new_run_id())
