@@ -15,10 +15,11 @@ import asyncio
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
-                            Question, RunNotice)
+if TYPE_CHECKING:  # importing pydantic models here would slow `baton serve`'s start-up
+    from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument,
+                                PermissionAnswer, Question, RunNotice)
 
 T = TypeVar("T")
 SWITCH_INTERVAL_S = 0.0005
