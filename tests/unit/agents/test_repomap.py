@@ -81,7 +81,7 @@ def test_repo_map_of_30000_files_is_fast(tmp_path: Path) -> None:
 
 
 def test_the_prefilter_never_changes_the_verdict() -> None:
-    from baton.agents.repomap import _Ignore
+    from baton.tools.listing import _Ignore
 
     lines = ["*.log", "!keep.log", "build/", "/top.txt", "docs/**/*.tmp", "a?c", "[ab].py"]
     fast = _Ignore("", lines)
