@@ -77,6 +77,7 @@ class Editor:
         self._changed = asyncio.Condition()
         self.prompts: list[t.ShowMessageRequestParams] = []
         self.answer_prompt: Callable[[t.ShowMessageRequestParams], str | None] = lambda p: None
+        self.prompt_delay_s = 0.0  # a person who takes their time to answer
         self.apply_policy: Callable[[t.ApplyWorkspaceEditParams], bool] = lambda p: True
         self.applied: list[t.ApplyWorkspaceEditParams] = []
         self.progress: list[tuple[str, str | None, str | None]] = []  # (token, kind, message)
@@ -125,6 +126,7 @@ class Editor:
         @c.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
         async def message_request(params: t.ShowMessageRequestParams) -> t.MessageActionItem | None:
             self.prompts.append(params)
+            await asyncio.sleep(self.prompt_delay_s)
             title = self.answer_prompt(params)
             return t.MessageActionItem(title=title) if title else None
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
@@ -20,9 +21,21 @@ from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, Permis
 from .documents import open_document
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
             "info": t.DiagnosticSeverity.Information, "hint": t.DiagnosticSeverity.Hint}
+
+
+async def _answer(request: Awaitable[T], timeout_s: float) -> T:
+    """Wait for the client's answer to a request for at most `timeout_s`.
+
+    Only our wait is cancelled (a timeout, a cancelled run, shutdown), never pygls's own
+    future: pygls sets the result of a late answer on that future, and if it was cancelled
+    it raises and shows the person "Error in server"."""
+    pending = asyncio.ensure_future(request)
+    pending.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "never retrieved"
+    return await asyncio.wait_for(asyncio.shield(pending), timeout_s)
 
 
 class LspHost:
@@ -70,7 +83,7 @@ class LspHost:
             ok = self._supports_progress()
             if ok:
                 try:
-                    await asyncio.wait_for(wdp.create_async(token), self.timeout_s)
+                    await _answer(wdp.create_async(token), self.timeout_s)
                 except Exception as e:  # the client refused or never answered: no progress UI
                     log.info("progress token refused: %s", e)
                     ok = False
@@ -91,7 +104,7 @@ class LspHost:
                 type=t.MessageType.Info, message=f"Baton: open {path}"))
             return
         try:
-            await asyncio.wait_for(self.ls.window_show_document_async(
+            await _answer(self.ls.window_show_document_async(
                 t.ShowDocumentParams(uri=path.as_uri(), external=False, take_focus=take_focus)),
                 self.timeout_s)
         except Exception as e:
@@ -100,7 +113,7 @@ class LspHost:
     async def _choose(self, message: str, options: list[str],
                       kind: t.MessageType = t.MessageType.Info) -> str | None:
         try:
-            item = await asyncio.wait_for(self.ls.window_show_message_request_async(
+            item = await _answer(self.ls.window_show_message_request_async(
                 t.ShowMessageRequestParams(type=kind, message=message,
                                            actions=[t.MessageActionItem(title=o) for o in options])),
                 self.timeout_s)
@@ -130,7 +143,7 @@ class LspHost:
                           confirm: bool = False) -> ApplyResult:
         edit = self.workspace_edit(label, edits, confirm=confirm)
         try:
-            result = await asyncio.wait_for(self.ls.workspace_apply_edit_async(
+            result = await _answer(self.ls.workspace_apply_edit_async(
                 t.ApplyWorkspaceEditParams(edit=edit, label=label)), self.timeout_s)
         except TimeoutError:
             return ApplyResult(applied=False, reason="the editor did not answer in time")

@@ -104,7 +104,10 @@ def build() -> BatonServer:
                 type=t.MessageType.Info, message="Baton: " + config.origin[-1]))
         if ls_.ready and not ls_.ready.done():
             ls_.ready.set_result(engine)
-        isolation = await worker.run(engine.probe_isolation())
+        try:
+            isolation = await worker.run(engine.probe_isolation())
+        except asyncio.CancelledError:  # shut down before the probe finished
+            return
         if isolation.layer == "none":
             ls_.window_show_message(t.ShowMessageParams(
                 type=t.MessageType.Warning,
@@ -167,6 +170,6 @@ def build() -> BatonServer:
         if ls_.engine is not None:
             engine, ls_.engine = ls_.engine, None
             await ls_.worker.run(engine.close())
-            ls_.worker.stop()
+            await ls_.worker.stop()
 
     return ls

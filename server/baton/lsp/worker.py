@@ -41,9 +41,17 @@ class Worker:
         """Run `coro` on the engine loop and wait for it from the calling loop."""
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """Cancel whatever still runs there (an isolation probe, a late host call), then stop:
+        a task left pending when the loop stops is destroyed with an error in the log."""
+        async def drain() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.run(drain())
         self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
+        await asyncio.to_thread(self._thread.join, 5)
 
 
 class CrossLoopHost:
