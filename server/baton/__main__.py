@@ -24,9 +24,6 @@ def _logging(verbose: bool) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from .lsp.server import build
-    from .lsp.worker import SWITCH_INTERVAL_S
-    # Runs step on a worker thread: let the editor's thread have the interpreter quickly.
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     server = build()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
@@ -82,6 +79,11 @@ def _serve_stdio(server) -> None:
         server.shutdown()
 
 
+def _engine(args: argparse.Namespace) -> int:
+    from .lsp.engine_process import main
+    return main(args.fd)
+
+
 def _run(args: argparse.Namespace) -> int:
     from .cli_run import run_headless
     return asyncio.run(run_headless(Path(args.workspace), " ".join(args.task), route=args.route,
@@ -119,13 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="baton", description="AI coding agents in your editor.")
     parser.add_argument("--version", action="version", version=f"baton {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
-    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{serve,run,runs,doctor}")
 
     p = sub.add_parser("serve", help="speak LSP on stdio (how editors start Baton)")
     p.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on loopback TCP instead")
     # Some clients (vscode-languageclient with an explicit stdio transport) add --stdio.
     p.add_argument("--stdio", action="store_true", help="speak LSP on stdio (the default)")
     p.set_defaults(fn=_serve)
+
+    # Started by `baton serve` for its agent work (lsp/engine_process.py); not for people.
+    p = sub.add_parser("engine")
+    p.add_argument("--fd", type=int, required=True, help="the socket to `baton serve`")
+    p.set_defaults(fn=_engine)
 
     p = sub.add_parser("run", help="run one task headless in this terminal")
     p.add_argument("--workspace", default=".", help="workspace root (default: .)")

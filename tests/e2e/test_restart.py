@@ -28,11 +28,12 @@ async def test_restart_while_awaiting_approval(make_editor):
     assert ed.text("hello.py") == HELLO.replace("def hello():", "def hello(name):")
 
 
-async def test_restart_mid_implementation_repeats_no_tool_call(make_editor):
+async def mid_implementation(make_editor):
+    """A run stopped in its implementer's slow third model turn, after two tool calls
+    whose results are journaled; the script is rewritten so the next model answers at once."""
     implementer = [
         turn(("write_file", {"path": "notes.txt", "content": "step one\n"})),
         turn(("edit_file", {"path": "notes.txt", "old": "step one", "new": "step one, two"})),
-        # The daemon dies during this (slow) model turn.
         turn(("read_file", {"path": "notes.txt"}), delay_ms=30_000),
     ]
     ed = await make_editor(plan_script(files=["notes.txt"], implementer=implementer))
@@ -43,14 +44,23 @@ async def test_restart_mid_implementation_repeats_no_tool_call(make_editor):
     # Progress reports each tool call once its result is durable in the journal.
     await ed.wait_for(lambda: any(m == "implementer: edit_file" for tok, _, m in ed.progress if tok == token),
                       "the implementer's second tool call")
-    # The daemon dies during the slow third model turn. The new daemon's model answers at once.
     script = json.loads((ed.config.parent / "script.json").read_text())
     script["runs"][0]["implementer"][2] = turn(("read_file", {"path": "notes.txt"}))
     script["runs"][0]["implementer"].append(turn(("finish", {"summary": "done"})))
     (ed.config.parent / "script.json").write_text(json.dumps(script))
-    ed = await make_editor.restart(ed)
-    await ed.wait_state(run_id, "done")
+    return ed, run_id
+
+
+def assert_each_call_once(ed, run_id: str) -> None:
     results = [c for c in tool_results(ed.root, run_id) if c.startswith("implementer")]
     # Each call answered exactly once, in order, across the two daemons.
     assert results == ["implementer-0-0", "implementer-1-0", "implementer-2-0", "implementer-3-0"], results
     assert (ed.root / "notes.txt").read_text() == "step one, two\n"
+
+
+async def test_restart_mid_implementation_repeats_no_tool_call(make_editor):
+    ed, run_id = await mid_implementation(make_editor)
+    # The daemon dies during the slow third model turn.
+    ed = await make_editor.restart(ed)
+    await ed.wait_state(run_id, "done")
+    assert_each_call_once(ed, run_id)

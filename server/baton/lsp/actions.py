@@ -8,22 +8,22 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as t
+from pygls.workspace import Workspace
 
 from ..edits.hunks import at_lines, parse
-from ..runtime.engine import Engine
-from ..runtime.runs import State
+from .documents import open_document
 
 FIX_CONTEXT_LINES = 3
 
 
-def _run_file(engine: Engine, uri: str) -> tuple[str, str] | None:
+def _run_file(runs_dir: Path, uri: str) -> tuple[str, str] | None:
     """(runId, file name) when `uri` is a run's document under .baton/runs/."""
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return None
     path = Path(unquote(parsed.path))
     try:
-        rel = path.relative_to(engine.runs_dir)
+        rel = path.relative_to(runs_dir)
     except ValueError:
         return None
     parts = rel.parts
@@ -35,20 +35,22 @@ def _cmd(title: str, command: str, arg: dict) -> t.CodeAction:
                         command=t.Command(title=title, command=command, arguments=[arg]))
 
 
-def code_actions(engine: Engine, params: t.CodeActionParams) -> list[t.CodeAction]:
+def code_actions(runs_dir: Path, states: dict[str, str], workspace: Workspace,
+                 params: t.CodeActionParams) -> list[t.CodeAction]:
+    """`states` is each run's state as last notified (baton/runChanged)."""
     uri = params.text_document.uri
     out: list[t.CodeAction] = []
-    found = _run_file(engine, uri)
+    found = _run_file(runs_dir, uri)
     if found:
         run_id, name = found
-        ctx = engine.contexts.get(run_id)
-        if ctx is not None:
+        state = states.get(run_id)
+        if state is not None:
             arg = {"runId": run_id}
-            if name == "plan.md" and ctx.run.state == State.AWAITING_APPROVAL:
+            if name == "plan.md" and state == "awaiting_approval":
                 out += [_cmd("Accept plan", "baton.plan.accept", arg),
                         _cmd("Reject plan", "baton.plan.reject", arg)]
-            if name == "changes.diff" and ctx.run.state == State.AWAITING_APPLY:
-                out += _hunk_actions(engine, uri, params.range, run_id)
+            if name == "changes.diff" and state == "awaiting_apply":
+                out += _hunk_actions(workspace, uri, params.range, run_id)
                 out += [_cmd("Apply changes", "baton.edits.apply", arg),
                         _cmd("Reject changes", "baton.edits.reject", arg)]
         return out
@@ -71,12 +73,12 @@ def code_actions(engine: Engine, params: t.CodeActionParams) -> list[t.CodeActio
     return out
 
 
-def _hunk_actions(engine: Engine, uri: str, rng: t.Range, run_id: str) -> list[t.CodeAction]:
+def _hunk_actions(workspace: Workspace, uri: str, rng: t.Range, run_id: str) -> list[t.CodeAction]:
     """`Apply this hunk` / `Reject this hunk` for each hunk the range touches, found in the
     document as the person sees it (the open buffer, else the file); the command checks the
     hunk is still pending, so a stale document cannot apply the wrong lines."""
     path = Path(unquote(urlparse(uri).path))
-    doc = engine.host.open_document(path)
+    doc = open_document(workspace, path)
     try:
         text = doc.text if doc else path.read_text(encoding="utf-8")
     except OSError:

@@ -20,3 +20,6 @@ COMMANDS = (
     "baton.selection.ask",
     "baton.selection.edit",
 )
+
+# Server-defined error codes (JSON-RPC reserves -32000..-32099 for servers).
+UNKNOWN_RUN, WRONG_STATE, NOT_READY = -32001, -32002, -32003

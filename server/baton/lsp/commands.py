@@ -13,11 +13,10 @@ from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInva
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
 from ..runtime.runs import Route, State
+from .command_names import UNKNOWN_RUN, WRONG_STATE
 
 log = logging.getLogger(__name__)
 
-# Server-defined error codes (JSON-RPC reserves -32000..-32099 for servers).
-UNKNOWN_RUN, WRONG_STATE, NOT_READY = -32001, -32002, -32003
 
 
 class _Arg(BaseModel):

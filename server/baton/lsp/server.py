@@ -1,8 +1,9 @@
 """Builds the pygls server from its features. No logic lives here.
 
-Start-up is what an editor waits for, so only pygls and lsprotocol are imported before
-`initialize` is answered: the engine, configuration and command models load on
-`initialized` (or on the first command), off the editor's critical path.
+This process only answers the editor. The engine (runs, agents, journal) lives in a
+child process started on `initialized` (lsp/engine_process.py, reached through
+lsp/engine_link.py), so agent work never holds the interpreter an editor request waits
+on. Start-up is what an editor waits for: only pygls and lsprotocol are imported here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
@@ -20,8 +22,7 @@ from .. import __version__
 from .command_names import COMMANDS
 
 if TYPE_CHECKING:
-    from ..config import Config
-    from ..runtime.engine import Engine
+    from .engine_link import EngineLink
 
 log = logging.getLogger(__name__)
 READY_WAIT_S = 10.0
@@ -31,10 +32,8 @@ class BatonServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("baton", __version__,
                          text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
-        self.engine: Engine | None = None
-        self.ready: asyncio.Future[Engine] | None = None
+        self.link: EngineLink | None = None  # the engine process, once initialized
         self.init_options: dict[str, Any] = {}
-        self.worker: Any = None  # the engine's thread (lsp/worker.py), once initialized
 
 
 def _root(ls: BatonServer, params: t.InitializeParams) -> Path:
@@ -49,127 +48,79 @@ def _root(ls: BatonServer, params: t.InitializeParams) -> Path:
     return Path.cwd()
 
 
-def _config(ls: BatonServer, root: Path) -> Config:
-    from ..config import defaults, load_config
-    from ..errors import ConfigError
-    overrides = ls.init_options.get("config") if isinstance(ls.init_options, dict) else None
-    try:
-        return load_config(root, overrides if isinstance(overrides, dict) else None)
-    except ConfigError as e:
-        # A bad setting is shown to the person and the defaults are used.
-        ls.window_show_message(t.ShowMessageParams(
-            type=t.MessageType.Error, message=f"Baton: {e}. Using the defaults."))
-        return defaults()
-
-
 def build() -> BatonServer:
     ls = BatonServer()
     root_holder: dict[str, Path] = {}
+    started = asyncio.Event()  # set once the link exists (not once the engine is up)
 
     @ls.feature(t.INITIALIZE)
     def initialize(ls_: BatonServer, params: t.InitializeParams) -> None:
         ls_.init_options = params.initialization_options or {}
         root_holder["root"] = _root(ls_, params)
-        ls_.ready = asyncio.get_running_loop().create_future()
 
     @ls.feature(t.INITIALIZED)
     async def initialized(ls_: BatonServer, params: t.InitializedParams) -> None:
-        from ..runtime.engine import Engine
-        from .host import LspHost
-        from .worker import CrossLoopHost, Worker
-        root = root_holder.get("root", Path.cwd())
-        try:
-            config = await asyncio.to_thread(_config, ls_, root)
-            host = CrossLoopHost(LspHost(ls_, root.resolve(), config.limits.client_request_timeout_s),
-                                 asyncio.get_running_loop())
-            worker = Worker()
-            worker.start()
-            ls_.worker = worker
+        from .engine_link import EngineLink
+        ws = ls_.client_capabilities.workspace
+        enc = ls_.workspace.position_encoding or "utf-16"
+        overrides = ls_.init_options.get("config") if isinstance(ls_.init_options, dict) else None
+        ls_.link = EngineLink(
+            ls_, root_holder.get("root", Path.cwd()).resolve(), encoding=getattr(enc, "value", enc),
+            annotations=bool(ws and ws.workspace_edit and ws.workspace_edit.change_annotation_support),
+            config=overrides if isinstance(overrides, dict) else None)
+        started.set()
+        await ls_.link.start()
 
-            async def start() -> Engine:  # on the engine loop: its tasks and locks live there
-                engine = Engine(root, config, host)
-                await engine.start()
-                return engine
-            engine = await worker.run(start())
-        except Exception as e:
-            log.exception("Baton could not start")
-            ls_.window_show_message(t.ShowMessageParams(type=t.MessageType.Error,
-                                                        message=f"Baton could not start: {e}"))
-            if ls_.ready and not ls_.ready.done():
-                ls_.ready.set_exception(e)
-            return
-        ls_.engine = engine
-        if config.offline and any("offline" in o for o in config.origin):
-            ls_.window_log_message(t.LogMessageParams(
-                type=t.MessageType.Info, message="Baton: " + config.origin[-1]))
-        if ls_.ready and not ls_.ready.done():
-            ls_.ready.set_result(engine)
-        try:
-            isolation = await worker.run(engine.probe_isolation())
-        except asyncio.CancelledError:  # shut down before the probe finished
-            return
-        if isolation.layer == "none":
-            ls_.window_show_message(t.ShowMessageParams(
-                type=t.MessageType.Warning,
-                message="Baton: commands from agents will be refused: no sandbox is available "
-                        f"here. {isolation.fix} (see `baton doctor`)"))
+    async def link() -> EngineLink:
+        if ls.link is None:
+            if ls.client_capabilities is None:
+                raise JsonRpcException("Baton is not initialized yet", code=-32002)
+            await asyncio.wait_for(started.wait(), READY_WAIT_S)
+        assert ls.link is not None
+        return ls.link
 
-    async def get_engine() -> Engine:
-        if ls.engine is not None:
-            return ls.engine
-        if ls.ready is None:
-            from ..errors import UserInputError  # noqa: PLC0415
-            raise UserInputError("Baton is not initialized yet")
-        return await asyncio.shield(ls.ready)
+    # Document sync is pygls's; each change is also forwarded, in order, to the engine's mirror.
+    @ls.feature(t.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls_: BatonServer, params: t.DidOpenTextDocumentParams) -> None:
+        if ls_.link is not None:
+            ls_.link.did_open(params)
 
-    async def on_engine(fn: Any, engine: Engine, arg: Any) -> Any:
-        """A command's work runs on the engine loop, like everything that changes runs."""
-        async def call() -> Any:
-            result = fn(engine, arg)
-            return await result if hasattr(result, "__await__") else result
-        return await ls.worker.run(call())
+    @ls.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls_: BatonServer, params: t.DidChangeTextDocumentParams) -> None:
+        if ls_.link is not None:
+            ls_.link.did_change(params)
 
-    # Each command is registered by name at once (clients see them in the capabilities);
-    # the module with their argument models is imported on the first call.
-    handlers: dict[str, Any] = {}
+    @ls.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls_: BatonServer, params: t.DidCloseTextDocumentParams) -> None:
+        if ls_.link is not None:
+            ls_.link.did_close(params)
 
-    class _Collect:
-        def command(self, name: str) -> Any:
-            def keep(fn: Any) -> Any:
-                handlers[name] = fn
-                return fn
-            return keep
-
-    def lazy(name: str) -> Any:
+    # Commands are registered by name (clients see them in the capabilities); their
+    # arguments are parsed and carried out in the engine process.
+    def forward(name: str) -> Any:
         async def handler(ls: Any, *args: Any) -> Any:  # `ls` by name: pygls injects it
-            if not handlers:
-                from . import commands
-                commands.register(_Collect(), get_engine, on_engine)
-            return await handlers[name](ls, *args)
+            return await (await link()).command(name, list(args))
         return handler
 
     for name in COMMANDS:
-        ls.command(name)(lazy(name))
+        ls.command(name)(forward(name))
 
     @ls.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(
         code_action_kinds=[t.CodeActionKind.QuickFix], resolve_provider=False))
     async def code_action(ls_: BatonServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
         # Only right after start-up can this wait (for the engine); later it answers from memory.
-        if ls_.engine is None:
-            try:
-                await asyncio.wait_for(get_engine(), READY_WAIT_S)
-            except Exception:
-                return None
-        if ls_.engine is None:
+        try:
+            link_ = await link()
+            if not link_.ready:
+                await asyncio.wait_for(link_.wait_ready(), READY_WAIT_S)
+        except Exception:
             return None
         from . import actions
-        return actions.code_actions(ls_.engine, params) or None
+        return actions.code_actions(link_.runs_dir, link_.states, ls_.workspace, params) or None
 
     @ls.feature(t.SHUTDOWN)
     async def shutdown(ls_: BatonServer, params: Any) -> None:
-        if ls_.engine is not None:
-            engine, ls_.engine = ls_.engine, None
-            await ls_.worker.run(engine.close())
-            await ls_.worker.stop()
+        if ls_.link is not None:
+            await ls_.link.close()
 
     return ls

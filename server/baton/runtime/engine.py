@@ -21,6 +21,7 @@ from ..providers.registry import Registry
 from ..sandbox.grants import Grants
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
+from . import workspace_lock
 from .host import Host, RunNotice
 from .journal import Journal
 from .planfile import granted_files
@@ -32,6 +33,7 @@ from .watcher import Watcher
 from .workflow import Workflow
 
 log = logging.getLogger(__name__)
+LOCK_WAIT_S = 10.0  # a restarted server's old engine may still be closing
 
 
 def new_run_id() -> str:
@@ -58,13 +60,16 @@ class Engine:
         self.contexts: dict[str, RunContext] = {}
         self.workflow = Workflow(self)
         self._closing = False
+        self._lock: int | None = None
         # One lock per workspace file, shared by all runs: deliveries never interleave.
         self.file_locks: dict[str, asyncio.Lock] = {}
         self.watcher: Watcher | None = None
 
     # -- lifecycle --------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, lock_wait_s: float = LOCK_WAIT_S) -> None:
         """Rebuild runs from the journal and resume every run that is not over."""
+        self._lock = await asyncio.to_thread(workspace_lock.acquire,
+                                             self.baton_dir / "engine.lock", lock_wait_s)
         runs = await asyncio.to_thread(self.journal.load)
 
         for run in sorted(runs.values(), key=lambda r: r.created_at):
@@ -98,6 +103,9 @@ class Engine:
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.journal.flush()
         self.journal.close()
+        if self._lock is not None:
+            workspace_lock.release(self._lock)
+            self._lock = None
 
     def _context(self, run: Run) -> RunContext:
         folder = self.runs_dir / run.id

@@ -1,0 +1,149 @@
+"""The engine process's host: what the engine asks of the editor goes over the channel
+to the LSP process (lsp/bridge.py), which puts it to the editor. What needs work (the
+text edits of a delivery, the diagnostics merged across runs) is built here, in the
+engine process, so the editor's process only forwards it.
+
+The open buffers are a mirror of the editor's, kept by the document notifications the
+LSP process forwards in order (pygls's own Workspace applies them, in the negotiated
+position encoding)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Literal
+
+from lsprotocol import types as t
+from pygls.protocol import default_converter
+from pygls.uris import to_fs_path
+from pygls.workspace import Workspace
+
+from ..edits.diff import text_edits
+from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
+                            Question, RunNotice)
+from .channel import Channel, ChannelClosed
+from .documents import open_document
+
+log = logging.getLogger(__name__)
+
+SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
+            "info": t.DiagnosticSeverity.Information, "hint": t.DiagnosticSeverity.Hint}
+
+
+class EditorHost:
+    def __init__(self, channel: Channel, root: Path, workspace: Workspace, *,
+                 annotations: bool) -> None:
+        self.channel = channel
+        self.root = root
+        self.workspace = workspace
+        self.annotations = annotations
+        self.converter = default_converter()
+        self._diagnosed: dict[str, set[str]] = defaultdict(set)  # run → uris with findings
+        self._findings: dict[str, dict[str, list[t.Diagnostic]]] = defaultdict(dict)
+
+    # -- the buffer mirror ------------------------------------------------------------
+    def open_document(self, path: Path) -> OpenDocument | None:
+        return open_document(self.workspace, path)
+
+    def open_paths(self) -> list[Path]:
+        return [Path(p) for uri in list(self.workspace.text_documents) if (p := to_fs_path(uri))]
+
+    async def _ask(self, method: str, params: Any) -> Any:
+        try:
+            return await self.channel.request(method, params)
+        except ChannelClosed:
+            # The editor's process is gone and this one is closing: wait to be cancelled,
+            # so the run stops where it is and resumes on the next start instead of failing.
+            await asyncio.Event().wait()
+
+    # -- Host -------------------------------------------------------------------------
+    async def run_changed(self, notice: RunNotice) -> None:
+        await self._ask("runChanged", notice.model_dump(mode="json", exclude_none=True))
+
+    async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
+                       message: str) -> None:
+        await self._ask("progress", {"runId": run_id, "kind": kind, "message": message})
+
+    async def show_document(self, path: Path, *, take_focus: bool) -> None:
+        await self._ask("showDocument", {"uri": path.as_uri(), "takeFocus": take_focus})
+
+    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
+        title = await self._ask("choose", {
+            "message": prompt, "options": [a.value for a in PermissionAnswer], "warning": True})
+        if title is None:
+            await self._ask("logMessage", {
+                "warning": True,
+                "message": f"Baton run {run_id}: no answer to a permission prompt, so it is denied."})
+            return PermissionAnswer.DENY
+        return PermissionAnswer(title) if title in PermissionAnswer._value2member_map_ else PermissionAnswer.DENY
+
+    async def ask_question(self, run_id: str, question: Question) -> str | None:
+        if not question.options:
+            return None  # the client prompts from baton/runChanged and answers with baton.run.answer
+        return await self._ask("choose", {"message": f"Baton: {question.text}",
+                                                     "options": question.options})
+
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
+                          confirm: bool = False) -> ApplyResult:
+        edit = self.workspace_edit(label, edits, confirm=confirm)
+        result = await self._ask("applyEdit", {
+            "label": label, "edit": self.converter.unstructure(edit)})
+        return ApplyResult.model_validate(result)
+
+    def workspace_edit(self, label: str, edits: list[FileEdit], *,
+                       confirm: bool = False) -> t.WorkspaceEdit:
+        enc = self.workspace.position_encoding or "utf-16"
+        encoding = getattr(enc, "value", enc)
+        annotate = self.annotations
+        ann_id = "baton" if annotate else None
+        changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
+        for e in edits:
+            uri = (self.root / e.path).as_uri()
+            if e.rename_from is not None:
+                changes.append(t.RenameFile(old_uri=(self.root / e.rename_from).as_uri(), new_uri=uri,
+                                            annotation_id=ann_id,
+                                            options=t.RenameFileOptions(overwrite=False,
+                                                                        ignore_if_exists=False)))
+                if e.before == e.after:
+                    continue
+            if e.after is None:
+                changes.append(t.DeleteFile(uri=uri, annotation_id=ann_id,
+                                            options=t.DeleteFileOptions(ignore_if_not_exists=True)))
+                continue
+            before = e.before
+            if before is None and e.rename_from is None:
+                changes.append(t.CreateFile(uri=uri, annotation_id=ann_id,
+                                            options=t.CreateFileOptions(overwrite=False,
+                                                                        ignore_if_exists=True)))
+                before = ""
+            text_edits_ = text_edits(before, e.after, encoding)  # type: ignore[arg-type]
+            if annotate:
+                text_edits_ = [t.AnnotatedTextEdit(range=x.range, new_text=x.new_text,
+                                                   annotation_id="baton") for x in text_edits_]
+            changes.append(t.TextDocumentEdit(
+                text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=e.version),
+                edits=text_edits_))
+        return t.WorkspaceEdit(
+            document_changes=changes,
+            change_annotations={"baton": t.ChangeAnnotation(label=label, needs_confirmation=confirm,
+                                                            description="Edits made by a Baton run")}
+            if annotate else None)
+
+    async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:
+        by_uri: dict[str, list[t.Diagnostic]] = defaultdict(list)
+        for f in findings:
+            line = max(f.line - 1, 0)
+            by_uri[(self.root / f.path).as_uri()].append(t.Diagnostic(
+                range=t.Range(start=t.Position(line=line, character=0),
+                              end=t.Position(line=line + 1, character=0)),
+                message=f.message, severity=SEVERITY[f.severity], source="baton",
+                code=f"run {run_id}"))
+        previous = self._diagnosed[run_id]
+        self._findings[run_id] = dict(by_uri)
+        for uri in previous | set(by_uri):
+            merged = [d for per in self._findings.values() for d in per.get(uri, [])]
+            await self._ask("publishDiagnostics", self.converter.unstructure(
+                t.PublishDiagnosticsParams(uri=uri, diagnostics=merged)))
+        self._diagnosed[run_id] = set(by_uri)

@@ -1,0 +1,165 @@
+"""The engine process: agent work, apart from the editor's process.
+
+`baton serve` answers the editor; every run steps here, in a child process it starts
+(`baton engine --fd N`), so no run ever holds the interpreter the editor's requests wait
+on. The two talk over a socket pair (lsp/channel.py): the LSP process forwards document
+sync and commands; this process calls back for everything the editor must see or answer.
+When the LSP process goes away (its end of the socket closes) this one closes the
+journal and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as t
+from pygls.workspace import Workspace
+
+from ..runtime.engine import Engine
+from .channel import LINE_LIMIT, Channel
+from .editor_host import EditorHost
+
+log = logging.getLogger(__name__)
+
+# Agent work yields the CPU to the editor and its language servers when both want it.
+NICE = 5
+
+
+def _change(c: dict[str, Any]) -> t.TextDocumentContentChangeEvent:
+    if c.get("range") is None:
+        return t.TextDocumentContentChangeWholeDocument(text=c["text"])
+    a, b, x, y = c["range"]
+    return t.TextDocumentContentChangePartial(
+        range=t.Range(start=t.Position(line=a, character=b), end=t.Position(line=x, character=y)),
+        text=c["text"])
+
+
+class EngineSide:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.engine: Engine | None = None
+        self.ready = asyncio.get_running_loop().create_future()
+        self.workspace: Workspace | None = None
+        self.params: dict[str, Any] = {}
+        self._commands: dict[str, Any] = {}
+        self._probe: asyncio.Task[Any] | None = None
+
+    def handlers(self) -> dict[str, Any]:
+        return {"init": self.init, "start": self.start, "command": self.command, "shutdown": self.shutdown,
+                "didOpen": self.did_open, "didChange": self.did_change, "didClose": self.did_close}
+
+    # -- notifications, applied in order ----------------------------------------------
+    def init(self, p: dict[str, Any]) -> None:
+        """First of all: the buffers forwarded next land in this mirror."""
+        self.params = p
+        self.workspace = Workspace(Path(p["root"]).resolve().as_uri(),
+                                   position_encoding=p.get("encoding") or "utf-16")
+
+    def did_open(self, p: dict[str, Any]) -> None:
+        assert self.workspace is not None, "init comes first"
+        self.workspace.put_text_document(t.TextDocumentItem(
+            uri=p["uri"], language_id=p.get("languageId") or "", version=p["version"], text=p["text"]))
+
+    def did_change(self, p: dict[str, Any]) -> None:
+        assert self.workspace is not None
+        doc = t.VersionedTextDocumentIdentifier(uri=p["uri"], version=p["version"])
+        for c in p["changes"]:
+            self.workspace.update_text_document(doc, _change(c))
+
+    def did_close(self, p: dict[str, Any]) -> None:
+        assert self.workspace is not None
+        self.workspace.remove_text_document(p["uri"])
+
+    # -- requests ---------------------------------------------------------------------
+    async def start(self, _: Any) -> dict[str, Any]:
+        from ..config import defaults, load_config
+        from ..errors import ConfigError
+        p = self.params
+        assert self.workspace is not None, "init comes first"
+        root = Path(p["root"]).resolve()
+        messages: list[dict[str, str]] = []
+        overrides = p.get("config")
+        try:
+            config = await asyncio.to_thread(load_config, root, overrides if isinstance(overrides, dict) else None)
+        except ConfigError as e:
+            messages.append({"type": "error", "message": f"Baton: {e}. Using the defaults."})
+            config = defaults()
+        if config.offline and any("offline" in o for o in config.origin):
+            messages.append({"type": "log", "message": "Baton: " + config.origin[-1]})
+        host = EditorHost(self.channel, root, self.workspace, annotations=bool(p.get("annotations")))
+        engine = Engine(root, config, host)
+        await engine.start()
+        self.engine = engine
+        self.ready.set_result(engine)
+        self._probe = asyncio.ensure_future(self._probe_isolation(engine))
+        return {"runsDir": str(engine.runs_dir),
+                "states": {rid: str(ctx.run.state) for rid, ctx in engine.contexts.items()},
+                "timeoutS": config.limits.client_request_timeout_s, "messages": messages}
+
+    async def _probe_isolation(self, engine: Engine) -> None:
+        isolation = await engine.probe_isolation()
+        if isolation.layer == "none":
+            await self.channel.request("message", {
+                "type": "warning",
+                "message": "Baton: commands from agents will be refused: no sandbox is available "
+                           f"here. {isolation.fix} (see `baton doctor`)"})
+
+    async def command(self, p: dict[str, Any]) -> Any:
+        if not self._commands:
+            from . import commands
+
+            class _Collect:
+                def command(_self, name: str) -> Any:  # noqa: N805
+                    def keep(fn: Any) -> Any:
+                        self._commands[name] = fn
+                        return fn
+                    return keep
+
+            async def get_engine() -> Engine:
+                return await asyncio.shield(self.ready)
+            commands.register(_Collect(), get_engine)
+        handler = self._commands.get(p["name"])
+        if handler is None:
+            from pygls.exceptions import JsonRpcMethodNotFound
+            raise JsonRpcMethodNotFound(f"unknown command {p['name']}")
+        return await handler(None, *p.get("args", []))
+
+    async def shutdown(self, p: Any = None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+        if self.engine is not None:
+            engine, self.engine = self.engine, None
+            await engine.close()
+
+
+async def serve(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    reader, writer = await asyncio.open_connection(sock=sock, limit=LINE_LIMIT)
+    handlers: dict[str, Any] = {}
+    channel = Channel(reader, writer, handlers)
+    side = EngineSide(channel)
+    handlers.update(side.handlers())
+    try:
+        await channel.serve()
+    finally:
+        await side.close()
+
+
+def main(fd: int) -> int:
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
+    try:
+        asyncio.run(serve(fd))
+    except KeyboardInterrupt:
+        pass
+    return 0
