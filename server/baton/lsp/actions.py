@@ -18,6 +18,8 @@ FIX_CONTEXT_LINES = 3
 
 def _run_file(runs_dir: Path, uri: str) -> tuple[str, str] | None:
     """(runId, file name) when `uri` is a run's document under .baton/runs/."""
+    if "/runs/" not in uri:  # most requests: a person's file, told apart without parsing
+        return None
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         return None

@@ -58,29 +58,34 @@ class Bridge:
         self.on_notice(notice)
         self.ls.protocol.notify("baton/runChanged", notice)
 
-    async def progress(self, p: dict[str, Any]) -> None:
+    def progress(self, p: dict[str, Any]) -> Awaitable[None] | None:
+        """`begin` waits for the client to accept the token; reports and the end are sent
+        at once, in order with the notifications around them."""
         run_id, kind, message = p["runId"], p["kind"], p["message"]
-        token = f"baton-run-{run_id}"
-        wdp = self.ls.work_done_progress
         if kind == "begin":
-            w = self._caps.window
-            ok = bool(w and w.work_done_progress)
-            if ok:
-                try:
-                    await _answer(wdp.create_async(token), self.timeout_s)
-                except Exception as e:  # the client refused or never answered: no progress UI
-                    log.info("progress token refused: %s", e)
-                    ok = False
-            self._progress_ok[run_id] = ok
-            if ok:
-                wdp.begin(token, t.WorkDoneProgressBegin(title="Baton", message=message,
-                                                         cancellable=False))
-        elif self._progress_ok.get(run_id):
+            return self._begin(run_id, message)
+        if self._progress_ok.get(run_id):
+            token, wdp = f"baton-run-{run_id}", self.ls.work_done_progress
             if kind == "report":
                 wdp.report(token, t.WorkDoneProgressReport(message=message))
             else:
                 wdp.end(token, t.WorkDoneProgressEnd(message=message))
                 self._progress_ok.pop(run_id, None)
+        return None
+
+    async def _begin(self, run_id: str, message: str) -> None:
+        token, wdp = f"baton-run-{run_id}", self.ls.work_done_progress
+        w = self._caps.window
+        ok = bool(w and w.work_done_progress)
+        if ok:
+            try:
+                await _answer(wdp.create_async(token), self.timeout_s)
+            except Exception as e:  # the client refused or never answered: no progress UI
+                log.info("progress token refused: %s", e)
+                ok = False
+        self._progress_ok[run_id] = ok
+        if ok:
+            wdp.begin(token, t.WorkDoneProgressBegin(title="Baton", message=message, cancellable=False))
 
     async def show_document(self, p: dict[str, Any]) -> None:
         w = self._caps.window

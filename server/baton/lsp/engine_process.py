@@ -22,12 +22,13 @@ from pygls.workspace import Workspace
 
 from ..runtime.engine import Engine
 from .channel import LINE_LIMIT, Channel
-from .editor_host import EditorHost
+from .host import LspHost
 
 log = logging.getLogger(__name__)
 
-# Agent work yields the CPU to the editor and its language servers when both want it.
-NICE = 5
+# When the machine is saturated (a build, a test run), the editor and its language
+# servers get the CPU before agent work does. Commands that agents run inherit it.
+NICE = 10
 
 
 def _change(c: dict[str, Any]) -> t.TextDocumentContentChangeEvent:
@@ -91,7 +92,7 @@ class EngineSide:
             config = defaults()
         if config.offline and any("offline" in o for o in config.origin):
             messages.append({"type": "log", "message": "Baton: " + config.origin[-1]})
-        host = EditorHost(self.channel, root, self.workspace, annotations=bool(p.get("annotations")))
+        host = LspHost(self.channel, root, self.workspace, annotations=bool(p.get("annotations")))
         engine = Engine(root, config, host)
         await engine.start()
         self.engine = engine

@@ -105,18 +105,26 @@ def build() -> BatonServer:
     for name in COMMANDS:
         ls.command(name)(forward(name))
 
-    @ls.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(
-        code_action_kinds=[t.CodeActionKind.QuickFix], resolve_provider=False))
-    async def code_action(ls_: BatonServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
-        # Only right after start-up can this wait (for the engine); later it answers from memory.
+    async def engine_up() -> bool:
         try:
             link_ = await link()
-            if not link_.ready:
-                await asyncio.wait_for(link_.wait_ready(), READY_WAIT_S)
+            await asyncio.wait_for(link_.wait_ready(), READY_WAIT_S)
+            return True
         except Exception:
-            return None
+            return False
+
+    # A generator handler: answered in the same turn of the loop that read the request
+    # (a coroutine would wait for a task step behind whatever else is scheduled). Only
+    # right after start-up does it yield, to wait for the engine.
+    @ls.feature(t.TEXT_DOCUMENT_CODE_ACTION, t.CodeActionOptions(
+        code_action_kinds=[t.CodeActionKind.QuickFix], resolve_provider=False))
+    def code_action(ls_: BatonServer, params: t.CodeActionParams) -> Any:
+        if ls_.link is None or not ls_.link.ready:
+            if not (yield engine_up, (), {}):
+                return None
+        assert ls_.link is not None
         from . import actions
-        return actions.code_actions(link_.runs_dir, link_.states, ls_.workspace, params) or None
+        return actions.code_actions(ls_.link.runs_dir, ls_.link.states, ls_.workspace, params) or None
 
     @ls.feature(t.SHUTDOWN)
     async def shutdown(ls_: BatonServer, params: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
@@ -27,12 +28,13 @@ from .channel import Channel, ChannelClosed
 from .documents import open_document
 
 log = logging.getLogger(__name__)
+REPORT_EVERY_S = 0.1
 
 SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
             "info": t.DiagnosticSeverity.Information, "hint": t.DiagnosticSeverity.Hint}
 
 
-class EditorHost:
+class LspHost:
     def __init__(self, channel: Channel, root: Path, workspace: Workspace, *,
                  annotations: bool) -> None:
         self.channel = channel
@@ -40,6 +42,8 @@ class EditorHost:
         self.workspace = workspace
         self.annotations = annotations
         self.converter = default_converter()
+        self._reported: dict[str, float] = {}  # run → when its last progress report went
+        self._held: dict[str, str] = {}  # run → the report waiting for its interval
         self._diagnosed: dict[str, set[str]] = defaultdict(set)  # run → uris with findings
         self._findings: dict[str, dict[str, list[t.Diagnostic]]] = defaultdict(dict)
 
@@ -49,6 +53,12 @@ class EditorHost:
 
     def open_paths(self) -> list[Path]:
         return [Path(p) for uri in list(self.workspace.text_documents) if (p := to_fs_path(uri))]
+
+    def _tell(self, method: str, params: Any) -> None:
+        """A call with no answer: one message, in order with everything else; dropped when
+        the editor's process is gone (this one is closing then)."""
+        if not self.channel.closed:
+            self.channel.notify(method, params)
 
     async def _ask(self, method: str, params: Any) -> Any:
         try:
@@ -60,11 +70,39 @@ class EditorHost:
 
     # -- Host -------------------------------------------------------------------------
     async def run_changed(self, notice: RunNotice) -> None:
-        await self._ask("runChanged", notice.model_dump(mode="json", exclude_none=True))
+        self._tell("runChanged", notice.model_dump(mode="json", exclude_none=True))
 
     async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
                        message: str) -> None:
-        await self._ask("progress", {"runId": run_id, "kind": kind, "message": message})
+        params = {"runId": run_id, "kind": kind, "message": message}
+        if kind == "begin":  # waits for the client to accept the token, so reports follow it
+            await self._ask("progress", params)
+            self._reported[run_id] = time.monotonic()
+        elif kind == "end":
+            self._held.pop(run_id, None)
+            self._reported.pop(run_id, None)
+            self._tell("progress", params)
+        else:
+            self._report(run_id, message)
+
+    def _report(self, run_id: str, message: str) -> None:
+        """At most one report per run every REPORT_EVERY_S: a person cannot read faster, and
+        a fast model would otherwise keep the editor busy with progress. The latest report
+        held back is sent when the interval is over, so the last word is never lost."""
+        wait = self._reported.get(run_id, 0.0) + REPORT_EVERY_S - time.monotonic()
+        if wait <= 0:
+            self._reported[run_id] = time.monotonic()
+            self._tell("progress", {"runId": run_id, "kind": "report", "message": message})
+            return
+        first = run_id not in self._held
+        self._held[run_id] = message
+        if first:
+            asyncio.get_running_loop().call_later(wait, self._release, run_id)
+
+    def _release(self, run_id: str) -> None:
+        message = self._held.pop(run_id, None)
+        if message is not None:
+            self._report(run_id, message)
 
     async def show_document(self, path: Path, *, take_focus: bool) -> None:
         await self._ask("showDocument", {"uri": path.as_uri(), "takeFocus": take_focus})
@@ -73,7 +111,7 @@ class EditorHost:
         title = await self._ask("choose", {
             "message": prompt, "options": [a.value for a in PermissionAnswer], "warning": True})
         if title is None:
-            await self._ask("logMessage", {
+            self._tell("logMessage", {
                 "warning": True,
                 "message": f"Baton run {run_id}: no answer to a permission prompt, so it is denied."})
             return PermissionAnswer.DENY
@@ -144,6 +182,6 @@ class EditorHost:
         self._findings[run_id] = dict(by_uri)
         for uri in previous | set(by_uri):
             merged = [d for per in self._findings.values() for d in per.get(uri, [])]
-            await self._ask("publishDiagnostics", self.converter.unstructure(
+            self._tell("publishDiagnostics", self.converter.unstructure(
                 t.PublishDiagnosticsParams(uri=uri, diagnostics=merged)))
         self._diagnosed[run_id] = set(by_uri)
