@@ -10,8 +10,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types as t
 from pygls.workspace import Workspace
 
-from ..edits.hunks import at_lines, parse
-from .documents import open_document
+from .documents import open_buffer
 
 FIX_CONTEXT_LINES = 3
 
@@ -80,12 +79,13 @@ def _hunk_actions(workspace: Workspace, uri: str, rng: t.Range, run_id: str) -> 
     document as the person sees it (the open buffer, else the file); the command checks the
     hunk is still pending, so a stale document cannot apply the wrong lines."""
     path = Path(unquote(urlparse(uri).path))
-    doc = open_document(workspace, path)
+    doc = open_buffer(workspace, path)
     try:
-        text = doc.text if doc else path.read_text(encoding="utf-8")
+        text = doc.source if doc else path.read_text(encoding="utf-8")
     except OSError:
         return []
     out: list[t.CodeAction] = []
+    from ..edits.hunks import at_lines, parse  # pydantic: only this process's diff documents need it
     touched = at_lines(parse(text), rng.start.line, rng.end.line)
     for h in touched:
         arg = {"runId": run_id, "path": h.path, "hunk": h.id}

@@ -1,23 +1,14 @@
 """The open-buffer store: what the editor has, unsaved text included (pygls keeps it in
-sync through didOpen/didChange/didClose)."""
+sync through didOpen/didChange/didClose). Imports no models: the editor's process uses it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from urllib.parse import unquote
 
-from pygls.workspace import Workspace
-
-from ..runtime.host import OpenDocument
+from pygls.workspace import TextDocument, Workspace
 
 
-def path_uri(path: Path) -> str:
-    return path.as_uri()
-
-
-def open_document(workspace: Workspace, path: Path) -> OpenDocument | None:
+def open_buffer(workspace: Workspace, path: Path) -> TextDocument | None:
     # pygls keys documents by their unquoted URI.
-    doc = workspace.text_documents.get(unquote(path.as_uri()))
-    if doc is None:
-        return None
-    return OpenDocument(text=doc.source, version=doc.version)
+    return workspace.text_documents.get(unquote(path.as_uri()))

@@ -25,7 +25,7 @@ from ..edits.diff import text_edits
 from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
                             Question, RunNotice)
 from .channel import Channel, ChannelClosed
-from .documents import open_document
+from .documents import open_buffer
 
 log = logging.getLogger(__name__)
 REPORT_EVERY_S = 0.1
@@ -49,7 +49,8 @@ class LspHost:
 
     # -- the buffer mirror ------------------------------------------------------------
     def open_document(self, path: Path) -> OpenDocument | None:
-        return open_document(self.workspace, path)
+        doc = open_buffer(self.workspace, path)
+        return None if doc is None else OpenDocument(text=doc.source, version=doc.version)
 
     def open_paths(self) -> list[Path]:
         return [Path(p) for uri in list(self.workspace.text_documents) if (p := to_fs_path(uri))]
