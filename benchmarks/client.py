@@ -118,12 +118,22 @@ class LspClient:
             self._stderr.close()
 
     def rss_kib(self) -> int:
-        """Resident memory of the server process now (VmRSS, KiB)."""
+        """Resident memory of the server now with its child processes (Baton's engine
+        runs in one): VmRSS summed over the tree, KiB."""
         assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+        total, todo = 0, [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            proc = Path(f"/proc/{pid}")
+            try:
+                for line in (proc / "status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                for task in (proc / "task").iterdir():
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # it ended meanwhile
+        return total
 
     def stderr_tail(self, n: int = 4000) -> str:
         self._stderr.seek(0)
