@@ -32,51 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         server.start_tcp(host.strip("[]"), int(port))
     else:
-        _serve_stdio(server)
+        from .lsp.stdio import serve_stdio
+        serve_stdio(server)
     return 0
-
-
-def _serve_stdio(server) -> None:
-    """pygls's own stdio loop reads through a thread pool, one executor round trip per
-    header line and per body: under load each message then waits for several turns of
-    a busy event loop. Reading stdin as an asyncio pipe takes a whole message from the
-    buffer in one turn. Anything that is not a pipe (a file, a closed stdin) keeps
-    pygls's reader."""
-    import stat
-    import threading
-
-    from pygls.io_ import StdoutWriter, run_async
-
-    try:
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-    except (OSError, ValueError):
-        mode = 0
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)):
-        server.start_io()
-        return
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=1 << 30, loop=loop)
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=loop),
-                                     sys.stdin.buffer)
-        try:
-            await run_async(stop_event=server._stop_event, reader=reader, protocol=server.protocol,
-                            logger=logging.getLogger("pygls.server"),
-                            error_handler=server.report_server_error)
-        except asyncio.IncompleteReadError:  # the editor went away mid-message
-            pass
-
-    server._stop_event = threading.Event()
-    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
-    try:
-        asyncio.run(main())
-    except BrokenPipeError:
-        logging.getLogger(__name__).error("the connection to the editor is lost; stopping")
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        server.shutdown()
 
 
 def _engine(args: argparse.Namespace) -> int:

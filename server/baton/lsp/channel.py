@@ -49,12 +49,25 @@ class Channel:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._serving: dict[Any, asyncio.Task[Any]] = {}  # incoming request id → its task
         self.closed = False
+        self._outbox: list[bytes] = []
 
     # -- sending ----------------------------------------------------------------------
     def _send(self, message: dict[str, Any]) -> None:
+        """Messages sent in one turn of the loop leave in one write: the other process
+        wakes once for them, not once each."""
         if self.closed:
             raise ChannelClosed()
-        self.writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+
+    def _flush(self) -> None:
+        data, self._outbox = b"".join(self._outbox), []
+        if data and not self.closed:
+            try:
+                self.writer.write(data)
+            except (ConnectionError, RuntimeError):  # the other side is gone: serve() ends
+                pass
 
     def notify(self, method: str, params: Any = None) -> None:
         self._send({"method": method, "params": params})
@@ -147,6 +160,7 @@ class Channel:
     def close(self) -> None:
         if self.closed:
             return
+        self._flush()  # what was said before closing still leaves
         self.closed = True
         for fut in self._pending.values():
             if not fut.done():
