@@ -46,8 +46,9 @@ class Bridge:
 
     @property
     def converter(self) -> Any:
-        if self._converter is None:
-            self._converter = self.ls.protocol._converter
+        if self._converter is None:  # built on the first edit, not at start-up
+            from pygls.protocol import default_converter
+            self._converter = default_converter()
         return self._converter
 
     @property

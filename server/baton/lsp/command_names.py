@@ -1,6 +1,6 @@
 """The names of Baton's workspace/executeCommand commands (PROTOCOL §4), in a module
 that imports nothing, so the server can advertise them before loading their handlers.
-`tests/unit/lsp/test_command_names.py` checks this list against `commands.register`."""
+`tests/unit/lsp/test_command_names.py` checks this list against `commands.handlers`."""
 
 COMMANDS = (
     "baton.run",

@@ -99,28 +99,26 @@ def to_jsonrpc(e: BaseException) -> JsonRpcException:
 
 
 Handler = Callable[[Engine, Any], Awaitable[Any] | Any]
+Command = Callable[..., Awaitable[Any]]
 
 
-async def _direct(fn: Handler, engine: Engine, arg: Any) -> Any:
-    result = fn(engine, arg)
-    return await result if hasattr(result, "__await__") else result
+def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
+    """Every command by name: `await handlers[name](*arguments)` parses the one object
+    argument, runs the command on the engine and maps Baton's errors to JSON-RPC ones."""
+    out: dict[str, Command] = {}
 
-
-def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]],
-             on_engine: Callable[[Handler, Engine, Any], Awaitable[Any]] = _direct) -> None:
-    """Register every command on `ls`; `on_engine` runs a handler where the engine lives."""
     def command(name: str, model: type[_Arg]) -> Callable[[Handler], Handler]:
         def wrap(fn: Handler) -> Handler:
-            # No functools.wraps: pygls reads the handler's signature to unpack arguments.
-            @ls.command(name)
-            async def handler(ls: Any, *args: Any) -> Any:  # `ls` by name: pygls injects the server
+            async def handler(*args: Any) -> Any:
                 try:
                     parsed = _parse(model, args)
-                    engine = await get_engine()
-                    result = await on_engine(fn, engine, parsed)
+                    result = fn(await get_engine(), parsed)
+                    if hasattr(result, "__await__"):
+                        result = await result
                     return {} if result is None else result
                 except Exception as e:
                     raise to_jsonrpc(e) from None
+            out[name] = handler
             return fn
         return wrap
 
@@ -203,3 +201,4 @@ def register(ls: Any, get_engine: Callable[[], Awaitable[Engine]],
                                  "(your editor should have prompted for it)")
         return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=Route.EDIT)}
 
+    return out

@@ -114,21 +114,14 @@ class EngineSide:
         if not self._commands:
             from . import commands
 
-            class _Collect:
-                def command(_self, name: str) -> Any:  # noqa: N805
-                    def keep(fn: Any) -> Any:
-                        self._commands[name] = fn
-                        return fn
-                    return keep
-
             async def get_engine() -> Engine:
                 return await asyncio.shield(self.ready)
-            commands.register(_Collect(), get_engine)
+            self._commands = commands.handlers(get_engine)
         handler = self._commands.get(p["name"])
         if handler is None:
             from pygls.exceptions import JsonRpcMethodNotFound
             raise JsonRpcMethodNotFound(f"unknown command {p['name']}")
-        return await handler(None, *p.get("args", []))
+        return await handler(*p.get("args", []))
 
     async def shutdown(self, p: Any = None) -> None:
         await self.close()

@@ -91,21 +91,7 @@ def write_tree_file(root: Path, rel: str, data: bytes | BinaryIO, mode: int | No
 def remove_tree_entry(root: Path, rel: str) -> None:
     """Remove whatever is at `root/rel` (file, symlink, special file or whole directory)
     without following a symlink on the way; raises ToolRefused if a parent is a link."""
-    try:
-        fd, name = _open_parent(root, rel, create=False)
-    except FileNotFoundError:
-        return
-    try:
-        try:
-            st = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return
-        if stat.S_ISDIR(st.st_mode):
-            shutil.rmtree(name, dir_fd=fd)  # fd-based: does not follow links inside either
-        else:
-            os.unlink(name, dir_fd=fd)
-    finally:
-        os.close(fd)
+    _remove(root, rel, directories=True)
 
 
 def clear_way(root: Path, rel: str) -> None:
@@ -151,6 +137,10 @@ def read_regular_file(path: Path, limit: int) -> bytes | None:
 
 def delete_tree_file(root: Path, rel: str) -> None:
     """Remove `root/rel` (a regular file, or a symlink itself, never what it points at)."""
+    _remove(root, rel, directories=False)
+
+
+def _remove(root: Path, rel: str, *, directories: bool) -> None:
     try:
         fd, name = _open_parent(root, rel, create=False)
     except FileNotFoundError:
@@ -160,9 +150,12 @@ def delete_tree_file(root: Path, rel: str) -> None:
             st = os.stat(name, dir_fd=fd, follow_symlinks=False)
         except FileNotFoundError:
             return
-        if stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(name, dir_fd=fd)
+        elif directories:
+            shutil.rmtree(name, dir_fd=fd)  # fd-based: does not follow links inside either
+        else:
             raise ToolRefused(f"{rel} is a directory; only files are deleted")
-        os.unlink(name, dir_fd=fd)
     finally:
         os.close(fd)
 

@@ -133,6 +133,14 @@ local function prompt(text, fn)
   end)
 end
 
+-- Calls `fn` with `text`, or with what the person types when `text` is empty.
+local function given_or_prompt(text, label, fn)
+  if not text or vim.trim(text) == '' then
+    return prompt(label, fn)
+  end
+  fn(text)
+end
+
 --- Starts a run. `o.range` (an LSP range in the buffer's encoding) makes the
 --- selection the context; `o.parentRunId` makes it a follow-up.
 ---@param task string?
@@ -179,12 +187,9 @@ end
 
 function M.revise(feedback, run_id)
   with_run('revise', run_id, function(id, c)
-    if not feedback or vim.trim(feedback) == '' then
-      return prompt('Revise the plan: ', function(value)
-        client.exec(c, 'baton.plan.revise', { runId = id, feedback = value })
-      end)
-    end
-    client.exec(c, 'baton.plan.revise', { runId = id, feedback = feedback })
+    given_or_prompt(feedback, 'Revise the plan: ', function(value)
+      client.exec(c, 'baton.plan.revise', { runId = id, feedback = value })
+    end)
   end)
 end
 
@@ -224,12 +229,9 @@ end
 --- Sends a note the working agent sees at its next turn.
 function M.steer(text, run_id)
   with_run('steer', run_id, function(id, c)
-    if not text or vim.trim(text) == '' then
-      return prompt('Steer the run: ', function(value)
-        client.exec(c, 'baton.run.steer', { runId = id, message = value })
-      end)
-    end
-    client.exec(c, 'baton.run.steer', { runId = id, message = text })
+    given_or_prompt(text, 'Steer the run: ', function(value)
+      client.exec(c, 'baton.run.steer', { runId = id, message = value })
+    end)
   end)
 end
 
