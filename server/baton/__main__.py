@@ -1,4 +1,4 @@
-"""The `baton` command: serve, run, runs, doctor. Logs go to stderr, never stdout."""
+"""The `baton` command: serve, run, runs, trust, doctor. Logs go to stderr, never stdout."""
 
 from __future__ import annotations
 
@@ -70,6 +70,15 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trust(args: argparse.Namespace) -> int:
+    from .config import trust_workspace
+    file = trust_workspace(Path(args.workspace))
+    print(f"Baton trusts {file.path} as it is now (sha256 {file.digest}): all of it applies.\n"
+          "Any change to it (an edit, a git pull) makes it untrusted again until you trust it again.\n"
+          "`baton doctor` shows the configuration that results.")
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from .doctor import doctor
     return asyncio.run(doctor(Path(args.workspace), as_json=args.json, probe=args.probe))
@@ -79,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="baton", description="AI coding agents in your editor.")
     parser.add_argument("--version", action="version", version=f"baton {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
-    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{serve,run,runs,doctor}")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{serve,run,runs,trust,doctor}")
 
     p = sub.add_parser("serve", help="speak LSP on stdio (how editors start Baton)")
     p.add_argument("--tcp", metavar="127.0.0.1:PORT", help="listen on loopback TCP instead")
@@ -102,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("runs", help="list the journal's runs")
     p.add_argument("--workspace", default=".")
     p.set_defaults(fn=_runs)
+
+    p = sub.add_parser("trust", help="trust the workspace's .baton/config.toml as it is now")
+    p.add_argument("--workspace", default=".", help="workspace root (default: .)")
+    p.set_defaults(fn=_trust)
 
     p = sub.add_parser("doctor", help="check configuration, providers, keys and sandboxing")
     p.add_argument("--workspace", default=".")

@@ -26,6 +26,12 @@ def report(workspace: Path) -> dict[str, Any]:
         return out
     out["config"] = {"sources": config.origin, "edits": config.edits.mode,
                      "permissions": config.permissions.model_dump()}
+    ws_file = config.workspace_file
+    if ws_file is not None:
+        out["config"]["workspace_file"] = ws_file.model_dump(mode="json")
+        notice = ws_file.notice()
+        if notice:
+            out["problems"].append(notice)
     providers = {}
     for name, p in config.providers.items():
         entry: dict[str, Any] = {"kind": p.kind, "model": p.model or None}
@@ -88,6 +94,12 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
     else:
         print("Configuration: " + "; ".join(cfg["sources"]))
         print(f"  edits mode: {cfg['edits']}")
+        ws_file = cfg.get("workspace_file")
+        if ws_file:
+            trust = ("trusted" if ws_file["trusted"] else
+                     "cannot be used" if ws_file["problem"] else "NOT trusted")
+            print(f"  workspace file {ws_file['path']}: {trust}"
+                  + (f" (ignored: {', '.join(ws_file['ignored'])})" if ws_file["ignored"] else ""))
         print("Providers:")
         for name, p in data["providers"].items():
             key = p.get("key")

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def _answer(request: Awaitable[T], timeout_s: float) -> T:
+async def _answer(request: Awaitable[T], timeout_s: float | None) -> T:
     """Wait for the client's answer to a request for at most `timeout_s`.
 
     Only our wait is cancelled (a timeout, a cancelled run, shutdown), never pygls's own
@@ -103,13 +103,15 @@ class Bridge:
 
     async def choose(self, p: dict[str, Any]) -> str | None:
         kind = t.MessageType.Warning if p.get("warning") else t.MessageType.Info
+        # `timeoutS: null`: no limit, for a prompt nothing waits on (the workspace trust offer).
+        timeout_s = p.get("timeoutS", self.timeout_s)
         try:
             item = await _answer(self.ls.window_show_message_request_async(
                 t.ShowMessageRequestParams(type=kind, message=p["message"],
                                            actions=[t.MessageActionItem(title=o) for o in p["options"]])),
-                self.timeout_s)
+                timeout_s)
         except TimeoutError:
-            log.info("the client did not answer a prompt within %ss", self.timeout_s)
+            log.info("the client did not answer a prompt within %ss", timeout_s)
             return None
         except Exception as e:
             log.info("the client could not prompt: %s", e)

@@ -19,6 +19,7 @@ COMMANDS = (
     "baton.run.show",
     "baton.selection.ask",
     "baton.selection.edit",
+    "baton.workspace.trust",
 )
 
 # Server-defined error codes (JSON-RPC reserves -32000..-32099 for servers).

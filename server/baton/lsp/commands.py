@@ -3,6 +3,7 @@ pydantic model; Baton's exceptions become JSON-RPC errors here and nowhere else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 
+from ..config import load_config
+from ..config import trust_workspace as record_trust
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
 from ..runtime.runs import Route, State
@@ -201,4 +204,19 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
                                  "(your editor should have prompted for it)")
         return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=Route.EDIT)}
 
+    @command("baton.workspace.trust", EmptyArg)
+    async def trust(engine: Engine, a: EmptyArg) -> dict[str, str]:
+        return await trust_workspace(engine)
+
     return out
+
+
+async def trust_workspace(engine: Engine, digest: str | None = None) -> dict[str, str]:
+    """Trusts the workspace's .baton/config.toml (PROTOCOL §2) and loads the configuration
+    again, so what the file says applies from the next step on. With `digest`, only that
+    content (what the person was asked about)."""
+    file = await asyncio.to_thread(record_trust, engine.root, digest)
+    config = await asyncio.to_thread(load_config, engine.root, engine.config.overrides)
+    engine.reconfigure(config)
+    log.info("trusted %s (sha256 %s)", file.path, file.digest)
+    return {"path": str(file.path), "sha256": file.digest}

@@ -21,7 +21,7 @@ from lsprotocol import types as t
 from pygls.workspace import Workspace
 
 from ..runtime.engine import Engine
-from .channel import LINE_LIMIT, Channel
+from .channel import LINE_LIMIT, Channel, ChannelError
 from .host import LspHost
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # When the machine is saturated (a build, a test run), the editor and its language
 # servers get the CPU before agent work does. Commands that agents run inherit it.
 NICE = 10
+# The actions of the untrusted-workspace prompt (PROTOCOL §2 "Workspace trust").
+TRUST_ACTION, NOT_NOW = "Trust this configuration", "Not now"
 
 
 def _change(c: dict[str, Any]) -> t.TextDocumentContentChangeEvent:
@@ -49,6 +51,7 @@ class EngineSide:
         self.params: dict[str, Any] = {}
         self._commands: dict[str, Any] = {}
         self._probe: asyncio.Task[Any] | None = None
+        self._trust_offer: asyncio.Task[Any] | None = None
 
     def handlers(self) -> dict[str, Any]:
         return {"init": self.init, "start": self.start, "command": self.command, "shutdown": self.shutdown,
@@ -92,12 +95,18 @@ class EngineSide:
             config = defaults()
         if config.offline and any("offline" in o for o in config.origin):
             messages.append({"type": "log", "message": "Baton: " + config.origin[-1]})
+        ws_file = config.workspace_file
+        notice = ws_file.notice() if ws_file is not None else None
+        if notice:
+            log.warning("%s", notice)
         host = LspHost(self.channel, root, self.workspace, annotations=bool(p.get("annotations")))
         engine = Engine(root, config, host)
         await engine.start()
         self.engine = engine
         self.ready.set_result(engine)
         self._probe = asyncio.ensure_future(self._probe_isolation(engine))
+        if notice and ws_file is not None:
+            self._trust_offer = asyncio.ensure_future(self._offer_trust(engine, notice, ws_file))
         return {"runsDir": str(engine.runs_dir),
                 "states": {rid: str(ctx.run.state) for rid, ctx in engine.contexts.items()},
                 "timeoutS": config.limits.client_request_timeout_s, "messages": messages}
@@ -109,6 +118,32 @@ class EngineSide:
                 "type": "warning",
                 "message": "Baton: commands from agents will be refused: no sandbox is available "
                            f"here. {isolation.fix} (see `baton doctor`)"})
+
+    async def _offer_trust(self, engine: Engine, notice: str, ws_file: Any) -> None:
+        """Once a start: what the workspace file may not do yet, with an action that trusts
+        it (any LSP client shows window/showMessageRequest). A file Baton cannot read, or
+        one with a mistake, gets the notice alone: trusting it would not help."""
+        try:
+            if ws_file.problem or ws_file.digest is None:
+                await self.channel.request("message", {"type": "warning", "message": notice})
+                return
+            # No time limit: a person may read the file first; nothing waits on this answer.
+            answer = await self.channel.request("choose", {
+                "message": notice, "options": [TRUST_ACTION, NOT_NOW], "warning": True,
+                "timeoutS": None})
+            if answer != TRUST_ACTION:
+                return
+            from ..errors import BatonError
+            from .commands import trust_workspace
+            try:
+                result = await trust_workspace(engine, ws_file.digest)
+            except BatonError as e:
+                await self.channel.request("message", {"type": "error", "message": f"Baton: {e}"})
+                return
+            await self.channel.request("message", {
+                "type": "info", "message": f"Baton trusts {result['path']} now: all of it applies."})
+        except ChannelError:
+            pass  # the editor went away; the next start asks again
 
     async def command(self, p: dict[str, Any]) -> Any:
         if not self._commands:
@@ -127,8 +162,9 @@ class EngineSide:
         await self.close()
 
     async def close(self) -> None:
-        if self._probe is not None and not self._probe.done():
-            self._probe.cancel()
+        for task in (self._probe, self._trust_offer):
+            if task is not None and not task.done():
+                task.cancel()
         if self.engine is not None:
             engine, self.engine = self.engine, None
             await engine.close()

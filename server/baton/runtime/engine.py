@@ -84,6 +84,14 @@ class Engine:
     def file_lock(self, rel: str) -> asyncio.Lock:
         return self.file_locks.setdefault(rel, asyncio.Lock())
 
+    def reconfigure(self, config: Config) -> None:
+        """A configuration loaded again (the person trusted the workspace's file): the steps
+        that start from now on use it. Keys of the old one stay redacted too."""
+        old, new = self.redact, _redactor(config)
+        self.config = config
+        self.registry = Registry(config)
+        self.redact = self.journal.redact = lambda text: new(old(text))
+
     async def probe_isolation(self) -> Any:
         """Probe command isolation once, off the loop; a missing layer is said, never silent."""
         result = await asyncio.to_thread(_probe_isolation)
