@@ -35,9 +35,14 @@ def doctor(workspace: Path, env: dict[str, str], *args: str) -> subprocess.Compl
                            *args], env=env, capture_output=True, text=True, timeout=120)
 
 
+def trust(workspace: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "baton", "trust", "--workspace", str(workspace)],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
 @pytest.fixture
 def layered(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """A user config (providers) under a workspace config (one more provider, the roles)."""
+    """A user config (providers) under a trusted workspace config (one more provider, the roles)."""
     user = tmp_path / "xdg" / "baton" / "config.toml"
     user.parent.mkdir(parents=True)
     user.write_text('[providers.claude]\nkind = "anthropic"\nmodel = "claude-sonnet-4-6"\n'
@@ -51,7 +56,32 @@ def layered(tmp_path: Path) -> tuple[Path, Path, Path]:
                       'base_url = "http://127.0.0.1:9/v1"\nmodel = "qwen2.5-coder"\n\n'
                       '[roles]\nclassifier = "local"\nplanner = "claude"\n'
                       'implementer = ["gpt", "claude"]\nreviewer = "claude"\n')
+    proc = trust(ws, clean_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert str(ws_cfg.resolve()) in proc.stdout
     return ws, user, ws_cfg
+
+
+def test_doctor_names_an_untrusted_workspace_file_and_how_to_trust_it(tmp_path, layered):
+    """Changed after it was trusted (a git pull), the workspace file's providers and roles
+    no longer apply; doctor says which tables are ignored and the command that trusts it."""
+    ws, user, ws_cfg = layered
+    ws_cfg.write_text(ws_cfg.read_text() + '\n[permissions]\nnetwork = true\n')
+    env = clean_env(tmp_path, BATON_DOCTOR_CLAUDE_KEY=KEY)
+    data = json.loads(doctor(ws, env, "--json").stdout)
+    assert set(data["providers"]) == {"claude", "gpt"}  # the workspace's "local" is not there
+    assert data["config"]["permissions"]["network"] is False
+    wf = data["config"]["workspace_file"]
+    assert wf["path"] == str(ws_cfg.resolve()) and wf["trusted"] is False
+    assert wf["ignored"] == ["permissions", "providers", "roles"]
+    notice = next(p for p in data["problems"] if "not trusted" in p)
+    assert f"baton trust --workspace {ws.resolve()}" in notice
+    out = doctor(ws, env).stdout
+    assert f"workspace file {ws_cfg.resolve()}: NOT trusted (ignored: permissions, providers, roles)" in out
+    assert trust(ws, env).returncode == 0
+    data = json.loads(doctor(ws, env, "--json").stdout)
+    assert data["config"]["workspace_file"]["trusted"] is True and "local" in data["providers"]
+    assert not any("not trusted" in p for p in data["problems"])
 
 
 def test_doctor_json_reports_sources_providers_roles_keys_and_sandbox(tmp_path, layered):

@@ -212,6 +212,12 @@ def artifacts_dir(tmp_path: Path) -> Path:
     return path
 
 
+def trust_workspace(baton: Path, workspace: Path, env: dict[str, str]) -> None:
+    """`baton trust`: the workspace's .baton/config.toml applies whole (PROTOCOL §2)."""
+    require_ok(run([str(baton), "trust", "--workspace", str(workspace)], workspace, env, timeout=60),
+               "baton trust")
+
+
 @pytest.fixture
 def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object]]:
     code_server, browser, baton = prerequisites()
@@ -240,9 +246,11 @@ def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object
     (user_data / "Machine" / "settings.json").write_text(
         json.dumps({"baton.serverPath": str(baton)}, indent=2), encoding="utf-8")
     env = tool_env()
-    # Keeps code-server's config.yaml and Baton's user config out of the real home.
+    # Keeps code-server's config.yaml and Baton's user config (and trust store) out of the real home.
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg-config")
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg-data")
+    # The workspace's own config names the scripted provider: trusted, as the person would.
+    trust_workspace(baton, workspace, env)
     common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     proc = run([str(code_server), *common, "--install-extension", str(vsix)], tmp_path, env, timeout=120)
     require_ok(proc, "code-server --install-extension")
@@ -258,7 +266,8 @@ def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", server, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "workspace": workspace, "chromium": browser,
-               "log": log_path, "env": env, "user_data": user_data, "artifacts": artifacts_dir(tmp_path)}
+               "log": log_path, "env": env, "user_data": user_data, "artifacts": artifacts_dir(tmp_path),
+               "baton": baton}
     finally:
         # code-server forks its extension host and the extension starts `baton serve`: end the group.
         try:
@@ -352,5 +361,8 @@ def test_review_mode_confirms_in_refactor_preview(code_server_session: dict[str,
     workspace = Path(str(code_server_session["workspace"]))
     with (workspace / ".baton" / "config.toml").open("a", encoding="utf-8") as config:
         config.write('\n[edits]\nmode = "review"\n')
+    # Changed, the file is untrusted again (its scripted provider would be ignored): trust it anew.
+    env = dict(code_server_session["env"])  # type: ignore[call-overload]
+    trust_workspace(Path(str(code_server_session["baton"])), workspace, env)
     _, expected = drive(code_server_session, "review", REVIEW_TASK)
     assert (workspace / "hello.py").read_text(encoding="utf-8") == expected
