@@ -63,6 +63,9 @@ class PermissionsConfig(BaseModel):
     network: bool = False
     # Explicit per-workspace opt-in to run commands with no OS isolation at all.
     allow_unsandboxed_commands: bool = False
+    # Variables commands get besides PATH, HOME, LANG/LC_*, TERM, TZ, USER, SHELL, TMPDIR
+    # (sandbox/environment.py); a provider's key variable is never passed, even if listed.
+    env: list[str] = Field(default_factory=list)
 
 
 class EditsConfig(BaseModel):

@@ -201,7 +201,9 @@ class RoleSession:
                                    timeout_s=args.timeout_s or COMMAND_TIMEOUT_S,
                                    network=perms.network,
                                    allow_unsandboxed=perms.allow_unsandboxed_commands,
-                                   may_write=grants.allows)
+                                   may_write=grants.allows, env_allow=perms.env,
+                                   provider_keys=[p.key_env() for p in
+                                                  self.engine.config.providers.values()])
         status = ("timed out and was killed" if result.timed_out
                   else f"exited with {result.exit_code}")
         parts = [f"$ {command}\n({status}, {result.duration_s}s, isolation: {result.layer})"]

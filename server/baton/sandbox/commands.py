@@ -1,8 +1,11 @@
 """`run_command`: a shell command on a view of the run's shadow, never on the workspace,
-under the strongest isolation probed at start (isolation.py), with a time limit enforced by
-killing the whole process group, output capped, and an environment without credentials.
-Files the command changed are folded into the shadow (views.py), so they are reviewed,
-applied and reverted like any edit the agent made with its file tools.
+under the strongest isolation probed at start (isolation.py), with a time limit, output
+capped, and an allow-listed environment (environment.py). Every process the command starts
+ends with it: at its exit, at the time limit and when the run is cancelled, the helper
+(bwrap's PID namespace, or the reaper supervisor) is told to stop and takes the whole tree
+down; its process group is killed only if it does not. Files the command changed are
+folded into the shadow (views.py), so they are reviewed, applied and reverted like any
+edit the agent made with its file tools.
 """
 
 from __future__ import annotations
@@ -12,17 +15,18 @@ import functools
 import json
 import logging
 import os
-import re
 import signal
 import shutil
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from ..errors import ToolRefused
 from . import isolation
+from .environment import child_env
 from .isolation import Layer
 from .shadow import Shadow
 from .fold import Fold
@@ -30,13 +34,7 @@ from .views import CopyView, OverlayView
 
 log = logging.getLogger(__name__)
 
-SECRET_NAME = re.compile(
-    r"(API_?KEY|TOKEN|SECRET|PASSW(OR)?D|CREDENTIAL|PRIVATE_?KEY|AUTH|COOKIE|SESSION)", re.I)
-SECRET_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_", "GCP_", "GCLOUD_", "CLOUDSDK_", "GH_", "GITHUB_",
-                   "GITLAB_", "ANTHROPIC_", "OPENAI_", "HF_", "HUGGING", "NPM_CONFIG_", "DOCKER_",
-                   "KUBE", "VAULT_", "BATON_", "SSH_", "GPG_", "TWINE_", "PIP_INDEX", "PIP_EXTRA",
-                   "UV_INDEX", "DATABASE_URL", "PGPASS")
-SECRET_EXACT = {"KUBECONFIG", "NETRC", "DBUS_SESSION_BUS_ADDRESS", "XAUTHORITY"}
+STOP_GRACE_S = 2.0  # how long the helper may take to end the command's tree when told to
 
 
 class CommandResult(BaseModel):
@@ -54,14 +52,6 @@ class CommandResult(BaseModel):
 
 class SandboxUnavailable(ToolRefused):
     """No isolation here and no opt-in: the message says what is missing and the fix."""
-
-
-def scrubbed_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment without API keys, tokens, cloud credentials and agent sockets."""
-    env = dict(os.environ if base is None else base)
-    return {k: v for k, v in env.items()
-            if not (SECRET_NAME.search(k) or k.upper().startswith(SECRET_PREFIXES)
-                    or k.upper() in SECRET_EXACT)}
 
 
 class _Capped:
@@ -117,11 +107,15 @@ class _Run(BaseModel):
 async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_s: float,
                       network: bool, allow_unsandboxed: bool, output_cap: int = 64_000,
                       layer: Layer | None = None, bwrap: str = "bwrap",
-                      may_write: Callable[[str], bool] | None = None) -> CommandResult:
+                      may_write: Callable[[str], bool] | None = None,
+                      env_allow: Sequence[str] = (),
+                      provider_keys: Sequence[str | None] = ()) -> CommandResult:
     """Run `command` with /bin/sh on the shadow's view. `layer` overrides the probe (tests);
     raises SandboxUnavailable when there is no isolation and no opt-in. With `may_write`
     (e.g. `grants.allows`), files the command changed outside it are not folded into the
-    shadow but discarded from the view and listed in `denied_paths`."""
+    shadow but discarded from the view and listed in `denied_paths`. `env_allow` is
+    `[permissions] env`, `provider_keys` every provider's `key_env()` (never passed on).
+    Cancelling the awaiting task ends the command and everything it started."""
     probe = await asyncio.to_thread(isolation.active, bwrap)  # cached; ~0.3 s the first time
     chosen: Layer = layer or probe.layer
     if chosen == "none" and not allow_unsandboxed:
@@ -129,14 +123,14 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
     if Path(workspace).resolve() != shadow.policy.root:
         raise ToolRefused("the shadow belongs to another workspace")
     async with shadow.command_lock:
+        env = child_env(allow=env_allow, provider_keys=provider_keys)
         return await _run_locked(command, shadow, timeout_s, network, output_cap, chosen,
-                                 probe, bwrap, may_write)
+                                 bwrap, may_write, env)
 
 
 async def _run_locked(command: str, shadow: Shadow, timeout_s: float, network: bool,
-                      output_cap: int, chosen: Layer, probe: isolation.ProbeResult, bwrap: str,
-                      may_write: Callable[[str], bool] | None) -> CommandResult:
-    env = scrubbed_env()
+                      output_cap: int, chosen: Layer, bwrap: str, may_write: Callable[[str], bool] | None,
+                      env: dict[str, str]) -> CommandResult:
     shell = ["/bin/sh", "-c", command]
     loop = asyncio.get_running_loop()
     if chosen == "bwrap":
@@ -155,9 +149,13 @@ async def _run_locked(command: str, shadow: Shadow, timeout_s: float, network: b
         try:
             env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp / ".cache"),
                        npm_config_cache=str(tmp / ".npm"))
-            full = _confined(chosen, shell, cview.root, tmp, network, probe, notes, shadow.store)
+            full = _confined(chosen, shell, cview.root, tmp, network, notes, shadow.store)
+            if chosen == "sandbox-exec":
+                notes.append("not guaranteed here: " + "; ".join(
+                    f"{k} ({v})" for k, v in isolation.MISSING[chosen].items()))
             started_ns = time.time_ns() - 1_000_000  # coarse mtime granularity on some filesystems
-            run = await _spawn(full, str(cview.root), env, timeout_s, output_cap)
+            run = await _spawn(full, str(cview.root), env, timeout_s, output_cap,
+                               supervised=chosen != "sandbox-exec")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         fold_view = functools.partial(cview.fold, snapshot, started_ns, may_write)
@@ -179,14 +177,21 @@ async def _on_overlay(view: OverlayView, shell: list[str], env: dict[str, str], 
     # The root is read-only: caches go to the private /tmp.
     env.update(TMPDIR="/tmp", XDG_CACHE_HOME="/tmp/.cache", npm_config_cache="/tmp/.npm")
     root = shadow.policy.root
-    argv = isolation.bwrap_argv(root, shell, network=network, bwrap=bwrap,
-                                protected=[root / ".git", root / ".baton"])
+    exe = shutil.which(bwrap) or bwrap
+    disable_userns = await asyncio.to_thread(isolation.bwrap_disables_userns, exe)  # cached
     spec_path = shadow.store / "overlay-spec.json"
     while True:
-        spec_path.write_text(json.dumps(view.spec(argv)))
-        started_ns = time.time_ns() - 1_000_000
-        run = await _spawn([*isolation.helper_argv("overlay_exec"), str(spec_path)], "/", env,
-                           timeout_s, cap)
+        fd = isolation.seccomp_pipe()
+        try:
+            argv = isolation.bwrap_argv(root, shell, network=network, bwrap=bwrap, seccomp_fd=fd,
+                                        protected=[root / ".git", root / ".baton"],
+                                        disable_userns=disable_userns)
+            spec_path.write_text(json.dumps(view.spec(argv)))
+            started_ns = time.time_ns() - 1_000_000
+            run = await _spawn([*isolation.helper_argv("overlay_exec"), str(spec_path)], "/", env,
+                               timeout_s, cap, supervised=True, pass_fds=(fd,))
+        finally:
+            os.close(fd)
         if run.code == 125 and "cannot build the workspace view" in run.err and not view.external:
             log.warning("the overlay's upper layer cannot live in the workspace (%s); "
                         "using the temp dir", run.err.strip().splitlines()[-1])
@@ -196,31 +201,36 @@ async def _on_overlay(view: OverlayView, shell: list[str], env: dict[str, str], 
 
 
 def _confined(layer: Layer, shell: list[str], view: Path, tmp: Path, network: bool,
-              probe: isolation.ProbeResult, notes: list[str], store: Path) -> list[str]:
+              notes: list[str], store: Path) -> list[str]:
     """The argv that runs `shell` in a copy view under `layer` (not bwrap)."""
     if layer == "landlock":
         full = [*isolation.helper_argv("landlock_exec"), "--write", str(view), "--write", str(tmp),
                 "--write-file", "/dev/null"]
+        for path, _ in isolation.secret_masks():
+            full += ["--hide", path]
         if not network:
             full.append("--no-network")
-            notes.append("Landlock denies TCP only; UDP stays open" if probe.landlock_abi >= 4
-                         else "this kernel's Landlock cannot restrict the network")
         return [*full, "--", *shell]
     if layer == "sandbox-exec":
         profile = store / "sandbox.sb"
         profile.write_text(isolation.seatbelt_profile([str(view), str(tmp)], network))
         return ["sandbox-exec", "-f", str(profile), *shell]
     notes.append("ran WITHOUT isolation ([permissions] allow_unsandboxed_commands = true)")
+    if sys.platform.startswith("linux"):
+        return [*isolation.helper_argv("reaper"), "--", *shell]  # still ends what it starts
     return shell
 
 
 async def _spawn(argv: list[str], cwd: str, env: dict[str, str], timeout_s: float,
-                 cap: int) -> _Run:
-    """Run in a new session; on timeout kill the whole process group."""
+                 cap: int, *, supervised: bool, pass_fds: tuple[int, ...] = ()) -> _Run:
+    """Run in a new session until it exits, the time limit passes or the awaiting task is
+    cancelled; in the last two cases stop it (`_stop`) before returning or re-raising.
+    `supervised`: the process ends the command's whole tree when sent SIGTERM."""
     t0 = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True)
+        stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True,
+        pass_fds=pass_fds)
     out, err = _Capped(cap), _Capped(cap)
     readers = asyncio.gather(_drain(proc.stdout, out), _drain(proc.stderr, err))  # type: ignore[arg-type]
     timed_out = False
@@ -228,17 +238,42 @@ async def _spawn(argv: list[str], cwd: str, env: dict[str, str], timeout_s: floa
         await asyncio.wait_for(asyncio.shield(proc.wait()), timeout_s)
     except asyncio.TimeoutError:
         timed_out = True
-    finally:
-        if proc.returncode is None or timed_out:
-            _kill_group(proc.pid)
-        await proc.wait()
+    except BaseException:  # cancelled: the run was cancelled, or the daemon is stopping
+        readers.cancel()
+        await _stopped(proc, supervised)
+        raise
+    if proc.returncode is None:
+        await _stopped(proc, supervised)
     try:
-        # A daemonised grandchild may hold the pipes; do not wait on it forever.
+        # Everything the command started is gone, so the pipes close; bounded all the same.
         await asyncio.wait_for(readers, 2.0)
     except asyncio.TimeoutError:
-        readers.cancel()
+        pass
     return _Run(code=proc.returncode, out=out.text(), err=err.text(), timed_out=timed_out,
                 duration=time.monotonic() - t0)
+
+
+async def _stopped(proc: asyncio.subprocess.Process, supervised: bool) -> None:
+    """Await `_stop`, which goes on to the end even if this task is cancelled again."""
+    await asyncio.shield(asyncio.ensure_future(_stop(proc, supervised)))
+
+
+async def _stop(proc: asyncio.subprocess.Process, supervised: bool) -> None:
+    """SIGTERM to a supervising helper makes it kill every process of the command and exit;
+    if it has not within STOP_GRACE_S (or there is no supervisor), kill its process group."""
+    if supervised:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), STOP_GRACE_S)
+            return
+        except asyncio.TimeoutError:
+            log.warning("the command's supervisor did not stop in %ss; killing its group",
+                        STOP_GRACE_S)
+    _kill_group(proc.pid)
+    await proc.wait()
 
 
 def _kill_group(pid: int) -> None:

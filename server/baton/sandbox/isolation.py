@@ -2,13 +2,20 @@
 
 Strongest first:
   bwrap         user+mount namespace with an overlay view of the shadow, then bubblewrap:
-                read-only root, private /tmp, no network, die with parent, new session
+                read-only root, private /tmp, no network, PID namespace, new session, no
+                capabilities (not uid 0 inside), no_new_privs, the seccomp filter
   landlock      where namespaces are refused (Ubuntu 24.04's AppArmor rule): a copy of the
-                workspace as the view, writes restricted to it by Landlock, TCP denied
+                workspace as the view, writes restricted to it by Landlock, signals and
+                abstract sockets scoped, no capabilities, no_new_privs, the seccomp filter,
+                a supervisor that kills every process the command started
   sandbox-exec  macOS: the same copy, writes restricted by a generated Seatbelt profile
   none          nothing available: commands are refused unless the workspace opts in with
                 `[permissions] allow_unsandboxed_commands = true`
 
+A Linux layer is used only if it gives every one of GUARANTEES, checked by running a
+command under it and reading its /proc/self/status; one that cannot (Landlock before ABI 6
+cannot scope signals; seccomp cannot be built for the architecture) is reported unavailable
+with the reason, and the next is tried. With none left, commands are refused with the fix.
 Nothing here switches isolation off quietly: the active layer and the reason every
 stronger one is missing are in `isolation_report()` (for `baton doctor`) and in every
 command's result. `BATON_SANDBOX_FORCE=bwrap|landlock|sandbox-exec|none` caps the layer
@@ -31,7 +38,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from . import landlock_exec
+from . import landlock_exec, privileges, seccomp
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +52,55 @@ SECRET_HOME_PATHS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".n
                      ".config/gcloud", ".config/gh", ".config/baton", ".local/share/keyrings")
 
 
+# What a layer must give before commands run under it (bwrap, landlock); `baton doctor`
+# lists them for the active layer.
+GUARANTEES: dict[str, str] = {
+    "capabilities": "every capability dropped, as root too",
+    "no_new_privs": "no_new_privs: setuid binaries and file capabilities grant nothing",
+    "host_sockets": "no host unix socket reachable, pathname or abstract",
+    "host_processes": "no signal or ptrace to a process outside the command; the daemon's "
+                      "memory and environment out of reach",
+    "process_tree": "every process the command starts dies with it: at exit, timeout, "
+                    "cancel, and if the daemon dies",
+    "network": "no network unless [permissions] network = true",
+    "credentials": "credential stores in $HOME hidden",
+}
+
+HOW: dict[str, dict[str, str]] = {
+    "bwrap": {"capabilities": "bwrap --cap-drop ALL, an unprivileged uid inside",
+              "no_new_privs": "set by bwrap",
+              "host_sockets": "seccomp refuses socket(AF_UNIX); /tmp is private",
+              "host_processes": "PID namespace; seccomp refuses ptrace",
+              "process_tree": "PID namespace: its init's exit kills the rest; --die-with-parent",
+              "network": "network namespace (--unshare-net)",
+              "credentials": "masked by empty mounts"},
+    "landlock": {"capabilities": "bounding, ambient, permitted and effective sets emptied",
+                 "no_new_privs": "prctl before Landlock",
+                 "host_sockets": "seccomp refuses socket(AF_UNIX); Landlock scopes abstract ones",
+                 "host_processes": "Landlock scopes signals and ptrace; seccomp refuses ptrace",
+                 "process_tree": "a subreaper supervisor kills every descendant",
+                 "network": "seccomp refuses every socket family; Landlock denies TCP",
+                 "credentials": "left out of Landlock's read rules"},
+}
+
+MISSING: dict[str, dict[str, str]] = {
+    "sandbox-exec": {
+        "capabilities": "not applicable on macOS",
+        "host_sockets": "the Seatbelt profile does not restrict unix sockets",
+        "host_processes": "the Seatbelt profile does not restrict signals",
+        "process_tree": "macOS has no subreaper: a command's daemonised children can outlive "
+                        "it (only its process group is killed)",
+        "credentials": "reads are not restricted"},
+    "none": {k: "no isolation" for k in GUARANTEES},
+}
+
 LIMITS: dict[str, str] = {
-    "bwrap": "read-only root, private /tmp, no network unless [permissions] network = true, "
-             "credentials in $HOME hidden, commands run on an overlay view of the run's changes",
+    "bwrap": "read-only root, private /tmp, commands run on an overlay view of the run's "
+             "changes; they can read world-readable files (and, as root, root's own files "
+             "outside the hidden credential stores); no unix sockets at all, socketpair only",
     "landlock": "writes only inside a copy of the workspace (the first command of a run copies "
-                "it: O(workspace)); reads are not restricted; TCP denied without network, UDP "
-                "and unix sockets stay open",
+                "it: O(workspace)); reads are not restricted beyond the credential stores; "
+                "no unix sockets at all, socketpair only; no socket of any kind without network",
     "sandbox-exec": "writes only inside a copy of the workspace (the first command of a run "
                     "copies it); IP network denied unless [permissions] network = true",
     "none": "no isolation: commands are refused unless the workspace opts in",
@@ -63,21 +113,37 @@ class ProbeResult(BaseModel):
     fix: str  # what would give a stronger layer; "" when the strongest is active
     landlock_abi: int = 0
     forced: str | None = None
+    missing: dict[str, str] = {}  # guarantee → why the active layer does not give it
 
 
 def secret_masks(home: Path | None = None) -> list[tuple[str, bool]]:
-    """(path, is_dir) of credential stores that exist and must be hidden."""
+    """(path, is_dir) of credential stores that exist and must be hidden; a link is
+    hidden at its target."""
     home = home or Path.home()
     out = []
     for rel in SECRET_HOME_PATHS:
         p = home / rel
-        if os.path.lexists(p) and not p.is_symlink():
+        if p.is_symlink():
+            p = p.resolve()
+            if p == Path("/") or p in home.parents or p == home:
+                continue  # a link to a parent of $HOME: hiding it would hide everything
+        if os.path.lexists(p):
             out.append((str(p), p.is_dir()))
     return out
 
 
-def bwrap_argv(workspace: Path, command: list[str], *, network: bool, bwrap: str = "bwrap",
-               protected: list[Path] | None = None) -> list[str]:
+def inner_ids() -> tuple[int, int]:
+    """The uid and gid a command has inside bubblewrap: the daemon's own, except that uid 0
+    becomes nobody (65534). Nothing a command does needs uid 0, and it owns the workspace
+    files either way (the one mapped id is the owner's)."""
+    return os.getuid() or 65534, os.getgid() or 65534
+
+
+def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd: int,
+               bwrap: str = "bwrap", protected: list[Path] | None = None,
+               disable_userns: bool = False) -> list[str]:
+    """The bubblewrap command line. `seccomp_fd`: an fd the spawned process inherits that
+    holds `seccomp.program(inet=True)` (see `seccomp_pipe`)."""
     ws = str(workspace)
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp", "--bind", ws, ws]
@@ -88,12 +154,29 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, bwrap: str
             argv += (["--tmpfs", str(p)] if p.name == ".baton" else ["--ro-bind", str(p), str(p)])
     for path, is_dir in secret_masks():
         argv += ["--tmpfs", path] if is_dir else ["--ro-bind", "/dev/null", path]
-    argv += ["--unshare-user", "--uid", str(os.getuid()), "--gid", str(os.getgid()),
+    uid, gid = inner_ids()
+    argv += ["--unshare-user", "--uid", str(uid), "--gid", str(gid), "--cap-drop", "ALL",
              "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-             "--die-with-parent", "--new-session", "--chdir", ws]
+             "--die-with-parent", "--new-session", "--seccomp", str(seccomp_fd),
+             "--chdir", ws]
+    if disable_userns:
+        argv.append("--disable-userns")  # no nested namespaces to get capabilities back in
     if not network:
         argv.append("--unshare-net")
     return argv + ["--", *command]
+
+
+def seccomp_pipe() -> int:
+    """A pipe's read end holding the bwrap layer's seccomp filter (IP allowed: the command
+    has its own network namespace unless the person allowed the network). The caller
+    passes it to the spawned process and closes it after the spawn."""
+    prog = seccomp.program(inet=True)
+    r, w = os.pipe()
+    try:
+        os.write(w, prog)  # a few hundred bytes: never more than the pipe holds
+    finally:
+        os.close(w)
+    return r
 
 
 def seatbelt_profile(write_dirs: list[str], network: bool) -> str:
@@ -134,34 +217,73 @@ def _userns_fix() -> str:
     return "; ".join(hints)
 
 
+STATUS_PROBE = "cat /proc/self/status"
+
+
+def unconfined(status: str) -> str | None:
+    """Why a sandboxed process with this /proc/self/status is not confined as GUARANTEES
+    require, or None."""
+    flags = privileges.status_flags(status)
+    held = [k for k in ("CapInh", "CapPrm", "CapEff", "CapAmb") if flags.get(k, 1)]
+    if held:
+        return f"capabilities are not dropped ({', '.join(held)} not empty)"
+    if flags.get("NoNewPrivs") != 1:
+        return "no_new_privs is not set"
+    if flags.get("Seccomp") != 2:
+        return "the seccomp filter is not loaded"
+    return None
+
+
+@lru_cache(maxsize=4)
+def bwrap_disables_userns(exe: str) -> bool:
+    """Whether this bubblewrap knows `--disable-userns` (0.8+): older ones still isolate,
+    without that extra hardening."""
+    try:
+        r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--disable-userns" in r.stdout + r.stderr
+
+
 def probe_bwrap(bwrap: str = "bwrap") -> str | None:
-    """None when the overlay view + bubblewrap chain works here, else why not."""
+    """None when the overlay view + bubblewrap chain works here and confines as GUARANTEES
+    require, else why not."""
     if not sys.platform.startswith("linux"):
         return "bubblewrap and overlay views are Linux only"
     exe = shutil.which(bwrap)
     if exe is None:
         return f"{bwrap} is not installed (`apt-get install bubblewrap`, `dnf install bubblewrap`)"
+    try:
+        fd = seccomp_pipe()
+    except ValueError as e:
+        return f"cannot build the seccomp filter: {e}"
     with tempfile.TemporaryDirectory(prefix="baton-probe-") as tmp:
         t = Path(tmp)
         ws = t / "ws"
         ws.mkdir()
         (ws / "f").write_text("lower\n")
+        argv = bwrap_argv(ws, ["/bin/sh", "-c", f"echo upper > f; {STATUS_PROBE}"], network=False,
+                          bwrap=exe, seccomp_fd=fd, disable_userns=bwrap_disables_userns(exe))
         spec = {"workspace": str(ws), "upper": str(t / "upper"), "work": str(t / "work"),
-                "resets": [], "writes": [], "deletes": [],
-                "argv": bwrap_argv(ws, ["/bin/sh", "-c", "echo upper > f"], network=False,
-                                   bwrap=exe)}
+                "resets": [], "writes": [], "deletes": [], "argv": argv}
         (t / "spec.json").write_text(json.dumps(spec))
         try:
-            r = subprocess.run([*helper_argv("overlay_exec"), str(t / "spec.json")], capture_output=True, text=True,
-                               timeout=30, cwd="/", env=_helper_env())
+            r = subprocess.run([*helper_argv("overlay_exec"), str(t / "spec.json")],
+                               capture_output=True, text=True, timeout=30, cwd="/",
+                               env=_helper_env(), pass_fds=(fd,))
         except (OSError, subprocess.TimeoutExpired) as e:
             return f"probing bubblewrap failed: {e}"
+        finally:
+            os.close(fd)
         if r.returncode != 0:
             why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[-1]
             fix = _userns_fix()
             return f"bubblewrap cannot create its namespaces here: {why}" + (f". Fix: {fix}" if fix else "")
         if (ws / "f").read_text() != "lower\n" or not (t / "upper" / "f").is_file():
             return "the overlay view did not keep the workspace read-only"
+        loose = unconfined(r.stdout)
+        if loose:
+            return f"bubblewrap does not confine commands here: {loose}"
     return None
 
 
@@ -180,13 +302,24 @@ def helper_argv(module: str) -> list[str]:
 
 
 def probe_landlock() -> tuple[int, str | None]:
+    """(ABI, None) when the Landlock helper works here and confines as GUARANTEES require,
+    else (ABI, why not)."""
     abi = landlock_exec.abi_version()
     if abi < 1:
         return 0, "Landlock is not enabled in this kernel (needs Linux 5.13+ with lsm=landlock)"
+    if abi < landlock_exec.SCOPED_ABI:
+        return abi, (f"Landlock ABI {abi} cannot keep a command from signalling processes "
+                     f"outside it, the editor and Baton included (ABI "
+                     f"{landlock_exec.SCOPED_ABI}, Linux 6.12+, can)")
+    try:
+        seccomp.program(inet=False)
+    except ValueError as e:
+        return abi, f"cannot build the seccomp filter: {e}"
     with tempfile.TemporaryDirectory(prefix="baton-probe-") as tmp:
         try:
-            r = subprocess.run([*helper_argv("landlock_exec"), "--write", tmp,
-                                "--", "/bin/sh", "-c", f"echo x > {tmp}/ok; echo x > {tmp}/../baton-probe-escape"],
+            r = subprocess.run([*helper_argv("landlock_exec"), "--write", tmp, "--no-network",
+                                "--", "/bin/sh", "-c", f"echo x > {tmp}/ok; "
+                                f"echo x > {tmp}/../baton-probe-escape; {STATUS_PROBE}"],
                                capture_output=True, text=True, timeout=30, cwd="/",
                                env=_helper_env())
         except (OSError, subprocess.TimeoutExpired) as e:
@@ -197,6 +330,9 @@ def probe_landlock() -> tuple[int, str | None]:
             return abi, "Landlock did not restrict writes"
         if r.returncode == 125 or not (Path(tmp) / "ok").exists():
             return abi, f"Landlock could not be applied: {r.stderr.strip()[-300:]}"
+        loose = unconfined(r.stdout)
+        if loose:
+            return abi, f"the Landlock helper does not confine commands here: {loose}"
     return abi, None
 
 
@@ -238,7 +374,8 @@ def probe(force: str | None = None, bwrap: str = "bwrap") -> ProbeResult:
             break
         reasons[layer] = why
     fix = _fix_for(chosen, reasons)
-    result = ProbeResult(layer=chosen, reasons=reasons, fix=fix, landlock_abi=abi, forced=force)
+    result = ProbeResult(layer=chosen, reasons=reasons, fix=fix, landlock_abi=abi, forced=force,
+                         missing=MISSING.get(chosen, {}))
     log.info("command isolation: %s%s", chosen, f" ({fix})" if fix else "")
     return result
 
@@ -253,9 +390,15 @@ def _fix_for(layer: Layer, reasons: dict[str, str]) -> str:
             "sandbox-exec should be part of macOS; check that /usr/bin/sandbox-exec exists")
     else:
         bw = reasons.get("bwrap", "")
-        base = ("install bubblewrap (`apt-get install bubblewrap`) and allow unprivileged user "
-                "namespaces" if "not installed" in bw else bw.split("Fix: ")[-1] if "Fix: " in bw
-                else "allow unprivileged user namespaces so bubblewrap can run")
+        if "not installed" in bw:
+            base = ("install bubblewrap (`apt-get install bubblewrap`) and allow unprivileged "
+                    "user namespaces")
+        elif "Fix: " in bw:
+            base = bw.split("Fix: ")[-1]
+        elif "cannot create its namespaces" in bw:
+            base = "allow unprivileged user namespaces so bubblewrap can run"
+        else:
+            base = f"make bubblewrap usable ({bw})"
     if layer == "none":
         base += (". Until then commands are refused; to run them with no isolation at all, "
                  "opt in per workspace with `[permissions] allow_unsandboxed_commands = true` "
@@ -269,10 +412,18 @@ def active(bwrap: str = "bwrap") -> ProbeResult:
     return probe(force, bwrap)
 
 
+def guarantees(result: ProbeResult) -> dict[str, str]:
+    """Each of GUARANTEES for the active layer: "yes: how" or "MISSING: why"."""
+    how = HOW.get(result.layer, {})
+    return {name: f"MISSING: {result.missing[name]}" if name in result.missing
+            else f"yes: {how.get(name, 'given')}" for name in GUARANTEES}
+
+
 def isolation_report() -> dict:
-    """For `baton doctor`: the active layer, why each stronger one is not, and the fix."""
+    """For `baton doctor`: the active layer, which guarantees it gives (and how) and which
+    it does not, why each stronger layer is not used, and the fix."""
     r = active()
-    return {"layer": r.layer, "unavailable": r.reasons, "fix": r.fix,
+    return {"layer": r.layer, "guarantees": guarantees(r), "unavailable": r.reasons, "fix": r.fix,
             "landlock_abi": r.landlock_abi, "forced": r.forced, "limits": LIMITS[r.layer],
             "commands": ("refused unless [permissions] allow_unsandboxed_commands = true"
                          if r.layer == "none" else f"run under {r.layer}")}

@@ -4,7 +4,8 @@ Run in a fresh single-threaded process (never a `preexec_fn`). It enters a new u
 mount namespace (no privilege needed), mounts an overlay on the workspace's own path
 (lower = the real workspace, upper = the run's persistent upper directory), brings the
 overlay in line with the run's shadow (files the agent wrote, files it deleted), and execs
-bubblewrap on top for the rest: read-only root, private /tmp, no network, new session.
+bubblewrap on top for the rest: read-only root, private /tmp, no network, new session, no
+capabilities, the seccomp filter (from an fd the daemon passed, named in the argv).
 The real workspace is the read-only lower layer: nothing the command does reaches it.
 
 SPEC: {"workspace", "upper", "work", "resets": [rel], "writes": [[rel, source]],
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -97,6 +99,9 @@ def main(argv: list[str]) -> int:
     except (OSError, ToolRefused) as e:
         return _fail(f"cannot bring the view up to date with the run's changes: {e}")
     argv_ = spec["argv"]
+    # Python ignores these; the command must not inherit that through bwrap (`yes | head`).
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
     try:
         os.execvp(argv_[0], argv_)
     except OSError as e:

@@ -74,15 +74,61 @@ def test_report_names_the_active_layer(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bwrap_argv_protects_git_hides_baton_and_cuts_network(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     (tmp_path / ".baton").mkdir()
-    argv = isolation.bwrap_argv(tmp_path, ["true"], network=False,
+    argv = isolation.bwrap_argv(tmp_path, ["true"], network=False, seccomp_fd=7,
                                 protected=[tmp_path / ".git", tmp_path / ".baton"])
     s = " ".join(argv)
     assert f"--ro-bind {tmp_path}/.git {tmp_path}/.git" in s
     assert f"--tmpfs {tmp_path}/.baton" in s
     for flag in ("--unshare-net", "--die-with-parent", "--new-session", "--ro-bind / /",
-                 "--tmpfs /tmp"):
+                 "--tmpfs /tmp", "--cap-drop ALL", "--seccomp 7", "--unshare-pid"):
         assert flag in s
-    assert "--unshare-net" not in isolation.bwrap_argv(tmp_path, ["true"], network=True)
+    assert "--unshare-net" not in isolation.bwrap_argv(tmp_path, ["true"], network=True,
+                                                       seccomp_fd=7)
+
+
+def test_bwrap_never_makes_the_command_uid_0(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(isolation.os, "getuid", lambda: 0)
+    monkeypatch.setattr(isolation.os, "getgid", lambda: 0)
+    argv = isolation.bwrap_argv(tmp_path, ["true"], network=False, seccomp_fd=3)
+    assert argv[argv.index("--uid") + 1] == "65534" and argv[argv.index("--gid") + 1] == "65534"
+    monkeypatch.setattr(isolation.os, "getuid", lambda: 1000)
+    argv = isolation.bwrap_argv(tmp_path, ["true"], network=False, seccomp_fd=3)
+    assert argv[argv.index("--uid") + 1] == "1000"
+
+
+@pytest.mark.parametrize("status,why", [
+    ("CapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapAmb:\t0\nNoNewPrivs:\t1\nSeccomp:\t2\n", None),
+    ("CapInh:\t0\nCapPrm:\t1fffe\nCapEff:\t1fffe\nCapAmb:\t0\nNoNewPrivs:\t1\nSeccomp:\t2\n",
+     "capabilities are not dropped"),
+    ("CapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapAmb:\t0\nNoNewPrivs:\t0\nSeccomp:\t2\n",
+     "no_new_privs"),
+    ("CapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapAmb:\t0\nNoNewPrivs:\t1\nSeccomp:\t0\n",
+     "seccomp"),
+    ("", "capabilities are not dropped"),
+])
+def test_a_layer_that_does_not_confine_is_caught(status: str, why: str | None) -> None:
+    got = isolation.unconfined(status)
+    assert (got is None) if why is None else (why in got)
+
+
+def test_landlock_without_signal_scoping_is_refused_with_the_reason(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(landlock_exec, "abi_version", lambda: 4)
+    abi, why = isolation.probe_landlock()
+    assert abi == 4 and "cannot keep a command from signalling" in why and "6.12" in why
+    r = isolation.probe(None, "/nonexistent/bwrap")
+    assert r.layer in ("none", "sandbox-exec") and "landlock" in r.reasons
+
+
+def test_report_lists_every_guarantee_for_the_active_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(isolation.FORCE_ENV, "none")
+    g = isolation.isolation_report()["guarantees"]
+    assert set(g) == set(isolation.GUARANTEES) and all(v.startswith("MISSING") for v in g.values())
+    monkeypatch.delenv(isolation.FORCE_ENV)
+    r = isolation.active()
+    if r.layer in ("bwrap", "landlock"):
+        g = isolation.guarantees(r)
+        assert all(v.startswith("yes: ") for v in g.values()), g
 
 
 def test_seatbelt_profile_denies_writes_outside() -> None:
