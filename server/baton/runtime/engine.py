@@ -117,7 +117,7 @@ class Engine:
 
     def _context(self, run: Run) -> RunContext:
         folder = self.runs_dir / run.id
-        shadow = Shadow(self.policy, folder / "shadow", self._open_text)
+        shadow = Shadow(self.policy, folder / "shadow", self._open_text, self.config.limits)
         plan_files = granted_files(run.accepted_plan) if run.accepted_plan else []
         if run.route == Route.EDIT and run.uri:
             target = self.rel_from_uri(run.uri)

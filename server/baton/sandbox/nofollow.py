@@ -40,7 +40,7 @@ def _open_parent(root: Path, rel: str, *, create: bool) -> tuple[int, str]:
                 nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
             except OSError:
                 raise ToolRefused(f"{rel}: {part} is a symlink or not a directory; "
-                                  "Baton does not write through links") from None
+                                  "Baton never goes through links") from None
             os.close(fd)
             fd = nxt
         return fd, parts[-1]
@@ -185,9 +185,11 @@ def force_rmtree(path: Path) -> None:
         shutil.rmtree(path, onerror=retry)
 
 
-def read_tree_file(root: Path, rel: str) -> bytes:
+def read_tree_file(root: Path, rel: str, limit: int | None = None) -> bytes:
     """The bytes of the regular file `root/rel`, reached without following any symlink.
-    Raises FileNotFoundError if missing, ToolRefused if a link or non-file is in the way."""
+    Raises FileNotFoundError if missing, ToolRefused if a link or non-file is in the way or
+    the file is larger than `limit` (checked before reading: a huge file is never loaded).
+    O_NONBLOCK: a FIFO swapped in after a check cannot block the open."""
     fd, name = _open_parent(root, rel, create=False)
     try:
         try:
@@ -198,8 +200,39 @@ def read_tree_file(root: Path, rel: str) -> bytes:
         except OSError:
             raise ToolRefused(f"{rel} is a symlink or cannot be opened") from None
         with os.fdopen(ffd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            st = os.fstat(f.fileno())
+            if stat.S_ISDIR(st.st_mode):
+                raise ToolRefused(f"{rel} is a folder, not a file")
+            if not stat.S_ISREG(st.st_mode):
                 raise ToolRefused(f"{rel} is not a regular file")
-            return f.read()
+            if limit is None:
+                return f.read()
+            if st.st_size > limit:
+                raise ToolRefused(f"{rel} is larger than {limit // 2**20} MiB")
+            data = f.read(limit + 1)  # st_size can lie (a file growing, a pseudo-file)
+            if len(data) > limit:
+                raise ToolRefused(f"{rel} is larger than {limit // 2**20} MiB")
+            return data
     finally:
         os.close(fd)
+
+
+def tree_kind(root: Path, rel: str) -> str | None:
+    """What `root/rel` is, looked at without following any symlink: "file", "dir", "link",
+    "other" (device, FIFO, socket), or None when it does not exist. ToolRefused if a link
+    or a file stands where a parent folder should be."""
+    try:
+        fd, name = _open_parent(root, rel, create=False)
+    except FileNotFoundError:
+        return None
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    finally:
+        os.close(fd)
+    if stat.S_ISREG(st.st_mode):
+        return "file"
+    if stat.S_ISDIR(st.st_mode):
+        return "dir"
+    return "link" if stat.S_ISLNK(st.st_mode) else "other"

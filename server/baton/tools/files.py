@@ -1,22 +1,29 @@
 """The file tools (read_file, list_files, search, write_file, edit_file, delete_file),
-executed on a run's shadow. Every path passes the path policy; every write the grant."""
+executed on a run's shadow. Every path passes the path policy (no symlink is followed, see
+sandbox/paths.py), every read goes through the shadow's no-follow reads, every write the
+grant and the shadow's budget. Search matches in linear time (search.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
-import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 
 from ..errors import ToolRefused
+from ..sandbox.nofollow import tree_kind
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
 from .listing import iter_files
+from .search import TimeUp, compile_pattern, matching_lines
 from .specs import DeleteFile, EditFile, ListFiles, ReadFile, Search, WriteFile
 
 MAX_READ_CHARS = 100_000
 MAX_LIST = 2_000
+MAX_GLOB = 1_000
 MAX_MATCHES = 200
+MAX_SEARCH_CHARS = 50_000
+SEARCH_SECONDS = 5.0
 
 # Asks whether the run may write `rel` (the grant, else the person); False means refused.
 PermitWrite = Callable[[str], Awaitable[bool]]
@@ -29,6 +36,8 @@ class FileTools:
         self.permit_write = permit_write
 
     def _text(self, rel: str) -> str:
+        if rel == ".":
+            raise ToolRefused("the workspace root is a folder; list_files lists it")
         text = self.shadow.read(rel)
         if text is None:
             raise ToolRefused(f"{rel}: no such file")
@@ -47,14 +56,22 @@ class FileTools:
         return numbered or f"({rel} is empty)"
 
     def _files(self, sub: str, glob: str | None) -> list[str]:
+        """The files under folder `sub` (or `sub` itself if it is a file), as the run sees
+        them: the workspace's regular files, less the run's deletions, plus its creations."""
         rel = self.policy.relative(sub)
-        if rel != "." and not self.policy.absolute(rel).is_dir() and not any(
-                p.startswith(rel + "/") for p in self.shadow.created_paths()):
-            raise ToolRefused(f"{sub}: no such folder")
+        if glob is not None and len(glob) > MAX_GLOB:
+            raise ToolRefused(f"glob is longer than {MAX_GLOB} characters")
+        created = self.shadow.created_paths()
         deleted = self.shadow.deleted_paths()
-        files = set(p for p in iter_files(self.policy.root, rel) if p not in deleted)
-        prefix = "" if rel == "." else rel + "/"
-        files.update(p for p in self.shadow.created_paths() if p.startswith(prefix))
+        kind = "dir" if rel == "." else tree_kind(self.policy.root, rel)
+        if kind == "file" or rel in created:
+            files = {rel} - deleted
+        elif kind == "dir" or any(p.startswith(rel + "/") for p in created):
+            files = set(p for p in iter_files(self.policy.root, rel) if p not in deleted)
+            prefix = "" if rel == "." else rel + "/"
+            files.update(p for p in created if p.startswith(prefix))
+        else:
+            raise ToolRefused(f"{sub}: no such folder")
         if glob:
             files = {p for p in files if fnmatch.fnmatch(p, glob)
                      or fnmatch.fnmatch(p.rsplit("/", 1)[-1], glob)}
@@ -67,29 +84,43 @@ class FileTools:
         return "\n".join(shown) + more if shown else "(no files)"
 
     def search(self, a: Search) -> str:
-        try:
-            regex = re.compile(a.pattern)
-        except re.error as e:
-            raise ToolRefused(f"pattern is not a valid regular expression: {e}") from None
+        """Matching lines, bounded in count, size and time. Files that are binary, not
+        UTF-8 or too large to read are not searched."""
+        regex = compile_pattern(a.pattern)
+        files = self._files(a.path, a.glob)
+        deadline = time.monotonic() + SEARCH_SECONDS
         out: list[str] = []
-        for rel in self._files(a.path, a.glob):
+        size = 0
+        try:
+            for entry in self._matches(regex, files, deadline):
+                out.append(entry)
+                size += len(entry) + 1
+                if len(out) >= MAX_MATCHES or size >= MAX_SEARCH_CHARS:
+                    out.append(f"… stopped at {len(out)} matches: narrow the pattern, path or glob")
+                    break
+        except TimeUp:
+            out.append(f"… stopped after {SEARCH_SECONDS:g} s with {len(out)} matches so far: "
+                       "narrow the path or glob")
+        return "\n".join(out) or "(no matches)"
+
+    def _matches(self, regex: object, files: list[str], deadline: float) -> Iterator[str]:
+        for rel in files:
+            if time.monotonic() > deadline:
+                raise TimeUp
             try:
                 text = self.shadow.read(rel)
-            except ToolRefused:  # binary or too large: not searchable
+            except ToolRefused:  # binary, too large, or no longer a regular file
                 continue
-            for n, line in enumerate((text or "").splitlines(), 1):
-                if regex.search(line):
-                    out.append(f"{rel}:{n}: {line[:300]}")
-                    if len(out) >= MAX_MATCHES:
-                        return "\n".join(out) + f"\n… stopped at {MAX_MATCHES} matches"
-        return "\n".join(out) or "(no matches)"
+            if text:
+                for n, line in matching_lines(regex, text.encode("utf-8", "surrogatepass"), deadline):
+                    yield f"{rel}:{n}: {line}"
 
     async def _writable(self, raw: str) -> str:
         rel = self.policy.relative(raw)
         if rel == ".":
             raise ToolRefused("cannot write the workspace root")
-        if self.policy.absolute(rel).is_dir():
-            raise ToolRefused(f"{rel} is a folder")
+        if tree_kind(self.policy.root, rel) == "dir":
+            raise ToolRefused(f"{rel} is a folder, not a file")
         if not await self.permit_write(rel):
             raise ToolRefused(f"{rel}: not in this run's write grant, and the person did not allow it")
         return rel

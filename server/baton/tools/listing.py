@@ -6,12 +6,19 @@ git's rule that the deepest matching pattern decides, prunes ignored folders wit
 them, and never lists `.git/`, `.baton/` or `node_modules/`. Measured here: ~0.2 s for a
 36,000-entry tree (30,000 files visible, 40-pattern root .gitignore), same file set as
 `git ls-files -o --exclude-standard`.
+
+It lists regular files only and never goes through a symbolic link (the path policy's
+rule): folders are entered by fd with O_NOFOLLOW, so a folder swapped for a link during the
+walk is not entered, and `.gitignore` files are read the same way (a linked one would make
+the listing an oracle for the lines of a file outside). FIFOs, sockets and devices are not
+listed either. Open fds stay bounded by the depth of the tree.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,13 +55,29 @@ class _Ignore:
         return self.spec.check_file(sub).include
 
 
-def _read_ignore(path: str, base: str) -> _Ignore | None:
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+MAX_IGNORE_BYTES = 1 << 20
+
+
+def _read_ignore(dir_fd: int, name: str, base: str) -> _Ignore | None:
+    """The ignore file `name` in the folder `dir_fd`, if it is a regular file (not a link)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
     except OSError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        lines = f.read(MAX_IGNORE_BYTES).decode("utf-8", "replace").splitlines()
     return _Ignore(base, lines) if any(ln.strip() and not ln.startswith("#") for ln in lines) else None
+
+
+def _open_dir(name: str, dir_fd: int | None = None) -> int | None:
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+    except OSError:  # gone, unreadable, or swapped for a link since it was listed
+        return None
 
 
 def _ignored(rel: str, ignores: list[_Ignore]) -> bool:
@@ -66,46 +89,80 @@ def _ignored(rel: str, ignores: list[_Ignore]) -> bool:
     return False
 
 
-def walk_files(root: Path) -> dict[str, list[str]]:
-    """Workspace-relative folder ("" for the root, else "a/b/") → sorted file names, as git
-    would list them: .gitignore files (nested ones and .git/info/exclude too) honoured."""
+def walk_files(root: Path, under: str = "") -> dict[str, list[str]]:
+    """Workspace-relative folder ("" for the root, else "a/b/") → sorted names of regular
+    files, as git would list them: .gitignore files (nested ones and .git/info/exclude too)
+    honoured. With `under` ("a/b/"), only that folder's subtree is walked."""
+    root_fd = _open_dir(str(root))
+    if root_fd is None:
+        return {}
     top: list[_Ignore] = []
-    for path in (root / ".git" / "info" / "exclude", root / ".gitignore"):
-        ig = _read_ignore(str(path), "")
+    git_fd = _open_dir(".git", root_fd)
+    info_fd = _open_dir("info", git_fd) if git_fd is not None else None
+    for fd, name in ((info_fd, "exclude"), (root_fd, ".gitignore")):
+        ig = _read_ignore(fd, name, "") if fd is not None else None
         if ig is not None:
             top.append(ig)
+    for fd in (info_fd, git_fd):
+        if fd is not None:
+            os.close(fd)
     out: dict[str, list[str]] = {}
-    stack: list[tuple[str, str, list[_Ignore]]] = [(str(root), "", top)]
-    while stack:
-        folder, rel, ignores = stack.pop()
-        if rel:
-            ig = _read_ignore(os.path.join(folder, ".gitignore"), rel)
-            if ig is not None:
-                ignores = [*ignores, ig]
+    # Depth-first; each frame holds its folder's fd and the subfolders still to enter.
+    stack = [(root_fd, "", top, iter(()))]
+    try:
+        stack[0] = (root_fd, "", top, _scan(root_fd, "", top, under, out))
+        while stack:
+            fd, rel, ignores, pending = stack[-1]
+            name = next(pending, None)
+            if name is None:
+                os.close(stack.pop()[0])
+                continue
+            sub_fd = _open_dir(name, fd)
+            if sub_fd is None:
+                continue
+            sub = f"{rel}{name}/"
+            stack.append((sub_fd, sub, ignores, iter(())))
+            ig = _read_ignore(sub_fd, ".gitignore", sub)
+            sub_ignores = [*ignores, ig] if ig is not None else ignores
+            stack[-1] = (sub_fd, sub, sub_ignores, _scan(sub_fd, sub, sub_ignores, under, out))
+    finally:
+        for frame in stack:
+            os.close(frame[0])
+    return out
+
+
+def _scan(fd: int, rel: str, ignores: list[_Ignore], under: str,
+          out: dict[str, list[str]]) -> Iterator[str]:
+    """Record the folder's listed files in `out`; the subfolders to enter, in order."""
+    try:
+        with os.scandir(fd) as it:
+            entries = list(it)
+    except OSError:
+        return iter(())
+    files: list[str] = []
+    subdirs: list[str] = []
+    inside = rel.startswith(under)
+    for entry in entries:
         try:
-            with os.scandir(folder) as it:
-                entries = list(it)
+            # d_type (or fstatat by the folder's fd): a link is neither a file nor a folder.
+            is_dir = entry.is_dir(follow_symlinks=False)
+            is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError:
             continue
-        files: list[str] = []
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                continue
-            if is_dir:
-                if entry.name not in MAP_SKIPPED_DIRS and not _ignored(f"{rel}{entry.name}/", ignores):
-                    stack.append((entry.path, f"{rel}{entry.name}/", ignores))
-            elif not _ignored(rel + entry.name, ignores):
-                files.append(entry.name)
-        if files:
-            out[rel] = sorted(files)
-    return out
+        if is_dir:
+            sub = f"{rel}{entry.name}/"
+            if (entry.name not in MAP_SKIPPED_DIRS and (sub.startswith(under) or under.startswith(sub))
+                    and not _ignored(sub, ignores)):
+                subdirs.append(entry.name)
+        elif is_file and inside and not _ignored(rel + entry.name, ignores):
+            files.append(entry.name)
+    if files:
+        out[rel] = sorted(files)
+    return iter(subdirs)
 
 
 def iter_files(root: Path, sub: str = ".") -> Iterator[str]:
     """Workspace-relative POSIX paths of the files under `sub` ("." for all), sorted."""
     prefix = "" if sub == "." else sub.rstrip("/") + "/"
-    for folder, names in sorted(walk_files(root).items()):
-        if folder.startswith(prefix):
-            yield from (folder + name for name in names)
+    for folder, names in sorted(walk_files(root, prefix).items()):
+        yield from (folder + name for name in names)

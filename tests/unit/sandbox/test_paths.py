@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from baton.errors import ToolRefused
-from baton.sandbox.nofollow import write_tree_file
-from baton.sandbox.paths import PathPolicy, delete_workspace_file, write_workspace_file
+from baton.sandbox.nofollow import delete_tree_file, write_tree_file
+from baton.sandbox.paths import PathPolicy, delete_workspace_file, protected_name, write_workspace_file
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def ws(tmp_path: Path) -> Path:
     os.symlink("src/../../outside", root / "sneaky")
     os.symlink("loop_b", root / "loop_a")
     os.symlink("loop_a", root / "loop_b")
-    os.symlink("src/pkg", root / "inside_link")  # allowed: stays inside
+    os.symlink("src/pkg", root / "inside_link")  # refused too, with the path to use instead
     os.symlink("out_dir", root / "chain")  # link to a link that leads out
     os.mkfifo(root / "fifo")
     os.symlink("/dev/null", root / "devnull")
@@ -71,6 +71,14 @@ ESCAPES = [
     "src/nested/deep/secret.txt",
     "loop_a",
     "loop_b/x",
+    "inside_link/mod.py",
+    "inside_link",
+    ".git./config",
+    ".git /config",
+    ".g\u200cit/config",
+    "\uff0egit/config",
+    "GIT~1/config",
+    "README.md/x",
     ".git",
     ".git/config",
     ".git/hooks/pre-commit",
@@ -118,7 +126,6 @@ def test_non_string_is_refused(ws: Path) -> None:
     ("./src//pkg/./mod.py", "src/pkg/mod.py"),
     ("src/pkg/../pkg/mod.py", "src/pkg/mod.py"),
     ("new/dir/file.txt", "new/dir/file.txt"),
-    ("inside_link/mod.py", "inside_link/mod.py"),
     (".", "."),
     (".gitignore", ".gitignore"),
     (".github/workflows/ci.yml", ".github/workflows/ci.yml"),
@@ -207,10 +214,13 @@ def test_write_refuses_escapes(ws: Path, tmp_path: Path) -> None:
     assert not (ws / ".git" / "hooks" / "pre-commit").exists()
 
 
-def test_delete_removes_a_link_not_its_target(ws: Path, tmp_path: Path) -> None:
+def test_delete_refuses_links_and_removes_only_files(ws: Path, tmp_path: Path) -> None:
     os.symlink("README.md", ws / "inner_link")
     policy = PathPolicy(ws)
-    delete_workspace_file(policy, "inner_link")
+    with pytest.raises(ToolRefused):
+        delete_workspace_file(policy, "inner_link")
+    # A link planted after the check: the fd walk removes the link, never its target.
+    delete_tree_file(policy.root, "inner_link")
     assert not os.path.lexists(ws / "inner_link") and (ws / "README.md").exists()
     delete_workspace_file(policy, "src/pkg/mod.py")
     assert not (ws / "src/pkg/mod.py").exists()
@@ -220,3 +230,24 @@ def test_delete_removes_a_link_not_its_target(ws: Path, tmp_path: Path) -> None:
     with pytest.raises(ToolRefused):
         delete_workspace_file(policy, "out_file")
     assert (tmp_path / "outside" / "secret.txt").exists()
+
+
+def test_a_link_inside_is_refused_with_the_path_to_use(ws: Path) -> None:
+    with pytest.raises(ToolRefused, match="link to src/pkg; .* use src/pkg instead"):
+        PathPolicy(ws).relative("inside_link/mod.py")
+
+
+def test_a_link_leading_out_does_not_say_where(ws: Path, tmp_path: Path) -> None:
+    for raw in ("out_file", "out_dir/secret.txt", "gitlink/config", "chain"):
+        with pytest.raises(ToolRefused) as e:
+            PathPolicy(ws).relative(raw)
+        assert str(tmp_path / "outside") not in str(e.value) and "outside the workspace" in str(e.value)
+
+
+@pytest.mark.parametrize("name,protected", [
+    (".git", True), (".GIT", True), (".git.", True), (".git. .", True), (".baton ", True),
+    (".g\u200dit", True), ("\uff0e\uff47\uff49\uff54", True), ("git~1", True), ("BATON~1", True),
+    (".gitignore", False), (".github", False), ("git", False), (".git~1", False), ("..git", False),
+])
+def test_protected_names(name: str, protected: bool) -> None:
+    assert protected_name(name) is protected
