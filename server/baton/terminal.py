@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Literal, TextIO
 
+from .display import visible
 from .edits.diff import unified_diff
 from .runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
                            Question, RunNotice)
@@ -24,15 +25,17 @@ class TerminalHost:
         self._last: dict[str, tuple[str, str | None]] = {}
 
     def say(self, text: str = "") -> None:
+        # Everything printed passes here: a file's or a model's escape sequences and carriage
+        # returns are shown, never run by the terminal.
         try:
-            print(text, file=self.out, flush=True)
+            print(visible(text, multiline=True), file=self.out, flush=True)
         except BrokenPipeError:  # `baton run … | head`: the reader left; the run goes on
             pass
 
     async def prompt(self, text: str) -> str | None:
         if not self.interactive:
             return None
-        self.out.write(text)
+        self.out.write(visible(text, multiline=True))
         self.out.flush()
         line = await asyncio.to_thread(sys.stdin.readline)
         return line.strip() if line else None
@@ -62,6 +65,7 @@ class TerminalHost:
         self.say("─" * 40)
 
     async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
+        prompt = visible(prompt)  # one line: a newline in it cannot fake the choices below
         answer = await self.prompt(f"{prompt}\n  [o] allow once  [r] allow for this run  [N] deny: ")
         if answer is None:
             self.say(f"{prompt} Denied: the terminal is not interactive.")
@@ -72,8 +76,9 @@ class TerminalHost:
     async def ask_question(self, run_id: str, question: Question) -> str | None:
         options = ""
         if question.options:
-            options = "\n" + "\n".join(f"  {i}. {o}" for i, o in enumerate(question.options, 1))
-        answer = await self.prompt(f"\n? {question.text}{options}\n> ")
+            options = "\n" + "\n".join(f"  {i}. {visible(o)}" for i, o in enumerate(question.options, 1))
+        answer = await self.prompt(f"\n? A question from Baton's agent: {visible(question.text)}"
+                                   f"{options}\n> ")
         if answer is None:
             return "(no answer: Baton runs in a non-interactive terminal; decide yourself and say so)"
         if question.options and answer.isdigit() and 1 <= int(answer) <= len(question.options):

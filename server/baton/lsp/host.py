@@ -21,6 +21,7 @@ from pygls.protocol import default_converter
 from pygls.uris import to_fs_path
 from pygls.workspace import Workspace
 
+from ..display import visible
 from ..edits.diff import text_edits
 from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
                             Question, RunNotice)
@@ -29,9 +30,19 @@ from .documents import open_buffer
 
 log = logging.getLogger(__name__)
 REPORT_EVERY_S = 0.1
+PROMPT_LIMIT = 4000  # a message box the person can still read whole
+NOTICE_LIMIT = 4000
 
 SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
             "info": t.DiagnosticSeverity.Information, "hint": t.DiagnosticSeverity.Hint}
+
+
+def _shown(question: Question) -> Question:
+    """The question as a message box shows it. `RoleSession` already made it visible; this
+    is the last gate, for a question journaled before it did."""
+    return Question(text=visible(question.text, limit=PROMPT_LIMIT),
+                    options=[visible(o, limit=PROMPT_LIMIT) for o in question.options]
+                    if question.options else None)
 
 
 class LspHost:
@@ -71,10 +82,17 @@ class LspHost:
 
     # -- Host -------------------------------------------------------------------------
     async def run_changed(self, notice: RunNotice) -> None:
-        self._tell("runChanged", notice.model_dump(mode="json", exclude_none=True))
+        params = notice.model_dump(mode="json", exclude_none=True)
+        for key in ("task", "routeReason", "error", "reason"):  # clients show these as they are
+            if key in params:
+                params[key] = visible(params[key], multiline=True, limit=NOTICE_LIMIT)
+        if "question" in params:
+            params["question"] = _shown(notice.question).model_dump(exclude_none=True)
+        self._tell("runChanged", params)
 
     async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
                        message: str) -> None:
+        message = visible(message, limit=NOTICE_LIMIT)  # it carries streamed model text
         params = {"runId": run_id, "kind": kind, "message": message}
         if kind == "begin":  # waits for the client to accept the token, so reports follow it
             await self._ask("progress", params)
@@ -110,7 +128,8 @@ class LspHost:
 
     async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
         title = await self._ask("choose", {
-            "message": prompt, "options": [a.value for a in PermissionAnswer], "warning": True})
+            "message": visible(prompt, limit=PROMPT_LIMIT),
+            "options": [a.value for a in PermissionAnswer], "warning": True})
         if title is None:
             self._tell("logMessage", {
                 "warning": True,
@@ -121,8 +140,13 @@ class LspHost:
     async def ask_question(self, run_id: str, question: Question) -> str | None:
         if not question.options:
             return None  # the client prompts from baton/runChanged and answers with baton.run.answer
-        return await self._ask("choose", {"message": f"Baton: {question.text}",
-                                                     "options": question.options})
+        shown = _shown(question)
+        options = shown.options or []
+        title = await self._ask("choose", {
+            "message": f"Baton run {run_id}, a question from its agent: {shown.text}",
+            "options": options})
+        # The person picked a title as shown; the agent gets its own option back.
+        return dict(zip(options, question.options)).get(title, title)
 
     async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
                           confirm: bool = False) -> ApplyResult:

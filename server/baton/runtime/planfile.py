@@ -1,80 +1,143 @@
 """The documents a person reads and edits: `plan.md`, `answer.md`, `changes.diff`.
 
-The plan's "Files" section is the write grant: accepting the plan grants exactly the
-paths listed there *as the person left them*, so deleting a line narrows the grant.
+The plan's files section is the write grant: accepting the plan grants exactly the
+entries listed there *as the person left them*, so deleting a line narrows the grant and
+adding one widens it. Only one section counts: the first level-2 heading titled
+`Files this plan may write` at the top level of the document, and in it only the items of
+top-level lists that open with a code span. The same words inside an HTML comment, a code
+block, a block quote or a list are text, and a second such heading adds nothing.
+
+Everything a model or a repository supplies (summary, steps, file names, the task, the
+route's reason) is data: flattened to one line, control and invisible characters made
+visible, and Markdown punctuation escaped, so it renders as itself and cannot open a
+heading, comment, list item, code span or fence.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
+from ..display import code, visible
+from ..sandbox.grants import describe_pattern, glob_note, is_glob
 from .runs import PlanSubmitted, Run
 
-FILES_HEADING = "## Files this plan may write"
-_FILE_LINE = re.compile(r"^\s*[-*]\s+`([^`]+)`\s*$")
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+FILES_TITLE = "Files this plan may write"
+FILES_HEADING = f"## {FILES_TITLE}"
+SUMMARY_LIMIT = 300
+STEP_LIMIT = 2000
+
+# Characters that can open inline Markdown (emphasis, code, links, HTML, entities, tables,
+# strikethrough, an ATX heading's closing #s). `_` only where it could emphasise: inside a
+# word (snake_case) it cannot, and escaping it there would make plans hard to read.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>#&|~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+# What opens a block when it starts a list item's text: a bullet, a setext underline or a
+# thematic break, or an ordered-list number.
+_BLOCK_START = re.compile(r"^(?:([-+=])|(\d{1,9})([.)]))")
+
+
+def md_text(text: str, *, limit: int | None = None) -> str:
+    """`text` as one line of Markdown that renders as exactly that text."""
+    shown = visible(" ".join(text.split()), limit=limit)
+    out = _MD_SPECIAL.sub(lambda m: "\\" + m.group(), shown)
+    m = _BLOCK_START.match(out)
+    if m and m.group(1):
+        out = "\\" + out
+    elif m:
+        out = m.group(2) + "\\" + out[len(m.group(2)):]
+    return out
 
 
 def render_plan(run: Run, plan: PlanSubmitted, config_globs: list[str],
-                command_prefixes: list[str] = ()) -> str:
-    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(plan.steps, 1))
-    files = "\n".join(f"- `{f}`" for f in plan.files) or "- (none)"
+                command_prefixes: list[str] = (), files: Iterable[str] | None = None) -> str:
+    """plan.md. `files`, the workspace's listing, lets each glob say how many files it
+    covers; without it a glob is still shown as one."""
+    listed = list(files) if files is not None else None
+    steps = "\n".join(f"{i}. {md_text(s, limit=STEP_LIMIT)}" for i, s in enumerate(plan.steps, 1))
+    entries = []
+    for f in dict.fromkeys(plan.files):
+        entry = f"- {code(f)}"
+        if is_glob(f):  # said after the code span: the grant is the span alone
+            entry += " " + glob_note(f, listed)
+        entries.append(entry)
     extra = ""
     if config_globs:
         extra = ("\n\nAlso writable by your configuration (`[permissions] write`): "
-                 + ", ".join(f"`{g}`" for g in config_globs) + ".")
+                 + "; ".join(describe_pattern(g, listed) for g in config_globs) + ".")
     if command_prefixes:
         extra += ("\n\nCommands run without asking (`[permissions] commands`, in the sandbox): "
-                  + ", ".join(f"`{c}`" for c in command_prefixes) + "; any other command asks you.")
+                  + ", ".join(code(c) for c in command_prefixes) + "; any other command asks you.")
     return (
-        f"# Plan: {plan.summary}\n\n"
-        f"> Baton run `{run.id}` · route **{run.route}** ({run.route_reason})\n"
-        f"> Task: {_one_line(run.task)}\n\n"
+        f"# Plan: {md_text(plan.summary, limit=SUMMARY_LIMIT)}\n\n"
+        f"> Baton run `{run.id}` · route **{run.route}** "
+        f"({md_text(run.route_reason, limit=SUMMARY_LIMIT)})\n"
+        f"> Task: {md_text(run.task, limit=SUMMARY_LIMIT)}\n\n"
         f"## Steps\n\n{steps}\n\n"
         f"{FILES_HEADING}\n\n"
-        "Accepting this plan lets the implementer write these paths; anything else asks you "
-        f"first. Remove a line to withhold it.\n\n{files}{extra}\n\n"
+        "Accepting this plan lets the implementer write what the list below names, one entry "
+        "per line in backticks; anything else asks you first. Remove a line to withhold it, "
+        "add one to grant it. Only this list counts.\n\n"
+        + ("\n".join(entries) or "- (none)") + f"{extra}\n\n"
         "---\n"
         "Edit this plan if you like, then use the code action **Accept plan** (or **Reject "
         "plan**). The implementer follows the text as it is when you accept.\n")
 
 
+@functools.cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # loaded when a plan is first read, not at start-up
+    return MarkdownIt("commonmark")
+
+
 def granted_files(plan_text: str) -> list[str]:
+    """The entries of the plan's files section, as the person left it (module docstring)."""
+    tokens = _parser().parse(plan_text)
+    start = next((i + 3 for i, tok in enumerate(tokens)
+                  if tok.type == "heading_open" and tok.level == 0 and tok.tag == "h2"
+                  and tokens[i + 1].content.strip() == FILES_TITLE), None)
+    if start is None:
+        return []
     files: list[str] = []
-    in_section = False
-    for line in plan_text.splitlines():
-        if line.startswith("#"):
-            in_section = line.strip() == FILES_HEADING
-            continue
-        if in_section:
-            if line.strip() == "---":
-                break
-            m = _FILE_LINE.match(line)
-            if m:
-                files.append(m.group(1).strip())
-    return files
+    for i in range(start, len(tokens)):
+        tok = tokens[i]
+        if tok.level == 0 and tok.type in ("heading_open", "hr"):
+            break  # the section ends at the next heading or thematic break
+        # An item of a top-level list (level 1) whose text (level 3) opens with a code span.
+        if (tok.type == "list_item_open" and tok.level == 1
+                and tokens[i + 1].type == "paragraph_open" and tokens[i + 2].type == "inline"):
+            first = (tokens[i + 2].children or [None])[0]
+            if first is not None and first.type == "code_inline" and first.content.strip():
+                files.append(first.content.strip())
+    return list(dict.fromkeys(files))
 
 
 def render_edit_proposal(run: Run, summary: str, diff: str) -> str:
+    shown = visible(diff.rstrip(), multiline=True)
+    # A fence longer than any run of backticks in the diff, so no line of it can close the
+    # fence and have the rest rendered (and hidden) as Markdown.
+    fence = "`" * max(3, max((len(r) for r in re.findall(r"`+", shown)), default=0) + 1)
     return (
-        f"# Proposed change: {_one_line(summary) or run.task}\n\n"
-        f"> Baton run `{run.id}` · route **edit** ({run.route_reason})\n"
-        f"> Task: {_one_line(run.task)}\n\n"
+        f"# Proposed change: {md_text(summary, limit=SUMMARY_LIMIT) or md_text(run.task)}\n\n"
+        f"> Baton run `{run.id}` · route **edit** ({md_text(run.route_reason)})\n"
+        f"> Task: {md_text(run.task, limit=SUMMARY_LIMIT)}\n\n"
         "Nothing has been applied yet. **Accept plan** applies this change to your files; "
         "**Reject plan** discards it.\n\n"
-        f"```diff\n{diff.rstrip()}\n```\n")
+        f"{fence}diff\n{shown}\n{fence}\n")
 
 
 def render_answer(run: Run, text: str) -> str:
-    return (f"# {_one_line(run.task)}\n\n> Baton run `{run.id}` · route **ask** "
-            f"({run.route_reason})\n\n{text.strip()}\n")
+    # The answer is the model's Markdown and stays Markdown; only hidden characters are shown.
+    return (f"# {md_text(run.task, limit=SUMMARY_LIMIT)}\n\n> Baton run `{run.id}` · route "
+            f"**ask** ({md_text(run.route_reason)})\n\n"
+            f"{visible(text.strip(), multiline=True)}\n")
 
 
 def render_changes(run: Run, diff: str) -> str:
-    return (f"# Baton run {run.id}: {_one_line(run.task)}\n"
+    return (f"# Baton run {run.id}: {visible(' '.join(run.task.split()), limit=200)}\n"
             "# Use the code actions: Apply changes / Reject changes, or on a hunk:\n"
             "# Apply this hunk / Reject this hunk.\n" + diff)
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= 200 else text[:197] + "…"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..display import HIDDEN_NOTE, code, has_hidden, visible
 from ..errors import RunFailed, ToolRefused
 from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.grants import Grants
@@ -22,6 +23,10 @@ from .runs import AgentMessage, Answered, Asked, Permission, Run, State, ToolDon
 
 COMMAND_TIMEOUT_S = 120.0
 STREAM_REPORT_S = 0.5
+PROMPT_SUBJECT_LIMIT = 2000  # characters of a path or command a permission prompt shows
+QUESTION_LIMIT = 2000
+OPTION_LIMIT = 200
+MAX_OPTIONS = 10
 log = logging.getLogger(__name__)
 
 
@@ -31,6 +36,25 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 if TYPE_CHECKING:
     from .engine import Engine
+
+
+def shown_question(args: specs.AskUser) -> Question:
+    """The question as the person will see it, or ToolRefused: one line, hidden characters
+    shown as escapes, every option whole and told apart from the others. Built once here,
+    so the journal, `baton/runChanged` and every host carry the same safe text."""
+    text = visible(args.question)
+    if len(text) > QUESTION_LIMIT:
+        raise ToolRefused(f"the question is {len(text)} characters long; ask in at most "
+                          f"{QUESTION_LIMIT}")
+    options = [visible(o.strip()) for o in args.options or []]
+    if len(options) > MAX_OPTIONS:
+        raise ToolRefused(f"{len(options)} options; offer at most {MAX_OPTIONS}")
+    for o in options:
+        if not o or len(o) > OPTION_LIMIT:
+            raise ToolRefused(f"each option must be 1 to {OPTION_LIMIT} characters long")
+    if len(set(options)) < len(options):
+        raise ToolRefused("two options read the same; make each option distinct")
+    return Question(text=text, options=options or None)
 
 
 @dataclass
@@ -138,14 +162,22 @@ class RoleSession:
     async def permit_write(self, rel: str) -> bool:
         if self.ctx.grants.allows(rel):
             return True
-        return await self.ask_permission(rel, f"Baton run {self.run_id} wants to write `{rel}`, "
-                                         "which its plan does not grant.")
+        return await self.ask_permission(rel, f"Baton run {self.run_id} wants to write {code(rel)}, "
+                                         "which its plan does not grant. Allow for this run "
+                                         "allows this exact path only.")
 
     async def ask_permission(self, subject: str, prompt: str, *, command: bool = False) -> bool:
+        """Ask the person. `prompt` quotes `subject` with `display.code`, so nothing in it can
+        end the quote; what the subject hides is shown as escapes, and said."""
+        shown = len(visible(subject))
+        if shown > PROMPT_SUBJECT_LIMIT:  # a person cannot allow what they cannot read
+            raise ToolRefused(f"too long to ask the person about ({shown} characters shown, at "
+                              f"most {PROMPT_SUBJECT_LIMIT}); split it into shorter steps")
+        text = visible(prompt) + (" " + HIDDEN_NOTE if has_hidden(subject) else "")
         host = self.engine.host
         timeout = self.engine.config.limits.client_request_timeout_s * 10
         try:
-            answer = await asyncio.wait_for(host.ask_permission(self.run_id, prompt), timeout)
+            answer = await asyncio.wait_for(host.ask_permission(self.run_id, text), timeout)
         except TimeoutError:
             answer = PermissionAnswer.DENY
         self.engine.emit(self.ctx, Permission(subject=subject, answer=answer, command=command))
@@ -158,7 +190,7 @@ class RoleSession:
 
     async def ask_user(self, call: ToolCall, args: specs.AskUser) -> str:
         run, engine = self.ctx.run, self.engine
-        question = Question(text=args.question, options=args.options or None)
+        question = shown_question(args)
         decision = self.ctx.new_decision()
         if run.pending_answer is not None:  # answered before a restart, not yet consumed
             decision.set_result(run.pending_answer)
@@ -191,7 +223,7 @@ class RoleSession:
         command, grants = args.command.strip(), self.ctx.grants
         if not grants.allows_command(command):
             allowed = await self.ask_permission(
-                command, f"Baton run {self.run_id} wants to run `{command}` (in its sandbox).",
+                command, f"Baton run {self.run_id} wants to run {code(command)} (in its sandbox).",
                 command=True)
             if not allowed:
                 raise ToolRefused(f"`{command}` is not allowed by `[permissions] commands`, and "

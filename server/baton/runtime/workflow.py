@@ -21,8 +21,10 @@ from ..agents.roles import ANSWERER, CLASSIFIER, IMPLEMENTER, PLANNER, REVIEWER,
 from ..edits.diff import unified_diff
 from ..errors import RunFailed
 from ..providers.base import Message
+from ..sandbox.grants import is_glob
 from ..sandbox.shadow import read_text_file
 from ..tools import specs
+from ..tools.listing import iter_files
 from .delivery import Delivery
 from .host import Finding
 from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
@@ -170,7 +172,10 @@ class Workflow:
                 raise RunFailed(f"the plan lists a path that is not allowed: {e}") from e
         plan = PlanSubmitted(summary=args.summary, steps=args.steps, files=files, text="")
         perms = self.engine.config.permissions
-        plan.text = render_plan(run, plan, perms.write, perms.commands)
+        listing = None  # lets plan.md say how many files each glob covers; walked only for one
+        if any(is_glob(f) for f in (*files, *perms.write)):
+            listing = await asyncio.to_thread(lambda: list(iter_files(self.engine.root)))
+        plan.text = render_plan(run, plan, perms.write, perms.commands, listing)
         self.engine.emit(ctx, plan)
         await self._propose(ctx, plan.text, "plan ready for your approval")
 

@@ -3,13 +3,33 @@
 allowed during the run. Only the person widens a grant: nothing here is reachable from a
 model's tool call, and `allow_for_run` / `allow_command_for_run` are called by the engine
 after the host's permission prompt answered `Allow for this run`.
+
+A path the person allows during the run is that literal path, matched by equality: a file
+named `**` grants that file, not the workspace. Only the plan's and the config's entries
+are patterns. The glob language is deliberately smaller than gitignore's (no negation, no
+comments, a file pattern never grants what is under a folder of that name), so it is a
+small translator here rather than pathspec: every pattern is parsed completely, and one
+that cannot be is a `BadPattern` with the reason, never a regex error.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+
+from ..display import code, visible
+
+MAX_PLAN_FILES = 200  # a grant the person cannot read in one look is not a grant they gave
+MAX_PATTERN = 1024
+_GLOB_CHARS = frozenset("*?[")
+_PROTECTED = (".git", ".baton")
+
+
+class BadPattern(ValueError):
+    """A grant pattern that cannot be parsed; the message says why, for the model."""
+
 
 # -- path grants ---------------------------------------------------------------------
 
@@ -22,6 +42,47 @@ def _normalise(pattern: str) -> str | None:
     if not p or ".." in p.split("/"):
         return None  # never matches: a grant cannot reach outside the workspace
     return p
+
+
+def is_glob(pattern: str) -> bool:
+    return any(c in _GLOB_CHARS for c in pattern)
+
+
+def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
+    """The regex of the bracket expression opening at `pattern[i]` and the index after
+    it, or None when no `]` closes it (then `[` is literal). `[!ab]` and `[^ab]` negate, a
+    `]` first in the set is literal, `a-z` is a range; no set matches `/`."""
+    j = i + 1
+    negate = j < len(pattern) and pattern[j] in "!^"
+    if negate:
+        j += 1
+    start = j
+    if j < len(pattern) and pattern[j] == "]":
+        j += 1
+    while j < len(pattern) and pattern[j] != "]":
+        j += 1
+    if j >= len(pattern):
+        return None
+    body = pattern[start:j]
+    parts, k = [], 0
+    while k < len(body):
+        if k + 2 < len(body) and body[k + 1] == "-":
+            lo, hi = body[k], body[k + 2]
+            if lo > hi:
+                raise BadPattern(f"the range {lo}-{hi} in [{body}] is empty (it must go "
+                                 "from the lower character to the higher)")
+            if lo <= "/" <= hi:
+                raise BadPattern(f"the range {lo}-{hi} in [{body}] includes /; a bracket "
+                                 "expression matches one character of a name")
+            parts.append(re.escape(lo) + "-" + re.escape(hi))
+            k += 3
+        else:
+            if body[k] == "/":
+                raise BadPattern(f"[{body}] includes /; a bracket expression matches one "
+                                 "character of a name")
+            parts.append(re.escape(body[k]))
+            k += 1
+    return ("[^/" if negate else "[") + "".join(parts) + "]", j + 1
 
 
 @lru_cache(maxsize=512)
@@ -43,34 +104,98 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         elif c == "?":
             out.append("[^/]")
             i += 1
-        elif c == "[":
-            j = pattern.find("]", i + 2)
-            if j < 0:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = pattern[i + 1:j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = j + 1
+        elif c == "[" and (parsed := _bracket(pattern, i)) is not None:
+            out.append(parsed[0])
+            i = parsed[1]
         else:
             out.append(re.escape(c))
             i += 1
-    return re.compile("".join(out) + r"\Z")
+    # Built only from escaped characters and the pieces above, so it always compiles.
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def compile_grant(pattern: str) -> Callable[[str], bool]:
+    """A matcher for one plan or config entry. A plain path grants that file, or everything
+    under it when it names a directory (`src/utils`); a trailing `/` only what is under it.
+    Raises BadPattern for a glob that cannot be parsed."""
+    p = _normalise(pattern)
+    if p is None:
+        return lambda path: False
+    if p.endswith("/"):
+        return lambda path: path.startswith(p)
+    if is_glob(p):
+        regex = _glob_regex(p)
+        return lambda path: regex.match(path) is not None
+    return lambda path: path == p or path.startswith(p + "/")
+
+
+@lru_cache(maxsize=512)
+def _matcher(pattern: str) -> Callable[[str], bool] | None:
+    try:
+        return compile_grant(pattern)
+    except BadPattern:
+        return None  # matches nothing; describe() says so
 
 
 def path_matches(pattern: str, path: str) -> bool:
-    """Whether a grant `pattern` covers the workspace-relative `path`. A plain path grants
-    that file, or everything under it when it names a directory (`src/utils`)."""
+    """Whether a grant `pattern` covers the workspace-relative `path`; never raises (a
+    pattern that cannot be parsed matches nothing)."""
+    m = _matcher(pattern)
+    return m is not None and m(path)
+
+
+def check_plan_file(raw: str) -> str:
+    """A `submit_plan` files entry as the grant will hold it, or BadPattern saying what to
+    fix. Stricter than matching: the entry is shown to the person in plan.md exactly as
+    written, so it must read as what it is."""
+    if not raw or not raw.strip():
+        raise BadPattern("an entry is empty; list workspace-relative paths or globs")
+    shown = code(raw, limit=80)
+    if visible(raw) != raw or "`" in raw:
+        raise BadPattern(f"{shown} contains characters that cannot be shown as they are "
+                         "(control or invisible characters, backticks, or a long run of spaces)")
+    if raw != raw.strip():
+        raise BadPattern(f"{shown} starts or ends with a space")
+    if len(raw) > MAX_PATTERN:
+        raise BadPattern(f"{shown} is longer than {MAX_PATTERN} characters")
+    if "\\" in raw:
+        raise BadPattern(f"{shown} contains a backslash; separate folders with /")
+    if raw.startswith("/"):
+        raise BadPattern(f"{shown} is absolute; paths are relative to the workspace root")
+    p = _normalise(raw)
+    if p is None:
+        raise BadPattern(f"{shown} leaves the workspace")
+    if any(part.casefold() in _PROTECTED for part in p.split("/")):
+        raise BadPattern(f"{shown}: .git/ and .baton/ are off limits to agents")
+    try:
+        compile_grant(p)
+    except BadPattern as e:
+        raise BadPattern(f"{shown} is not a valid pattern: {e}") from None
+    return p
+
+
+def glob_note(pattern: str, files: Iterable[str] | None = None) -> str:
+    """How much a glob covers, for the person: counted against `files` (the workspace as
+    listed now, git-ignored files left out) when given."""
+    if files is None:
+        return "(a pattern)"
+    n = sum(1 for f in files if path_matches(pattern, f))
+    return f"(a pattern: {n} file{'s' if n != 1 else ''} match it now, and any created later)"
+
+
+def describe_pattern(pattern: str, files: Iterable[str] | None = None) -> str:
+    """What one plan or config entry grants, for the person: a glob is shown as one, with
+    what it covers."""
     p = _normalise(pattern)
     if p is None:
-        return False
+        return f"{code(pattern)} (matches nothing: outside the workspace)"
+    if _matcher(pattern) is None:
+        return f"{code(pattern)} (not a valid pattern: grants nothing)"
     if p.endswith("/"):
-        return path.startswith(p)
-    if any(c in p for c in "*?["):
-        return _glob_regex(p).match(path) is not None
-    return path == p or path.startswith(p + "/")
+        return f"{code(p)} and everything under it"
+    if is_glob(p):
+        return f"files matching {code(p)} {glob_note(p, files)}"
+    return f"{code(p)} (or everything under it if it is a directory)"
 
 
 # -- command grants ------------------------------------------------------------------
@@ -180,15 +305,16 @@ class Grants:
                  allowed_commands: list[str] | None = None) -> None:
         self.plan_files = list(plan_files)
         self.config_globs = list(config_globs)
-        self.allowed = list(allowed or [])  # granted by the person during the run
+        self.allowed = list(allowed or [])  # literal paths, granted by the person during the run
         self.command_prefixes = list(command_prefixes or [])
         self.allowed_commands = list(allowed_commands or [])  # exact commands, by the person
 
     def allows(self, path: str) -> bool:
-        return any(path_matches(p, path)
-                   for p in (*self.plan_files, *self.config_globs, *self.allowed))
+        return path in self.allowed or any(
+            path_matches(p, path) for p in (*self.plan_files, *self.config_globs))
 
     def allow_for_run(self, path: str) -> None:
+        """The person allowed this exact path for the rest of the run; never a pattern."""
         if path not in self.allowed:
             self.allowed.append(path)
 
@@ -200,21 +326,16 @@ class Grants:
         if command.strip() not in self.allowed_commands:
             self.allowed_commands.append(command.strip())
 
-    def describe(self) -> list[str]:
-        """What accepting the plan grants, one line each, for plan.md."""
-        def what(p: str) -> str:
-            n = _normalise(p)
-            if n is None:
-                return f"`{p}` (matches nothing: outside the workspace)"
-            if n.endswith("/"):
-                return f"`{n}` and everything under it"
-            if any(c in n for c in "*?["):
-                return f"files matching `{n}`"
-            return f"`{n}` (or everything under it if it is a directory)"
-        lines = [f"write {what(p)} (from the plan)" for p in self.plan_files]
-        lines += [f"write {what(p)} (from `[permissions] write`)" for p in self.config_globs]
-        lines += [f"write {what(p)} (allowed by you for this run)" for p in self.allowed]
-        lines += [f"run commands starting with `{c}` (from `[permissions] commands`)"
+    def describe(self, files: Iterable[str] | None = None) -> list[str]:
+        """What the run may do, one line each; `files` (the workspace's listing) lets a
+        glob say how many files it covers."""
+        listed = list(files) if files is not None else None
+        lines = [f"write {describe_pattern(p, listed)} (from the plan)" for p in self.plan_files]
+        lines += [f"write {describe_pattern(p, listed)} (from `[permissions] write`)"
+                  for p in self.config_globs]
+        lines += [f"write {code(p)}, this exact path (allowed by you for this run)"
+                  for p in self.allowed]
+        lines += [f"run commands starting with {code(c)} (from `[permissions] commands`)"
                   for c in self.command_prefixes]
-        lines += [f"run `{c}` (allowed by you for this run)" for c in self.allowed_commands]
+        lines += [f"run {code(c)} (allowed by you for this run)" for c in self.allowed_commands]
         return lines

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..providers.base import ToolSpec
+from ..sandbox.grants import MAX_PLAN_FILES, check_plan_file
 
 
 class _Args(BaseModel):
@@ -60,6 +61,16 @@ class SubmitPlan(_Args):
     summary: str = Field(min_length=1)
     steps: list[str] = Field(min_length=1)
     files: list[str]
+
+    @field_validator("files")
+    @classmethod
+    def _grantable(cls, files: list[str]) -> list[str]:
+        # The files become the write grant: an entry the person could misread, or a pattern
+        # that cannot be parsed, is the model's error to fix, never the run's failure.
+        if len(files) > MAX_PLAN_FILES:
+            raise ValueError(f"{len(files)} entries; list at most {MAX_PLAN_FILES}, using a "
+                             "glob such as src/** for many files")
+        return list(dict.fromkeys(check_plan_file(f) for f in files))
 
 
 class FindingArg(_Args):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from baton.sandbox.grants import Grants, command_allowed, path_matches, split_command
+from baton.sandbox.grants import (BadPattern, Grants, check_plan_file, command_allowed, compile_grant,
+                                  describe_pattern, path_matches, split_command)
 
 
 @pytest.mark.parametrize("pattern,path,expected", [
@@ -26,12 +27,80 @@ from baton.sandbox.grants import Grants, command_allowed, path_matches, split_co
     ("test_?.py", "test_a.py", True),
     ("test_[ab].py", "test_b.py", True),
     ("test_[!ab].py", "test_b.py", False),
+    ("test_[]].py", "test_].py", True),
+    ("test_[!]].py", "test_a.py", True),
+    ("a[-x]", "a-", True),
+    ("a[!b]c", "a/c", False),  # a negated set never matches /
+    ("x[1", "x[1", True),  # no closing ]: a literal [
+    ("**", "a/b/c.py", True),
+    ("docs/**", "docs/a/b.md", True),
+    ("a/**/b", "a/b", True),
+    ("x[z-a].py", "xa.py", False),  # cannot be parsed: matches nothing, never raises
     ("../x", "x", False),
     ("src/../../x", "x", False),
     ("", "x", False),
 ])
 def test_path_matches(pattern: str, path: str, expected: bool) -> None:
     assert path_matches(pattern, path) is expected
+
+
+@pytest.mark.parametrize("pattern,why", [
+    ("x[z-a].py", "is empty"),
+    ("a[/]b", "includes /"),
+    ("a[!.-0]b", "includes /"),
+])
+def test_unparseable_patterns_say_why(pattern: str, why: str) -> None:
+    with pytest.raises(BadPattern, match=why):
+        compile_grant(pattern)
+
+
+@pytest.mark.parametrize("entry,why", [
+    ("", "empty"),
+    ("   ", "empty"),
+    ("../x", "leaves the workspace"),
+    ("src/../../x", "leaves the workspace"),
+    ("/etc/passwd", "absolute"),
+    (".git/hooks/pre-commit", "off limits"),
+    ("sub/.GIT/config", "off limits"),
+    (".baton/config.toml", "off limits"),
+    ("a`b", "cannot be shown"),
+    ("a\nb", "cannot be shown"),
+    ("a\u202eb.py", "cannot be shown"),
+    ("a" + " " * 20 + "b", "cannot be shown"),
+    (" a.py", "space"),
+    ("a\\b", "backslash"),
+    ("x[z-a].py", "not a valid pattern"),
+    ("x" * 2000, "longer than"),
+])
+def test_plan_file_entries_refused_with_a_reason(entry: str, why: str) -> None:
+    with pytest.raises(BadPattern, match=why):
+        check_plan_file(entry)
+
+
+@pytest.mark.parametrize("entry,kept", [
+    ("hello.py", "hello.py"), ("./src/a.py", "src/a.py"), ("src/**/*.py", "src/**/*.py"),
+    ("docs/", "docs/"), ("x[1].py", "x[1].py"), ("My File.txt", "My File.txt"),
+])
+def test_plan_file_entries_kept(entry: str, kept: str) -> None:
+    assert check_plan_file(entry) == kept
+
+
+def test_a_path_allowed_for_the_run_is_literal() -> None:
+    g = Grants([], [])
+    for name in ("**", "src/*", "[a-z]*", "src"):
+        g.allow_for_run(name)
+    assert g.allows("**") and g.allows("src/*") and g.allows("src")
+    assert not g.allows("other.py") and not g.allows("src/a.py") and not g.allows("b")
+
+
+def test_globs_are_described_with_what_they_cover() -> None:
+    files = ["src/a.py", "src/b/c.py", "README.md"]
+    assert "(a pattern: 2 files match it now" in describe_pattern("src/**/*.py", files)
+    assert "not a valid pattern" in describe_pattern("x[z-a].py")
+    assert "outside the workspace" in describe_pattern("../x")
+    lines = Grants(["src/**/*.py"], [], ["**"]).describe(files)
+    assert "files matching `src/**/*.py` (a pattern: 2 files" in lines[0]
+    assert lines[1] == "write `**`, this exact path (allowed by you for this run)"
 
 
 def test_grants_combine_sources_and_only_widen_explicitly() -> None:
