@@ -9,7 +9,7 @@ vim.api.nvim_create_user_command('Baton', function(o)
 end, {
   nargs = '*',
   range = true,
-  desc = 'Baton: run AI coding agents (:Baton run|accept|reject|revise|cancel|revert|runs|answer|steer|followup)',
+  desc = 'Baton: run AI coding agents (:Baton run|accept|reject|revise|cancel|revert|runs|answer|steer|followup|trust)',
   complete = function(arg_lead, cmdline)
     return require('baton.commands').complete(arg_lead, cmdline)
   end,

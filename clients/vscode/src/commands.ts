@@ -3,7 +3,7 @@
 // means (a task, a run, a reason) and sends the server command with its one object argument.
 import * as vscode from "vscode";
 import type { BatonClient } from "./client";
-import { isTerminal, ServerCommand, type Question, type RunArgs, type RunSummary } from "./protocol";
+import { isTerminal, ServerCommand, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
 import type { RunViewProvider } from "./runView";
@@ -176,6 +176,40 @@ export async function answerQuestion(ctx: CommandContext, runId: string): Promis
   await guarded("answering", () => ctx.baton.execute(ServerCommand.answer, { runId, answer: reply }));
 }
 
+/**
+ * Shows the workspace's .baton/config.toml, then trusts it as it is now once the person says so
+ * (PROTOCOL §2). Baton also offers this itself, in the message it shows for an untrusted file.
+ */
+async function trustWorkspaceConfig(ctx: CommandContext): Promise<void> {
+  const root = vscode.workspace.workspaceFolders?.[0]?.uri;
+  if (root === undefined) {
+    void vscode.window.showErrorMessage("Baton: open a folder first; its .baton/config.toml is what gets trusted.");
+    return;
+  }
+  const file = vscode.Uri.joinPath(root, ".baton", "config.toml");
+  try {
+    await vscode.window.showTextDocument(file, { preview: true });
+  } catch {
+    void vscode.window.showErrorMessage(`Baton: there is no ${file.fsPath} to trust.`);
+    return;
+  }
+  const trust = "Trust";
+  const choice = await vscode.window.showWarningMessage(
+    `Trust ${file.fsPath} as it is on disk now? Its providers, roles, permissions, MCP servers and verify commands will apply. Any later change makes it untrusted again.`,
+    { modal: true },
+    trust,
+  );
+  if (choice !== trust) {
+    return;
+  }
+  const result = await guarded("trusting the workspace configuration", () =>
+    ctx.baton.execute<Trusted>(ServerCommand.trustWorkspace, {}),
+  );
+  if (result !== undefined) {
+    void vscode.window.showInformationMessage(`Baton trusts ${result.path} now: all of it applies.`);
+  }
+}
+
 async function runActions(run: RunSummary): Promise<void> {
   const actions: [string, string][] = [];
   if (run.state === "awaiting_approval") {
@@ -294,6 +328,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         await runActions(run);
       }
     },
+    "baton.ui.trustWorkspace": () => trustWorkspaceConfig(ctx),
     "baton.ui.showLog": () => {
       ctx.output.show(true);
       return Promise.resolve();

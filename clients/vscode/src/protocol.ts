@@ -70,7 +70,14 @@ export const ServerCommand = {
   revert: "baton.run.revert",
   runs: "baton.runs",
   show: "baton.run.show",
+  trustWorkspace: "baton.workspace.trust",
 } as const;
+
+/** The `baton.workspace.trust` result. */
+export interface Trusted {
+  path: string;
+  sha256: string;
+}
 
 export type ServerCommandName = (typeof ServerCommand)[keyof typeof ServerCommand];
 

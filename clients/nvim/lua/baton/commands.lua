@@ -99,6 +99,9 @@ M.subcommands = {
     local id, rest = take_run_id(args)
     baton().followup(text_of(rest), id)
   end,
+  trust = function()
+    baton().trust()
+  end,
 }
 
 -- Subcommands whose first argument may be a run id (for completion).

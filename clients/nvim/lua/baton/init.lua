@@ -275,6 +275,19 @@ function M.runs()
   end)
 end
 
+--- Trusts the workspace's .baton/config.toml as it is now (until then only its
+--- [edits] and [limits] apply; a later change to it makes it untrusted again).
+function M.trust()
+  local c = client.get()
+  if not c then
+    return ui.notify('no Baton server is running here', vim.log.levels.ERROR)
+  end
+  client.exec(c, 'baton.workspace.trust', vim.empty_dict(), function(result)
+    local path = type(result) == 'table' and result.path or '.baton/config.toml'
+    ui.notify(('trusts %s now: all of it applies'):format(path), vim.log.levels.INFO)
+  end)
+end
+
 --- A short text for statuslines: the latest active run's state, or ''.
 ---@return string
 function M.statusline()
