@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baton.edits.merge import merge3, resolve
+from baton.edits.merge import merge3, resolve, settle
 
 
 def lines(*items: str, eol: str = "\n") -> str:
@@ -28,6 +28,50 @@ def test_person_line_right_above_the_agents_change_is_not_a_conflict():
     result = merge3(BASE, agent, current)
     assert result.clean
     assert "# note\ndef b(x):\n" in result.text
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_person_appending_while_the_agent_changes_the_last_line_is_not_a_conflict(eol):
+    base = lines("def hello():", "    return 1", eol=eol)
+    agent = lines("def hello():", "    return 2", eol=eol)
+    current = lines("def hello():", "    return 1", "print(hello())", eol=eol)
+    for result in (merge3(base, agent, current), merge3(base, current, agent)):
+        assert result.clean
+        assert result.text == lines("def hello():", "    return 2", "print(hello())", eol=eol)
+
+
+def test_last_line_left_without_a_line_end_still_conflicts_with_text_appended_after_it():
+    # Merged, the person's line would run into the agent's: "    return 2print(hello())".
+    result = merge3(lines("x", "    return 1"), "x\n    return 2", lines("x", "    return 1", "print(hello())"))
+    assert not result.clean
+    assert resolve(result, "mine") == lines("x", "    return 1", "print(hello())")
+
+
+def test_settling_one_conflict_touches_nothing_else():
+    base = lines("a", "b", "c", "d", "e", "f", "g")
+    agent = lines("a", "B1", "c", "d", "e", "F1", "g")
+    current = lines("a", "B2", "c", "typed", "d", "e", "F2", "g", "more typing")
+    result = merge3(base, agent, current)
+    first, second = result.conflicts
+    assert (first.current, second.current) == ("B2\n", "F2\n")
+    text, landed = settle(result, ["agent", None])
+    assert text == lines("a", "B1", "c", "typed", "d", "e", "F2", "g", "more typing")
+    # The agent's side: its first change landed, its second is held (the base line stays).
+    assert landed == lines("a", "B1", "c", "d", "e", "f", "g")
+    assert settle(result, ["mine", "mine"]) == (current, agent)
+    assert settle(result, [None, None]) == (current, result.held) == (current, base)
+    with pytest.raises(ValueError):
+        settle(result, ["agent"])
+
+
+def test_held_change_merges_again_into_the_same_conflict():
+    base = lines("a", "b", "c")
+    agent = lines("a", "B", "c", "d")
+    current = lines("a", "b!", "c")
+    result = merge3(base, agent, current)
+    assert result.text == lines("a", "b!", "c", "d") and result.held == lines("a", "b", "c", "d")
+    again = merge3(result.held, agent, result.text)
+    assert [(c.agent, c.current) for c in again.conflicts] == [(c.agent, c.current) for c in result.conflicts]
 
 
 def test_overlapping_changes_keep_the_persons_version_and_record_the_conflict():
@@ -242,6 +286,11 @@ def test_property_arbitrary_texts(base, agent, current):
     resolve(result, "both")
     if base == current:
         assert resolve(result, "agent") == agent
+    # Settling every conflict lands the whole agent change; leaving them held lands `held`.
+    assert settle(result, ["mine"] * len(result.conflicts)) == (result.text, agent)
+    assert settle(result, [None] * len(result.conflicts)) == (result.text, result.held)
+    for c in result.conflicts:
+        assert result.held[c.held_start:c.held_start + len(c.base)] == c.base
 
 
 @settings(max_examples=200, deadline=None)
@@ -258,3 +307,15 @@ def test_property_resolving_for_the_agent_keeps_every_agent_line(case, data):
             assert line in taken
     both = resolve(result, "both")
     assert both.count("<<<<<<< mine") == both.count(">>>>>>> agent") == len(result.conflicts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(two_sided_edits(gap=0))
+def test_property_held_conflicts_merge_again_into_the_same_conflicts(case):
+    # What a delivery relies on to hold a conflict and settle it later: merging the rest of
+    # the agent's change (held → agent) onto what the person got asks the same questions.
+    base, agent, current, _ = case
+    result = merge3(base, agent, current)
+    again = merge3(result.held, agent, result.text)
+    assert again.text == result.text
+    assert [(c.agent, c.current) for c in again.conflicts] == [(c.agent, c.current) for c in result.conflicts]
