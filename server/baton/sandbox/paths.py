@@ -42,6 +42,8 @@ def protected_name(part: str) -> bool:
     """Whether a path component is `.git` or `.baton` as some filesystem (case-insensitive,
     HFS+ ignorables, NTFS trailing dots and spaces or short names) or a reader (fullwidth
     lookalikes) would take it."""
+    if part.isascii() and not part.startswith(".") and "~" not in part:
+        return False  # most names: the walker asks for every entry of the tree
     name = unicodedata.normalize("NFKC", part.translate(HFS_IGNORED)).casefold().rstrip(". ")
     return name in PROTECTED or name in SHORT_NAMES
 

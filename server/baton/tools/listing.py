@@ -24,8 +24,11 @@ from pathlib import Path
 
 import pathspec
 
-# Never listed, whatever .gitignore says: git's own data, Baton's runs, installed packages.
-MAP_SKIPPED_DIRS = frozenset({".git", ".baton", "node_modules"})
+from ..sandbox.paths import protected_name
+
+# Never listed, whatever .gitignore says: git's own data and Baton's runs (in any spelling
+# the path policy refuses, files named so too), installed packages.
+MAP_SKIPPED_DIRS = frozenset({"node_modules"})
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
@@ -148,6 +151,8 @@ def _scan(fd: int, rel: str, ignores: list[_Ignore], under: str,
             is_dir = entry.is_dir(follow_symlinks=False)
             is_file = not is_dir and entry.is_file(follow_symlinks=False)
         except OSError:
+            continue
+        if protected_name(entry.name):
             continue
         if is_dir:
             sub = f"{rel}{entry.name}/"
