@@ -98,7 +98,8 @@ DESCRIPTIONS: dict[str, tuple[type[_Args], str]] = {
     "read_file": (ReadFile, "Read a text file (with line numbers), optionally a line range. "
                   "Paths are relative to the workspace root."),
     "list_files": (ListFiles, "List files under a folder, honouring .gitignore; optional glob."),
-    "search": (Search, "Search files for a regular expression; returns path:line: text matches."),
+    "search": (Search, "Search files for a regular expression, line by line (RE2 syntax: no "
+               "backreferences or lookaround); returns path:line: text matches."),
     "write_file": (WriteFile, "Create or overwrite a file with the given content."),
     "edit_file": (EditFile, "Replace the exact text `old` (which must occur exactly once) with `new`."),
     "delete_file": (DeleteFile, "Delete a file."),
