@@ -226,6 +226,47 @@ async def test_fifo_hangs_neither_read_nor_search(tools: FileTools, ws: Path) ->
     assert len(done) == 2 and _refused(done[1])
 
 
+async def test_file_swapped_for_a_fifo_after_the_check_does_not_hang(tools: FileTools,
+                                                                      ws: Path) -> None:
+    """TOCTOU with a FIFO: the file passes the policy, then is replaced by a FIFO before the
+    read. The read opens with O_NONBLOCK and checks the type on the open fd: refused, at once."""
+    check = tools.policy.relative
+
+    def check_then_swap(raw: str) -> str:
+        rel = check(raw)
+        (ws / rel).unlink()
+        os.mkfifo(ws / rel)
+        return rel
+
+    tools.policy.relative = check_then_swap  # type: ignore[method-assign]
+    started = time.monotonic()
+    assert _refused(await asyncio.wait_for(call(tools, "read_file", path="README.md"), 10))
+    assert time.monotonic() - started < 5
+
+
+async def test_symlink_loops_neither_hang_nor_fail(tools: FileTools, ws: Path) -> None:
+    """Link loops (a link to itself, two links to each other, a folder link to its parent):
+    every tool answers promptly with a refusal or a listing without them."""
+    os.symlink("self", ws / "self")
+    os.symlink("pong", ws / "ping")
+    os.symlink("ping", ws / "pong")
+    os.symlink("..", ws / "src" / "up")
+    for path in ("self", "ping/x", "src/up/src/up/README.md"):
+        assert _refused(await call(tools, "read_file", path=path))
+    listed = (await call(tools, "list_files")).splitlines()
+    assert listed == ["README.md", "src/app.py"]
+
+
+async def test_dot_git_is_not_read_listed_or_searched(tools: FileTools) -> None:
+    """`.git/` itself, by path, glob or search root: its config (a repository can put
+    anything there) is never returned."""
+    assert _refused(await call(tools, "read_file", path=".git/config"))
+    assert _refused(await call(tools, "list_files", path=".git"))
+    assert _refused(await call(tools, "search", pattern="SECRET", path=".git"))
+    assert await call(tools, "search", pattern="SECRET", glob=".git/*") == "(no matches)"
+    assert await call(tools, "list_files", glob="**/config") == "(no files)"
+
+
 async def test_huge_sparse_file_is_refused_without_being_read(tools: FileTools, ws: Path) -> None:
     """A 64 GiB sparse file (costs no disk): reading or searching it must not try to load it."""
     with open(ws / "huge.log", "wb") as f:
