@@ -27,9 +27,11 @@ from markdown_it import MarkdownIt
 
 from baton.agents.loop import run_agent
 from baton.agents.roles import PLANNER
+from baton.config import Config
 from baton.errors import ToolRefused
 from baton.lsp.host import LspHost
 from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn
+from baton.runtime.engine import Engine
 from baton.runtime.host import PermissionAnswer, Question, RunNotice
 from baton.runtime.planfile import FILES_HEADING, granted_files, render_answer, render_plan
 from baton.runtime.runs import PlanSubmitted, Route, Run, State, StateChanged
@@ -91,7 +93,7 @@ class RecordingHost:
         pass
 
 
-class Engine:
+class FakeEngine:
     """What a RoleSession uses of the engine, with the real Run.apply for every event."""
 
     def __init__(self, root: Path, host: Any) -> None:
@@ -110,8 +112,8 @@ class Engine:
         pass
 
 
-def session(ws: Path, shadow: Shadow, host: Any, grants: Grants | None = None) -> tuple[RoleSession, Engine]:
-    engine = Engine(ws, host)
+def session(ws: Path, shadow: Shadow, host: Any, grants: Grants | None = None) -> tuple[RoleSession, FakeEngine]:
+    engine = FakeEngine(ws, host)
     run = Run(id="r1", task="t", route=Route.PLAN, state=State.IMPLEMENTING)
     ctx = RunContext(run=run, folder=ws / ".baton" / "runs" / "r1", shadow=shadow,
                      grants=grants or Grants(["hello.py"], []))
@@ -339,6 +341,25 @@ async def test_allow_for_run_on_a_glob_named_file_grants_only_that_file(
     assert grants.allows(name)
     assert not grants.allows("other.py") and not grants.allows("src/app.py")
     assert not grants.allows("a")
+
+
+async def test_editing_a_file_named_double_star_grants_only_that_file(ws: Path) -> None:
+    """A repository ships a file named `**`; the person runs an edit on it. The edit's grant
+    is that file, not a glob over the workspace, both when the route is chosen and when the
+    engine rebuilds the run after a restart."""
+    (ws / "**").write_text("x\n")
+    engine = Engine(ws, Config(), RecordingHost())  # type: ignore[arg-type]
+    try:
+        run = Run(id="r1", task="t", uri=(ws / "**").as_uri(), route=Route.EDIT,
+                  state=State.CLASSIFYING)
+        ctx = engine._context(run)
+        assert ctx.grants.allows("**") and not ctx.grants.allows("src/app.py")
+        ctx.grants.plan_files = []
+        await engine.workflow._after_route(ctx)
+        assert ctx.grants.allows("**") and not ctx.grants.allows("README.md")
+        assert ctx.grants.describe() == ["write `**`, this exact path (from the plan)"]
+    finally:
+        engine.journal.close()
 
 
 # -- what the person reads -------------------------------------------------------------

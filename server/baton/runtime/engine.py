@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config
 from ..errors import BatonError, RunFailed, UnknownRun, UserInputError, WrongState
 from ..providers.registry import Registry
-from ..sandbox.grants import Grants
+from ..sandbox.grants import Grants, literal
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
 from . import workspace_lock
@@ -121,7 +121,7 @@ class Engine:
         plan_files = granted_files(run.accepted_plan) if run.accepted_plan else []
         if run.route == Route.EDIT and run.uri:
             target = self.rel_from_uri(run.uri)
-            plan_files = [target] if target else []
+            plan_files = [literal(target)] if target else []
         for_run = [p for p in run.permissions if p.answer == "Allow for this run"]
         grants = Grants(plan_files, self.config.permissions.write,
                         [p.subject for p in for_run if not p.command],

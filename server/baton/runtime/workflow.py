@@ -21,7 +21,7 @@ from ..agents.roles import ANSWERER, CLASSIFIER, IMPLEMENTER, PLANNER, REVIEWER,
 from ..edits.diff import unified_diff
 from ..errors import RunFailed
 from ..providers.base import Message
-from ..sandbox.grants import is_glob
+from ..sandbox.grants import is_glob, literal
 from ..sandbox.shadow import read_text_file
 from ..tools import specs
 from ..tools.listing import iter_files
@@ -149,7 +149,7 @@ class Workflow:
         if run.route == Route.EDIT and run.uri:
             target = self.engine.rel_from_uri(run.uri)
             if target:
-                ctx.grants.plan_files = [target]
+                ctx.grants.plan_files = [literal(target)]  # that file, whatever its name
         state = State.IMPLEMENTING if run.route == Route.EDIT else State.PLANNING
         await self.engine.set_state(ctx, state, f"route {run.route}: {run.route_reason}")
 

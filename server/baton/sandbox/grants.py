@@ -144,6 +144,19 @@ def path_matches(pattern: str, path: str) -> bool:
     return m is not None and m(path)
 
 
+def literal(path: str) -> str:
+    """A pattern matching exactly `path`, glob characters in its name included: the file a
+    person chose to edit is that file, even one a repository named `**`."""
+    return re.sub(r"[*?\[]", lambda m: f"[{m.group()}]", path)
+
+
+def _as_literal(pattern: str) -> str | None:
+    """The path a `literal` pattern stands for, or None if it is a real glob."""
+    if not re.fullmatch(r"(?:[^*?\[]|\[[*?\[]\])*", pattern):
+        return None
+    return re.sub(r"\[([*?\[])\]", r"\1", pattern)
+
+
 def check_plan_file(raw: str) -> str:
     """A `submit_plan` files entry as the grant will hold it, or BadPattern saying what to
     fix. Stricter than matching: the entry is shown to the person in plan.md exactly as
@@ -193,6 +206,8 @@ def describe_pattern(pattern: str, files: Iterable[str] | None = None) -> str:
         return f"{code(pattern)} (not a valid pattern: grants nothing)"
     if p.endswith("/"):
         return f"{code(p)} and everything under it"
+    if is_glob(p) and (path := _as_literal(p)) is not None:
+        return f"{code(path)}, this exact path"
     if is_glob(p):
         return f"files matching {code(p)} {glob_note(p, files)}"
     return f"{code(p)} (or everything under it if it is a directory)"

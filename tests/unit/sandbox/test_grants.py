@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baton.sandbox.grants import (BadPattern, Grants, check_plan_file, command_allowed, compile_grant,
-                                  describe_pattern, path_matches, split_command)
+                                  describe_pattern, literal, path_matches, split_command)
 
 
 @pytest.mark.parametrize("pattern,path,expected", [
@@ -91,6 +91,14 @@ def test_a_path_allowed_for_the_run_is_literal() -> None:
         g.allow_for_run(name)
     assert g.allows("**") and g.allows("src/*") and g.allows("src")
     assert not g.allows("other.py") and not g.allows("src/a.py") and not g.allows("b")
+
+
+@pytest.mark.parametrize("name", ["**", "*", "src/*.py", "a[b", "x?.py", "[a-z]", "plain.py"])
+def test_literal_matches_exactly_that_path(name: str) -> None:
+    pattern = literal(name)
+    assert path_matches(pattern, name)
+    assert not any(path_matches(pattern, p) for p in ("other.py", "src/a.py", "a", "xa.py"))
+    assert describe_pattern(pattern).startswith(f"`{name}`")
 
 
 def test_globs_are_described_with_what_they_cover() -> None:
