@@ -72,8 +72,9 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _trust(args: argparse.Namespace) -> int:
     from .config import trust_workspace
+    from .display import visible
     file = trust_workspace(Path(args.workspace))
-    print(f"Baton trusts {file.path} as it is now (sha256 {file.digest}): all of it applies.\n"
+    print(f"Baton trusts {visible(str(file.path))} as it is now (sha256 {file.digest}): all of it applies.\n"
           "Any change to it (an edit, a git pull) makes it untrusted again until you trust it again.\n"
           "`baton doctor` shows the configuration that results.")
     return 0

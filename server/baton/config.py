@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .display import visible
 from .errors import ConfigError
 from .trust import TrustStore, UnsafeConfig, WorkspaceFile, read_workspace_config, workspace_config_path
 
@@ -164,16 +165,17 @@ class WorkspaceTrust(BaseModel):
     problem: str | None = None     # why the file was not used at all
 
     def notice(self) -> str | None:
-        """What to tell the person, once: what was ignored and how to trust it; None if nothing."""
+        """What to tell the person, once: what was ignored and how to trust it; None if nothing.
+        One line, control and bidi characters (in a table name, a path) shown as escapes."""
         if self.problem:
-            return f"Baton does not use the workspace configuration: {self.problem}."
+            return visible(f"Baton does not use the workspace configuration: {self.problem}.")
         if self.trusted or not self.ignored:
             return None
         tables = ", ".join(f"[{t}]" for t in self.ignored)
-        return (f"Baton ignores {tables} in {self.path}: this workspace's configuration came with "
-                "the folder and is not trusted yet. Review the file, then trust it with "
-                f"`baton trust --workspace {self.path.parent.parent}` (or the “Trust this "
-                "configuration” action); until then only its [edits] and [limits] apply.")
+        return visible(f"Baton ignores {tables} in {self.path}: this workspace's configuration came "
+                       "with the folder and is not trusted yet. Review the file, then trust it with "
+                       f"`baton trust --workspace {self.path.parent.parent}` (or the “Trust this "
+                       "configuration” action); until then only its [edits] and [limits] apply.")
 
 
 class Config(BaseModel):
@@ -311,13 +313,13 @@ def load_config(workspace: Path | None, overrides: Mapping[str, Any] | None = No
     else:
         user = user_config_file(env)
         if user.is_file():
-            data = _read_toml(user)
+            data = _anchored(_read_toml(user), user.parent)
             origin.append(str(user))
             base_dir = user.parent
         if workspace is not None:
             ws_trust, ws_data = _workspace_layer(workspace, env)
             if ws_trust is not None and ws_trust.trusted:
-                data = _merge(data, ws_data)
+                data = _merge(data, _anchored(ws_data, ws_trust.path.parent))
                 origin.append(str(ws_trust.path))
                 base_dir = ws_trust.path.parent
             elif ws_trust is not None and ws_data:
@@ -347,6 +349,20 @@ def load_config(workspace: Path | None, overrides: Mapping[str, Any] | None = No
     config.workspace_file = ws_trust
     config.overrides = dict(overrides) if overrides else None
     return config
+
+
+def _anchored(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A file's relative `script` paths made absolute from its own folder, so a layer over
+    it (the workspace file over the user file) does not move what the user file names."""
+    providers = data.get("providers")
+    if not isinstance(providers, dict):
+        return data
+    out = {}
+    for name, p in providers.items():
+        if isinstance(p, dict) and isinstance(p.get("script"), str) and not Path(p["script"]).is_absolute():
+            p = {**p, "script": str(folder / p["script"])}
+        out[name] = p
+    return {**data, "providers": out}
 
 
 def _workspace_layer(workspace: Path, env: Mapping[str, str]) -> tuple[WorkspaceTrust | None, dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import __version__
 from .config import ROLES, load_config
+from .display import visible
 from .errors import ConfigError
 
 
@@ -98,8 +99,9 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
         if ws_file:
             trust = ("trusted" if ws_file["trusted"] else
                      "cannot be used" if ws_file["problem"] else "NOT trusted")
-            print(f"  workspace file {ws_file['path']}: {trust}"
-                  + (f" (ignored: {', '.join(ws_file['ignored'])})" if ws_file["ignored"] else ""))
+            ignored = ", ".join(ws_file["ignored"])
+            print(visible(f"  workspace file {ws_file['path']}: {trust}"
+                          + (f" (ignored: {ignored})" if ignored else "")))
         print("Providers:")
         for name, p in data["providers"].items():
             key = p.get("key")

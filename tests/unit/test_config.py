@@ -189,6 +189,17 @@ def test_baton_config_env_wins_and_scripts_resolve_relative_to_it(tmp_path):
     assert c.script_path(c.providers["o"]) == tmp_path / "cfg" / "s.json"
 
 
+def test_each_files_scripts_resolve_from_its_own_folder(tmp_path):
+    xdg = tmp_path / "xdg"
+    env = {"XDG_CONFIG_HOME": str(xdg)}
+    write(xdg / "baton" / "config.toml", '[providers.mine]\nkind = "scripted"\nscript = "mine.json"\n')
+    write(tmp_path / "ws" / ".baton" / "config.toml", '[providers.theirs]\nkind = "scripted"\nscript = "t.json"\n')
+    trust_workspace(tmp_path / "ws", env=env)
+    c = load_config(tmp_path / "ws", env=env)
+    assert c.script_path(c.providers["mine"]) == xdg / "baton" / "mine.json"
+    assert c.script_path(c.providers["theirs"]) == (tmp_path / "ws").resolve() / ".baton" / "t.json"
+
+
 @pytest.mark.parametrize("text,match", [
     ("[providers.a\nkind=1", "not valid TOML"),
     ('[providers.a]\nkind = "gemini"\n', "kind"),

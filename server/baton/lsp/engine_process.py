@@ -133,6 +133,7 @@ class EngineSide:
                 "timeoutS": None})
             if answer != TRUST_ACTION:
                 return
+            from ..display import visible
             from ..errors import BatonError
             from .commands import trust_workspace
             try:
@@ -141,7 +142,7 @@ class EngineSide:
                 await self.channel.request("message", {"type": "error", "message": f"Baton: {e}"})
                 return
             await self.channel.request("message", {
-                "type": "info", "message": f"Baton trusts {result['path']} now: all of it applies."})
+                "type": "info", "message": f"Baton trusts {visible(result['path'])} now: all of it applies."})
         except ChannelError:
             pass  # the editor went away; the next start asks again
 
