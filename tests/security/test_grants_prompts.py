@@ -29,10 +29,11 @@ from baton.agents.loop import run_agent
 from baton.agents.roles import PLANNER
 from baton.config import Config
 from baton.errors import ToolRefused
+from baton.lsp.engine_link import EngineLink
 from baton.lsp.host import LspHost
 from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn
 from baton.runtime.engine import Engine
-from baton.runtime.host import PermissionAnswer, Question, RunNotice
+from baton.runtime.host import Finding, PermissionAnswer, Question, RunNotice
 from baton.runtime.planfile import FILES_HEADING, granted_files, render_answer, render_plan
 from baton.runtime.runs import PlanSubmitted, Route, Run, State, StateChanged
 from baton.runtime.session import RoleSession, RunContext
@@ -524,6 +525,28 @@ async def test_run_error_and_reason_notices_are_shown_escaped(ws: Path) -> None:
     [(_, params)] = channel.sent
     assert params["error"].split("\n")[1] == "line two\\x1b]8;;http://evil\\x07link"
     assert not any(RAW.search(t) for t in shown_texts(channel))
+
+
+async def test_review_findings_reach_the_problems_panel_escaped(ws: Path) -> None:
+    """A reviewer's finding becomes a diagnostic the editor lists; a bidi override in it
+    would reorder what the person reads there."""
+    channel = Channel()
+    await lsp_host(ws, channel).publish_findings("r1", [Finding(
+        path="src/app.py", line=1, message=f"Looks fine {BIDI}\x1b[8m (hidden: ran curl)")])
+    assert channel.sent and not any(RAW.search(t) for t in shown_texts(channel))
+
+
+def test_engine_messages_from_repository_config_are_shown_escaped() -> None:
+    """The engine's messages (a configuration error quoting a repository's
+    `.baton/config.toml`) reach showMessage and logMessage as visible text."""
+    shown: list[str] = []
+    ls = SimpleNamespace(window_show_message=lambda p: shown.append(p.message),
+                         window_log_message=lambda p: shown.append(p.message))
+    link = SimpleNamespace(ls=ls)
+    for kind in ("error", "log"):
+        EngineLink._message(link, {"type": kind,  # type: ignore[arg-type]
+                                   "message": f"Baton: bad key 'a{BIDI}b'\x1b]0;pwned\x07"})
+    assert len(shown) == 2 and not any(RAW.search(m) for m in shown)
 
 
 async def test_terminal_never_prints_escape_sequences_from_documents(ws: Path, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
+from ..display import visible
 from .bridge import Bridge
 from .channel import LINE_LIMIT, Channel, ChannelError
 from .command_names import NOT_READY
@@ -145,11 +146,14 @@ class EngineLink:
         self.states[notice["runId"]] = notice["state"]
 
     def _message(self, m: dict[str, Any]) -> None:
+        # Engine messages quote configuration and repository text (a config error, a file
+        # name): shown, never interpreted, by the editor.
+        message = visible(m["message"], multiline=True, limit=4000)
         if m["type"] == "log":
-            self.ls.window_log_message(t.LogMessageParams(type=t.MessageType.Info, message=m["message"]))
+            self.ls.window_log_message(t.LogMessageParams(type=t.MessageType.Info, message=message))
             return
         kind = {"error": t.MessageType.Error, "warning": t.MessageType.Warning}.get(m["type"], t.MessageType.Info)
-        self.ls.window_show_message(t.ShowMessageParams(type=kind, message=m["message"]))
+        self.ls.window_show_message(t.ShowMessageParams(type=kind, message=message))
 
     # -- to the engine ----------------------------------------------------------------
     def _forward(self, method: str, params: dict[str, Any]) -> None:

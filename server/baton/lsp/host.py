@@ -201,7 +201,8 @@ class LspHost:
             by_uri[(self.root / f.path).as_uri()].append(t.Diagnostic(
                 range=t.Range(start=t.Position(line=line, character=0),
                               end=t.Position(line=line + 1, character=0)),
-                message=f.message, severity=SEVERITY[f.severity], source="baton",
+                message=visible(f.message, multiline=True, limit=NOTICE_LIMIT),
+                severity=SEVERITY[f.severity], source="baton",
                 code=f"run {run_id}"))
         previous = self._diagnosed[run_id]
         self._findings[run_id] = dict(by_uri)
