@@ -142,9 +142,11 @@ class LspHost:
             return None  # the client prompts from baton/runChanged and answers with baton.run.answer
         shown = _shown(question)
         options = shown.options or []
+        # A question is a durable waiting state, not a timeout: it waits as long as the
+        # person takes (a closed box answers None).
         title = await self._ask("choose", {
             "message": f"Baton run {run_id}, a question from its agent: {shown.text}",
-            "options": options})
+            "options": options, "timeoutS": None})
         # The person picked a title as shown; the agent gets its own option back.
         return dict(zip(options, question.options)).get(title, title)
 
