@@ -95,5 +95,16 @@ def code(text: str, *, limit: int | None = None) -> str:
     return f"{fence}{pad}{shown}{pad}{fence}"
 
 
+def non_ascii_note(text: str, *, most: int = 3) -> str:
+    """Names the non-ASCII characters of a path or command, so `hеllo.py` (a Cyrillic е)
+    is not read as `hello.py`; "" when there are none (hidden ones are already escapes)."""
+    chars = list(dict.fromkeys(c for c in text if c > "\x7f" and not _hidden(c)))
+    if not chars:
+        return ""
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in chars[:most])
+    more = f" and {len(chars) - most} more" if len(chars) > most else ""
+    return f"(non-ASCII characters: {named}{more})"
+
+
 HIDDEN_NOTE = ("It contains control or invisible characters, shown as escapes such as "
                "\\n (a new line), \\x1b (an escape) or \\u202e (a right-to-left override).")

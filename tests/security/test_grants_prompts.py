@@ -289,6 +289,19 @@ def test_glob_in_a_grant_is_shown_as_one_with_what_it_covers(ws: Path) -> None:
     assert "files matching `**` (a pattern: 2 files match it now" in text
 
 
+async def test_homoglyph_file_names_are_named_in_plan_and_prompt(ws: Path, shadow: Shadow) -> None:
+    """`hеllo.py` with a Cyrillic е reads as `hello.py`: plan.md and the permission prompt
+    name the character, so the person knows it is another file."""
+    fake = "h\u0435llo.py"
+    _, text = accepted_grant(files=[fake])
+    line = next(ln for ln in text.splitlines() if ln.startswith(f"- `{fake}`"))
+    assert "CYRILLIC SMALL LETTER IE" in line
+    host = RecordingHost()
+    s, _ = session(ws, shadow, host, Grants([], []))
+    assert not await s.permit_write(fake)
+    assert "U+0435 CYRILLIC SMALL LETTER IE" in host.prompts[0]
+
+
 # -- submit_plan: bad entries are the model's error, never the run's ------------------
 
 async def test_bad_pattern_is_a_tool_error_not_an_internal_error() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baton.display import code, has_hidden, visible
+from baton.display import code, has_hidden, non_ascii_note, visible
 
 
 @pytest.mark.parametrize("raw,shown", [
@@ -82,3 +82,10 @@ def test_visible_loses_nothing_when_escaping(text: str) -> None:
 ])
 def test_code_quotes_so_nothing_inside_ends_the_quote(raw: str, quoted: str) -> None:
     assert code(raw) == quoted
+
+
+def test_non_ascii_note_names_the_characters() -> None:
+    assert non_ascii_note("hello.py") == ""
+    assert non_ascii_note("h\u0435llo.py") == "(non-ASCII characters: U+0435 CYRILLIC SMALL LETTER IE)"
+    assert non_ascii_note("a\u202eb") == ""  # already an escape
+    assert non_ascii_note("äöüß").endswith("and 1 more)")

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..display import code, visible
+from ..display import code, non_ascii_note, visible
 from ..sandbox.grants import describe_pattern, glob_note, is_glob
 from .runs import PlanSubmitted, Run
 
@@ -61,9 +61,11 @@ def render_plan(run: Run, plan: PlanSubmitted, config_globs: list[str],
     steps = "\n".join(f"{i}. {md_text(s, limit=STEP_LIMIT)}" for i, s in enumerate(plan.steps, 1))
     entries = []
     for f in dict.fromkeys(plan.files):
-        entry = f"- {code(f)}"
-        if is_glob(f):  # said after the code span: the grant is the span alone
+        entry = f"- {code(f)}"  # notes after the code span: the grant is the span alone
+        if is_glob(f):
             entry += " " + glob_note(f, listed)
+        if note := non_ascii_note(f):
+            entry += " " + md_text(note)
         entries.append(entry)
     extra = ""
     if config_globs:

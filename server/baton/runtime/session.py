@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..display import HIDDEN_NOTE, code, has_hidden, visible
+from ..display import HIDDEN_NOTE, code, has_hidden, non_ascii_note, visible
 from ..errors import RunFailed, ToolRefused
 from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.grants import Grants
@@ -173,7 +173,8 @@ class RoleSession:
         if shown > PROMPT_SUBJECT_LIMIT:  # a person cannot allow what they cannot read
             raise ToolRefused(f"too long to ask the person about ({shown} characters shown, at "
                               f"most {PROMPT_SUBJECT_LIMIT}); split it into shorter steps")
-        text = visible(prompt) + (" " + HIDDEN_NOTE if has_hidden(subject) else "")
+        notes = [non_ascii_note(subject), HIDDEN_NOTE if has_hidden(subject) else ""]
+        text = " ".join([visible(prompt), *filter(None, notes)])
         host = self.engine.host
         timeout = self.engine.config.limits.client_request_timeout_s * 10
         try:
