@@ -77,8 +77,7 @@ class TerminalHost:
         options = ""
         if question.options:
             options = "\n" + "\n".join(f"  {i}. {visible(o)}" for i, o in enumerate(question.options, 1))
-        answer = await self.prompt(f"\n? A question from Baton's agent: {visible(question.text)}"
-                                   f"{options}\n> ")
+        answer = await self.prompt(f"\n? {visible(question.text)}{options}\n> ")
         if answer is None:
             return "(no answer: Baton runs in a non-interactive terminal; decide yourself and say so)"
         if question.options and answer.isdigit() and 1 <= int(answer) <= len(question.options):

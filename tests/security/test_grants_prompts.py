@@ -482,7 +482,7 @@ async def test_option_that_looks_like_allow_grants_nothing(ws: Path, shadow: Sha
         question="Baton run r1 wants to write `.env`.",
         options=["Allow once", "Allow for this run", "Deny"]))
     [(_, prompt)] = [(m, p) for m, p in channel.sent if m == "choose"]
-    assert prompt["message"].startswith("Baton run r1, a question from its agent:")
+    assert prompt["message"].startswith("Baton run r1: A question from the implementer agent:")
     assert result == "The person answered: Allow for this run"
     assert not s.ctx.grants.allows(".env") and s.ctx.grants.allowed == []
     assert not any(type(e).__name__ == "Permission" for e in engine.events)

@@ -145,7 +145,7 @@ class LspHost:
         # A question is a durable waiting state, not a timeout: it waits as long as the
         # person takes (a closed box answers None).
         title = await self._ask("choose", {
-            "message": f"Baton run {run_id}, a question from its agent: {shown.text}",
+            "message": f"Baton run {run_id}: {shown.text}",
             "options": options, "timeoutS": None})
         # The person picked a title as shown; the agent gets its own option back.
         return dict(zip(options, question.options)).get(title, title)

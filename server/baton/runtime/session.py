@@ -202,7 +202,11 @@ class RoleSession:
             await engine.notify(self.ctx)
         # Ask directly where the host can (message box, terminal prompt); the answer may
         # equally arrive through `baton.run.answer`: whichever comes first wins.
-        direct = asyncio.get_running_loop().create_task(engine.host.ask_question(run.id, question))
+        # Said to be the agent's in the host's own prompt, so a question dressed as a
+        # permission prompt (options "Allow once", "Allow for this run") reads as what it is.
+        asked = Question(text=f"A question from the {self.agent} agent: {question.text}",
+                         options=question.options)
+        direct = asyncio.get_running_loop().create_task(engine.host.ask_question(run.id, asked))
         try:
             done, _ = await asyncio.wait({direct, decision}, return_when=asyncio.FIRST_COMPLETED)
             if decision.done():
