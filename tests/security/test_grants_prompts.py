@@ -285,7 +285,7 @@ def test_glob_in_a_grant_is_shown_as_one_with_what_it_covers(ws: Path) -> None:
     run = Run(id="r1", task="t", route=Route.PLAN, route_reason="r")
     plan = PlanSubmitted(summary="s", steps=["a"], files=["src/**/*.py"], text="")
     text = render_plan(run, plan, ["**"], [], files=["src/app.py", "README.md"])
-    assert "- `src/**/*.py` (a pattern: 1 file match it now, and any created later)" in text
+    assert "- `src/**/*.py` (a pattern: 1 file matches it now, and any created later)" in text
     assert "files matching `**` (a pattern: 2 files match it now" in text
 
 

@@ -193,7 +193,8 @@ def glob_note(pattern: str, files: Iterable[str] | None = None) -> str:
     if files is None:
         return "(a pattern)"
     n = sum(1 for f in files if path_matches(pattern, f))
-    return f"(a pattern: {n} file{'s' if n != 1 else ''} match it now, and any created later)"
+    count = "1 file matches" if n == 1 else f"{n} files match"
+    return f"(a pattern: {count} it now, and any created later)"
 
 
 def describe_pattern(pattern: str, files: Iterable[str] | None = None) -> str:
