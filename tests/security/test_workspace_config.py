@@ -174,6 +174,7 @@ def test_untrusted_base_url_never_receives_the_persons_key(tmp_path, ws, recorde
     proc = run_task(ws, env, route="ask")
     assert recorder.requests == []
     assert proc.returncode == 0, proc.stderr  # the person's own provider answered
+    assert "not trusted" in proc.stdout and "baton trust --workspace" in proc.stdout  # and it says so
     assert KEY not in proc.stdout + proc.stderr
 
     trust(ws, env)
