@@ -174,8 +174,9 @@ class WorkspaceTrust(BaseModel):
         tables = ", ".join(f"[{t}]" for t in self.ignored)
         return visible(f"Baton ignores {tables} in {self.path}: this workspace's configuration came "
                        "with the folder and is not trusted yet. Review the file, then trust it with "
-                       f"`baton trust --workspace {self.path.parent.parent}` (or the “Trust this "
-                       "configuration” action); until then only its [edits] and [limits] apply.")
+                       f"`baton trust --workspace {self.path.parent.parent}` (or “Trust this "
+                       "configuration” in your editor); until then only its [edits] and [limits] "
+                       "apply.")
 
 
 class Config(BaseModel):
