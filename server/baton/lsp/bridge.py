@@ -103,7 +103,8 @@ class Bridge:
 
     async def choose(self, p: dict[str, Any]) -> str | None:
         kind = t.MessageType.Warning if p.get("warning") else t.MessageType.Info
-        # `timeoutS: null`: no limit, for a prompt nothing waits on (the workspace trust offer).
+        # `timeoutS: null`: no limit, for what a person may take their time over (the workspace
+        # trust offer, a run's question).
         timeout_s = p.get("timeoutS", self.timeout_s)
         try:
             item = await _answer(self.ls.window_show_message_request_async(
