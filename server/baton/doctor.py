@@ -56,6 +56,12 @@ def report(workspace: Path) -> dict[str, Any]:
     out["sandbox"] = _sandbox(config.permissions.allow_unsandboxed_commands)
     if out["sandbox"].get("layer") in (None, "none"):
         out["problems"].append("commands: no isolation layer; " + out["sandbox"].get("fix", ""))
+    else:
+        missing = [k for k, v in out["sandbox"].get("guarantees", {}).items()
+                   if v.startswith("MISSING")]
+        if missing:
+            out["problems"].append(f"commands: {out['sandbox']['layer']} does not guarantee "
+                                   + ", ".join(missing))
     return out
 
 
@@ -114,8 +120,11 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
         sb = data["sandbox"]
         print(f"Command isolation: {sb.get('layer', 'none')}"
               + (f" ({sb['why']})" if sb.get("why") else ""))
+        for name, verdict in sb.get("guarantees", {}).items():
+            given = verdict.startswith("yes: ")
+            print(f"  {'✓' if given else '✗'} {name}: {verdict.removeprefix('yes: ')}")
         for k, v in sb.items():
-            if k not in ("layer", "why"):
+            if k not in ("layer", "why", "guarantees"):
                 print(f"  {k}: {v}")
     for name, verdict in data.get("probe", {}).items():
         print(f"Probe {name}: {verdict}")

@@ -56,7 +56,7 @@ SECRET_HOME_PATHS = (".ssh", ".aws", ".gnupg", ".azure", ".kube", ".docker", ".n
 # lists them for the active layer.
 GUARANTEES: dict[str, str] = {
     "capabilities": "every capability dropped, as root too",
-    "no_new_privs": "no_new_privs: setuid binaries and file capabilities grant nothing",
+    "no_new_privs": "setuid binaries and file capabilities grant nothing",
     "host_sockets": "no host unix socket reachable, pathname or abstract",
     "host_processes": "no signal or ptrace to a process outside the command; the daemon's "
                       "memory and environment out of reach",
@@ -72,7 +72,7 @@ HOW: dict[str, dict[str, str]] = {
               "host_sockets": "seccomp refuses socket(AF_UNIX); /tmp is private",
               "host_processes": "PID namespace; seccomp refuses ptrace",
               "process_tree": "PID namespace: its init's exit kills the rest; --die-with-parent",
-              "network": "network namespace (--unshare-net)",
+              "network": "a network namespace of its own",
               "credentials": "masked by empty mounts"},
     "landlock": {"capabilities": "bounding, ambient, permitted and effective sets emptied",
                  "no_new_privs": "prctl before Landlock",
@@ -415,8 +415,8 @@ def active(bwrap: str = "bwrap") -> ProbeResult:
 def guarantees(result: ProbeResult) -> dict[str, str]:
     """Each of GUARANTEES for the active layer: "yes: how" or "MISSING: why"."""
     how = HOW.get(result.layer, {})
-    return {name: f"MISSING: {result.missing[name]}" if name in result.missing
-            else f"yes: {how.get(name, 'given')}" for name in GUARANTEES}
+    return {name: f"MISSING: {what} ({result.missing[name]})" if name in result.missing
+            else f"yes: {what} ({how.get(name, 'given')})" for name, what in GUARANTEES.items()}
 
 
 def isolation_report() -> dict:
