@@ -229,3 +229,26 @@ async def test_commands_of_one_run_take_turns(shadow: Shadow) -> None:
                                 run(shadow, "echo 2 > n.txt; cat n.txt", "none"))
     assert a.stdout == "1\n" and b.stdout == "2\n"
     assert shadow.read("n.txt") == "2\n"
+
+
+async def test_unsandboxed_commands_still_end_what_they_start(shadow: Shadow) -> None:
+    # With no isolation (the workspace's explicit opt-in) a daemonised child still dies
+    # with the command: the reaper supervises it.
+    mark = f"{4000 + os.getpid() % 1000}.{time.time_ns() % 10**6:06d}"
+    r = await run(shadow, f"setsid sleep {mark} </dev/null >/dev/null 2>&1 & echo ok", "none")
+    assert r.stdout == "ok\n"
+    want = b"sleep\x00" + mark.encode() + b"\x00"
+
+    def alive() -> bool:
+        for name in os.listdir("/proc"):
+            try:
+                if name.isdigit() and Path(f"/proc/{name}/cmdline").read_bytes() == want:
+                    return True
+            except OSError:
+                pass
+        return False
+
+    deadline = time.monotonic() + 3
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive()
