@@ -51,10 +51,17 @@ def test_the_suite_holds_as_an_unprivileged_user() -> None:
         pytest.fail(f"cannot re-run as uid {NOBODY}: setpriv={setpriv}, "
                     f"python{sys.version_info.major}.{sys.version_info.minor}={python} "
                     "(`apt-get install util-linux python3`)")
+    site = [p for p in sys.path if p.endswith("site-packages")]
+    closed = [str(d) for p in [REPO, *map(Path, site)] for d in [p, *p.parents]
+              if not os.stat(d).st_mode & 0o001]
+    if closed:
+        pytest.fail(f"uid {NOBODY} cannot reach the checkout or its packages: "
+                    f"{', '.join(sorted(set(closed)))} not searchable by others. Fix: check out "
+                    "and install under a path every user can traverse (or chmod o+x them)")
     home = Path(tempfile.mkdtemp(prefix="baton-unprivileged-"))
     try:
         os.chown(home, NOBODY, NOBODY)
-        r = _run_suite(setpriv, python, home)
+        r = _run_suite(setpriv, python, home, site)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     tail = "\n".join(r.stdout.splitlines()[-40:]) + r.stderr[-2000:]
@@ -63,8 +70,8 @@ def test_the_suite_holds_as_an_unprivileged_user() -> None:
     assert passed and int(passed.group(1)) >= MIN_PASSED, tail
 
 
-def _run_suite(setpriv: str, python: str, home: Path) -> subprocess.CompletedProcess:
-    site = [p for p in sys.path if p.endswith("site-packages")]
+def _run_suite(setpriv: str, python: str, home: Path,
+               site: list[str]) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(home),
            "LANG": "C.UTF-8", UNPRIVILEGED_ENV: "1",
            "PYTHONPATH": os.pathsep.join([*site, str(REPO / "server"), str(REPO)])}
