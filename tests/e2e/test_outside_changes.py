@@ -1,6 +1,7 @@
 """Files changed on disk outside the editor while a run works (a checkout, a formatter):
 the watcher notices within milliseconds, tells the run, merges into its copy, and asks the
-person when the change overlaps the agent's."""
+person when the change overlaps the agent's. A file whose edits already reached the person
+(streamed) is not merged into the agent's copy: its next delivery merges onto the disk."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from .conftest import HELLO, plan_script, turn
 
 PAUSE = turn(("ask_user", {"question": "Shall I go on?"}))
+# Held until Apply, so the agent's copy is still its own when the disk changes.
+REVIEW = '[edits]\nmode = "review"\n'
 
 
 def paused(*before: dict) -> list[dict]:
@@ -28,7 +31,8 @@ def no_focus_stolen(ed) -> None:
 
 async def test_touched_closed_file_changed_on_disk_is_merged_and_the_run_told(make_editor):
     ed = await make_editor(plan_script(implementer=paused(
-        turn(("edit_file", {"path": "hello.py", "old": "def hello():", "new": "def hello(name):"})))))
+        turn(("edit_file", {"path": "hello.py", "old": "def hello():", "new": "def hello(name):"})))),
+        extra_config=REVIEW)
     run_id = await ed.run("Greet by name")
     await ed.wait_state(run_id, "awaiting_approval")
     await ed.command("baton.plan.accept", {"runId": run_id})
@@ -41,6 +45,8 @@ async def test_touched_closed_file_changed_on_disk_is_merged_and_the_run_told(ma
     print(f"\ndisk write -> baton/runChanged about it: {latency_ms:.1f} ms")
     assert latency_ms < 1000  # generous for a loaded machine; the watcher alone is ~10 ms
     await ed.command("baton.run.answer", {"runId": run_id, "answer": "yes"})
+    await ed.wait_state(run_id, "awaiting_apply")
+    await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")
     assert path.read_text() == HELLO.replace("def hello():", "def hello(name):") + "\nprint(hello())\n"
     show = await ed.command("baton.run.show", {"runId": run_id})
@@ -57,7 +63,8 @@ async def test_touched_closed_file_changed_on_disk_is_merged_and_the_run_told(ma
 
 async def test_overlapping_outside_change_asks_the_person(make_editor):
     ed = await make_editor(plan_script(implementer=paused(
-        turn(("edit_file", {"path": "hello.py", "old": "def hello():", "new": "def hello(name):"})))))
+        turn(("edit_file", {"path": "hello.py", "old": "def hello():", "new": "def hello(name):"})))),
+        extra_config=REVIEW)
     ed.answer_prompt = lambda p: "Take the agent's" if "changed on disk" in p.message else None
     run_id = await ed.run("Greet by name")
     await ed.wait_state(run_id, "awaiting_approval")
@@ -72,6 +79,8 @@ async def test_overlapping_outside_change_asks_the_person(make_editor):
                                   "hello.py changed outside" in (n.get("reason") or "")) >= 2,
                       "the person's choice to reach the run")
     await ed.command("baton.run.answer", {"runId": run_id, "answer": "yes"})
+    await ed.wait_state(run_id, "awaiting_apply")
+    await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")
     # The agent's line won the conflict; the outside change elsewhere stayed.
     assert path.read_text() == HELLO.replace("def hello():", "def hello(name):").replace("é😀", "hi")

@@ -42,7 +42,7 @@ async def mid_implementation(make_editor):
     await ed.command("baton.plan.accept", {"runId": run_id})
     token = f"baton-run-{run_id}"
     # Progress reports each tool call once its result is durable in the journal.
-    await ed.wait_for(lambda: any(m == "implementer: edit_file" for tok, _, m in ed.progress if tok == token),
+    await ed.wait_for(lambda: any(m == "implementer: edit_file notes.txt" for tok, _, m in ed.progress if tok == token),
                       "the implementer's second tool call")
     script = json.loads((ed.config.parent / "script.json").read_text())
     script["runs"][0]["implementer"][2] = turn(("read_file", {"path": "notes.txt"}))

@@ -59,12 +59,31 @@ def _unanswered(conv: list[Message]) -> list[ToolCall]:
     return []
 
 
+def _answered_output(role: RoleSpec, conv: list[Message]) -> ToolCall | None:
+    """The role's output call, if its last turn was answered in full and that call was
+    received: a role resumed after it finished (its run stopped before the next step) is
+    done, and must not be asked for another turn."""
+    if role.output_tool is None or not conv or conv[-1].role != "tool":
+        return None
+    for i in range(len(conv) - 1, -1, -1):
+        if conv[i].role == "assistant":
+            results = {r.call_id: r for m in conv[i + 1:] for r in m.tool_results}
+            if any(c.id not in results for c in conv[i].tool_calls):
+                return None
+            return next((c for c in conv[i].tool_calls if c.name == role.output_tool
+                         and not results[c.id].is_error), None)
+    return None
+
+
 def _error(call: ToolCall, message: str) -> ToolResult:
     return ToolResult(call_id=call.id, name=call.name, content=f"Error: {message}", is_error=True)
 
 
 async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *,
                     max_turns: int) -> AgentOutput:
+    finished = _answered_output(role, session.conversation())
+    if finished is not None:
+        return AgentOutput(call=finished)
     tools = [spec(name) for name in role.tools]
     failures: dict[str, int] = {}
     while True:

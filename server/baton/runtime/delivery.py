@@ -5,13 +5,23 @@ onto what the person has now (open buffer, else disk) by a 3-way merge, so their
 is never overwritten. The host delivers (`workspace/applyEdit` for an editor); a
 declined or stale delivery is rebased and retried a bounded number of times.
 
+A conflict (both sides changed the same lines) never holds up the rest: what merges cleanly
+is delivered at once and the agent's hunks in the conflicting regions are held. Where the
+caller allows, the person is then asked, the question naming the lines; it waits as long as
+they take and, for the run's own deliveries, is journaled (a restarted run redoes the
+delivery and asks again). The answer settles exactly the regions it named (keep mine, take
+the agent's, show both); a dismissed question leaves those hunks held: in changes.diff, to
+apply or reject one by one, and counted in `baton/runChanged`'s `held`.
+
 Bookkeeping, in two spaces. The journal's `Delivered` events record what each delivery
 did to the person's text (before → after, their typing included): revert undoes exactly
-those, newest first. The run's folder keeps, per file, the agent-side text delivered so
-far (`landed/`): what is still pending is landed → shadow, so a second delivery (a
-reviewer's round, one hunk after another) sends only the rest and never undoes what the
-person typed in between. Deliveries touching a file hold the engine's lock for that file,
-so two runs never interleave inside one delivery.
+those, newest first. The run's folder keeps, per file, the agent-side text that has landed
+or was settled (`landed/`): what is still pending is landed → shadow, so a later delivery
+(the next streamed write, a reviewer's round, one hunk after another) sends only the rest
+and never undoes what the person typed in between; held hunks are simply still pending.
+`landed/index.json` also names the files a delivery left hunks of (held). Deliveries
+touching a file hold the engine's lock for that file, so two runs never interleave inside
+one delivery; no lock is held while the person is asked.
 """
 
 from __future__ import annotations
@@ -20,9 +30,10 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..edits import hunks as hunks_
 from ..edits.diff import unified_diff, with_line_endings_of
@@ -30,17 +41,54 @@ from ..errors import RunFailed, UserInputError
 from ..sandbox.nofollow import write_tree_file
 from ..sandbox.shadow import Change, read_text_file
 from .host import ApplyResult, FileEdit, Question
-from .runs import Approval, Delivered
+from .runs import Approval, ConflictAnswered, ConflictAsked, Delivered
 from .session import RunContext
 
 if TYPE_CHECKING:
+    from ..edits.merge import Choice
     from .engine import Engine
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 BIG_TEXT = 256 * 1024
+NAMED = 3  # conflict regions a question names before "and N more"
 KEEP_MINE, TAKE_AGENT, SHOW_BOTH = "Keep mine", "Take the agent's", "Show both"
+REVERT_ANYWAY = "Revert them anyway"
+
+# A conflict's identity: (path, the agent's version, the person's version) of the region.
+# An answer settles the regions whose identity is unchanged since the question was asked.
+Key = tuple[str, Any, Any]
+Decide = Callable[[Key], "Choice | None"]
+
+
+def _hold(key: Key) -> Choice | None:
+    return None
+
+
+@dataclass
+class Clash:
+    """A region both sides changed, left as the person has it and held."""
+    key: Key
+    where: str  # for the question: "hello.py lines 6–7"
+    whole_file: bool
+
+
+@dataclass
+class Rebased:
+    """One change rebased onto what the person has now."""
+    change: Change  # base: the agent side the person already has; new: what should land
+    current: str | None
+    version: int | None
+    after: str | None  # the person's text once this is delivered
+    landed: str | None  # the agent side that reaches them (or was settled)
+    clashes: list[Clash] = field(default_factory=list)
+
+    def edit(self) -> FileEdit | None:
+        if self.after == self.current:
+            return None
+        return FileEdit(path=self.change.path, before=self.current, after=self.after,
+                        version=self.version)
 
 
 class Delivery:
@@ -49,21 +97,56 @@ class Delivery:
         self.last_failure = ""
 
     # -- what has landed (agent side) -------------------------------------------------
-    def _landed_index(self, ctx: RunContext) -> dict[str, bool]:
-        index = ctx.folder / "landed" / "index.json"
-        return json.loads(index.read_text()) if index.exists() else {}
+    def _index(self, ctx: RunContext) -> dict[str, Any]:
+        path = ctx.folder / "landed" / "index.json"
+        raw = json.loads(path.read_text()) if path.exists() else {}
+        if "files" not in raw:  # written before held files were recorded: path → exists
+            raw = {"files": raw, "held": []}
+        return raw
 
-    def _set_landed(self, ctx: RunContext, texts: dict[str, str | None]) -> None:
+    def _landed_index(self, ctx: RunContext) -> dict[str, bool]:
+        return self._index(ctx)["files"]
+
+    def _set_landed(self, ctx: RunContext, texts: dict[str, str | None],
+                    targets: dict[str, str | None]) -> None:
+        """Record what landed per file; a file keeps hunks held while something it was
+        meant to get (`targets`) did not land, until all of the agent's text has."""
         store = ctx.folder / "landed"
-        index = self._landed_index(ctx)
+        index = self._index(ctx)
+        held = set(index["held"])
         store.mkdir(parents=True, exist_ok=True)
         for rel, text in texts.items():
             if text is not None:
                 write_tree_file(store, f"files/{rel}", text.encode("utf-8", "surrogatepass"))
-            index[rel] = text is not None
+            index["files"][rel] = text is not None
+            if text != targets[rel]:
+                held.add(rel)
+            elif rel in held and text == self.agent_text(ctx, rel):
+                held.discard(rel)
+        index["held"] = sorted(held)
+        self._write_index(store, index)
+
+    def _mark_held(self, ctx: RunContext, paths: list[str]) -> None:
+        index = self._index(ctx)
+        index["held"] = sorted(set(index["held"]) | set(paths))
+        self._write_index(ctx.folder / "landed", index)
+
+    @staticmethod
+    def _write_index(store, index: dict[str, Any]) -> None:
+        store.mkdir(parents=True, exist_ok=True)
         tmp = store / "index.tmp"
         tmp.write_text(json.dumps(index))
         os.replace(tmp, store / "index.json")
+
+    def recount(self, ctx: RunContext) -> int:
+        """`ctx.held`: the agent's hunks still pending in files a delivery left hunks of."""
+        total = 0
+        for rel in self._index(ctx)["held"]:
+            prior, new = self.prior(ctx, rel), self.agent_text(ctx, rel)
+            if prior != new:
+                total += len(hunks_.file_hunks(rel, prior, new))
+        ctx.held = total
+        return total
 
     def is_landed(self, ctx: RunContext, rel: str) -> bool:
         return rel in self._landed_index(ctx) or rel in self._delivered(ctx)
@@ -97,10 +180,10 @@ class Delivery:
         base = ctx.shadow.base(rel)
         return with_line_endings_of(base, new) if base is not None and new is not None else new
 
-    def pending(self, ctx: RunContext) -> list[Change]:
+    def pending(self, ctx: RunContext, paths: list[str] | None = None) -> list[Change]:
         """Shadow changes not yet delivered: what landed (or the base) → shadow."""
         out = []
-        for rel in sorted(ctx.shadow.touched):
+        for rel in sorted(ctx.shadow.touched if paths is None else paths):
             prior, new = self.prior(ctx, rel), self.agent_text(ctx, rel)
             if new != prior:
                 out.append(Change(path=rel, base=prior, new=new))
@@ -126,47 +209,38 @@ class Delivery:
             return doc.text, doc.version
         return read_text_file(path), None
 
-    async def _rebase(self, ctx: RunContext, change: Change) -> FileEdit | None:
-        """The edit that turns what the person has now into now + the agent's change."""
-        current, version = self._now(change.path)
+    async def _rebase(self, change: Change, decide: Decide) -> Rebased:
+        """What the person gets: now + the agent's change, conflicts settled by `decide`
+        (None: held, the person's version stays there)."""
+        rel = change.path
+        current, version = self._now(rel)
+        r = Rebased(change=change, current=current, version=version, after=current,
+                    landed=change.new)
         if current == change.base:
-            after = change.new
+            r.after = change.new
         elif current == change.new:
-            return None  # already there (the person or a previous attempt made it)
+            pass  # already there (the person or a previous attempt made it)
         elif change.base is None or change.new is None or current is None:
-            after = await self._conflict(ctx, change.path, current, change.new, whole_file=True)
+            # A file created or deleted on one side and changed on the other: no lines to
+            # merge, the whole file is the conflict.
+            key = (rel, change.new, current)
+            choice = decide(key)
+            if choice == "agent":
+                r.after = change.new
+            elif choice != "mine":
+                r.landed = change.base
+                r.clashes.append(Clash(key, f"{rel} (the whole file)", whole_file=True))
         else:
-            from ..edits.merge import merge3
+            from ..edits.merge import merge3, settle
             if len(current) > BIG_TEXT:  # a multi-megabyte merge must not stall the editor's requests
                 merged = await asyncio.to_thread(merge3, change.base, change.new, current)
             else:
                 merged = merge3(change.base, change.new, current)
-            after = merged.text
-            if merged.conflicts:
-                after = await self._conflict(ctx, change.path, current, change.new,
-                                             whole_file=False, merged=merged)
-        if after == current:
-            return None
-        return FileEdit(path=change.path, before=current, after=after, version=version)
-
-    async def _conflict(self, ctx: RunContext, rel: str, current: str | None, agent: str | None,
-                        *, whole_file: bool, merged=None, outside: bool = False) -> str | None:
-        where = "the whole file" if whole_file else "the same lines"
-        who = "The file on disk changed (outside the editor)" if outside else "You changed"
-        question = Question(text=f"{who} {rel} where Baton run {ctx.run.id} also changed "
-                                 f"{where}. What should Baton do?",
-                            options=[KEEP_MINE, TAKE_AGENT] + ([SHOW_BOTH] if merged else []))
-        try:
-            choice = await self.engine.host.ask_question(ctx.run.id, question)
-        except Exception:
-            choice = None
-        from ..edits.merge import resolve
-        if choice == TAKE_AGENT:
-            return agent if merged is None else resolve(merged, "agent")
-        if choice == SHOW_BOTH and merged is not None:
-            return resolve(merged, "both")
-        # No answer keeps what the person has: never a silent overwrite.
-        return current if merged is None else resolve(merged, "mine")
+            choices = [decide((rel, c.agent, c.current)) for c in merged.conflicts]
+            r.after, r.landed = settle(merged, choices)
+            r.clashes = [Clash((rel, c.agent, c.current), f"{rel} {_lines(c)}", whole_file=False)
+                         for c, choice in zip(merged.conflicts, choices) if choice is None]
+        return r
 
     @asynccontextmanager
     async def holding(self, paths: list[str]) -> AsyncIterator[None]:
@@ -177,42 +251,106 @@ class Delivery:
             yield
 
     # -- delivering -------------------------------------------------------------------
-    async def deliver(self, ctx: RunContext) -> bool:
-        """Deliver every pending change; False (with `last_failure`) if the editor declined."""
+    async def deliver(self, ctx: RunContext, paths: list[str] | None = None, *,
+                      ask: bool = True, durable: bool = True) -> bool:
+        """Deliver what is pending (of `paths`, else everything); False (with
+        `last_failure`) if the editor declined. Conflicting hunks are held; with `ask`
+        the person is asked about them (a `durable` question is journaled)."""
         async with ctx.lock:
-            paths = [c.path for c in self.pending(ctx)]
-            async with self.holding(paths):
-                return await self._deliver(ctx, lambda: [c for c in self.pending(ctx)
-                                                         if c.path in paths])
+            wanted = [c.path for c in self.pending(ctx, paths)]
+            async with self.holding(wanted):
+                ok, rebased = await self._deliver(ctx, lambda: self.pending(ctx, wanted))
+        if ok and ask:
+            if durable and ctx.run.conflict is not None and not any(r.clashes for r in rebased):
+                # Asked before a restart, and settled since (the person changed the lines).
+                self.engine.emit(ctx, ConflictAnswered(answer=None, reason="no longer in conflict"))
+            targets = {r.change.path: r.change.new for r in rebased if r.clashes}
+            ok = await self._settle(ctx, rebased, durable=durable, revert=False, changes=lambda: [
+                Change(path=p, base=self.prior(ctx, p), new=new) for p, new in targets.items()])
+        self.recount(ctx)
+        return ok
 
-    async def _deliver(self, ctx: RunContext, changes) -> bool:
+    async def _deliver(self, ctx: RunContext, changes: Callable[[], list[Change]], *,
+                       decide: Decide = _hold, revert: bool = False) -> tuple[bool, list[Rebased]]:
         """Rebase and send `changes()` (recomputed per attempt) until the editor takes them."""
         previous: list[FileEdit] | None = None
+        rebased: list[Rebased] = []
         for attempt in range(ATTEMPTS):
-            wanted = changes()
-            edits: list[FileEdit] = []
-            settled: list[Change] = []
-            for c in wanted:
-                e = await self._rebase(ctx, c)
-                (edits if e else settled).append(e or c)
+            rebased = [await self._rebase(c, decide) for c in changes()]
+            edits = [e for r in rebased if (e := r.edit()) is not None]
             if edits and edits == previous:
                 # Nothing moved since the editor said no: the person declined (a preview
                 # cancelled), so asking again would only repeat the question.
-                return False
-            if not edits or await self._send(ctx, edits, revert=False, attempt=attempt):
-                self._settle(ctx, settled)
-                self._set_landed(ctx, {c.path: c.new for c in wanted})
-                return True
+                break
+            if not edits or await self._send(ctx, edits, revert=revert, attempt=attempt):
+                if not revert:
+                    self._record_present(ctx, [r for r in rebased if r.edit() is None])
+                    self._set_landed(ctx, {r.change.path: r.landed for r in rebased},
+                                     {r.change.path: r.change.new for r in rebased})
+                return True, rebased
             previous = edits
-        return False
+        if not revert:
+            self._mark_held(ctx, [r.change.path for r in rebased])
+        return False, rebased
 
-    def _settle(self, ctx: RunContext, settled: list[Change]) -> None:
-        """Changes that needed no edit: the person already has them (recorded as delivered,
-        so revert knows them), or kept their own text in a conflict (nothing delivered)."""
-        present = [FileEdit(path=c.path, before=c.base, after=c.new) for c in settled
-                   if self._now(c.path)[0] == c.new]
+    def _record_present(self, ctx: RunContext, unchanged: list[Rebased]) -> None:
+        """Changes that needed no edit because the person already has them: recorded as
+        delivered, so revert knows them."""
+        present = [FileEdit(path=r.change.path, before=r.change.base, after=r.change.new)
+                   for r in unchanged if r.current == r.change.new != r.change.base]
         if present:
             self.engine.emit(ctx, Delivered(edits=present, applied=True, reason="already present"))
+
+    async def _settle(self, ctx: RunContext, rebased: list[Rebased], *, durable: bool,
+                      revert: bool, changes: Callable[[], list[Change]]) -> bool:
+        """Ask about the clashes a delivery held, then deliver `changes()` again with the
+        regions the question named settled the way the person chose."""
+        clashes = [c for r in rebased for c in r.clashes]
+        if not clashes:
+            return True
+        choice = await self._ask(ctx, clashes, durable=durable, revert=revert)
+        if choice is None:
+            return True
+        named = {c.key for c in clashes}
+        paths = sorted({k[0] for k in named})
+        async with ctx.lock, self.holding(paths):
+            ok, _ = await self._deliver(ctx, changes, revert=revert,
+                                        decide=lambda key: choice if key in named else None)
+        return ok
+
+    async def _ask(self, ctx: RunContext, clashes: list[Clash], *, durable: bool,
+                   revert: bool) -> Choice | None:
+        run = ctx.run
+        places = ", ".join(c.where for c in clashes[:NAMED])
+        if len(clashes) > NAMED:
+            places += f" and {len(clashes) - NAMED} more place(s)"
+        if revert:
+            text = (f"You changed {places} after Baton run {run.id} changed them; reverting "
+                    "would undo your change there. What should Baton do?")
+            ways = {KEEP_MINE: "mine", REVERT_ANYWAY: "agent"}
+        else:
+            text = (f"You changed {places} where Baton run {run.id} also changed them. "
+                    "What should Baton do?")
+            ways = {KEEP_MINE: "mine", TAKE_AGENT: "agent"}
+        if not any(c.whole_file for c in clashes):
+            ways[SHOW_BOTH] = "both"
+        question = Question(text=text, options=list(ways))
+        if durable:
+            if run.conflict != question:
+                self.engine.emit(ctx, ConflictAsked(question=question))
+            await self.engine.journal.flush()  # asked again after a restart
+        await self.engine.host.progress(run.id, "report", "waiting for your answer: "
+                                        + places[:80])
+        try:
+            answer = await self.engine.host.ask_question(run.id, question)
+        except Exception as e:
+            log.info("run %s: asking about a conflict failed: %s", run.id, e)
+            answer = None
+        choice = ways.get(answer) if answer is not None else None
+        if durable:
+            self.engine.emit(ctx, ConflictAnswered(answer=answer if choice else None,
+                                                   reason="" if choice else "dismissed"))
+        return choice  # type: ignore[return-value]
 
     async def _send(self, ctx: RunContext, edits: list[FileEdit], *, revert: bool,
                     attempt: int) -> bool:
@@ -236,9 +374,16 @@ class Delivery:
             log.info("run %s: %s", ctx.run.id, self.last_failure)
         return result.applied
 
+    # -- what is held, offered in changes.diff ----------------------------------------
+    def offer(self, ctx: RunContext) -> int:
+        """Everything still pending is held, in changes.diff; returns how many hunks."""
+        self._mark_held(ctx, [c.path for c in self.pending(ctx)])
+        self.write_changes(ctx)
+        return self.recount(ctx)
+
     # -- one hunk of changes.diff -----------------------------------------------------
     async def _hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> tuple[Change, hunks_.Hunk]:
-        change = next((c for c in self.pending(ctx) if c.path == rel), None)
+        [change] = self.pending(ctx, [rel]) or [None]
         found = None
         if change is not None:  # diffing a big file happens off the event loop
             found = hunks_.find(await asyncio.to_thread(hunks_.file_hunks, rel, change.base,
@@ -249,13 +394,18 @@ class Delivery:
         return change, found
 
     async def apply_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> int:
-        """Deliver exactly one hunk of the held changes, rebased onto what the person has now;
-        returns how many hunks are left."""
+        """Deliver exactly one hunk of the held changes, rebased onto what the person has now
+        (a conflict there is asked about); returns how many hunks are left."""
         async with ctx.lock, self.holding([rel]):
             change, h = await self._hunk(ctx, rel, hunk_id)
-            part = Change(path=rel, base=change.base, new=hunks_.apply_hunk(change.base, change.new, h))
-            if not await self._deliver(ctx, lambda: [part]):
-                raise RunFailed(f"the hunk was not applied: {self.last_failure}")
+            target = hunks_.apply_hunk(change.base, change.new, h)
+            ok, rebased = await self._deliver(ctx, lambda: [Change(path=rel, base=change.base,
+                                                                   new=target)])
+        if ok:
+            ok = await self._settle(ctx, rebased, durable=False, revert=False, changes=lambda: [
+                Change(path=rel, base=self.prior(ctx, rel), new=target)])
+        if not ok:
+            raise RunFailed(f"the hunk was not applied: {self.last_failure}")
         return await self._after_hunk(ctx)
 
     async def reject_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> int:
@@ -283,6 +433,7 @@ class Delivery:
         from .runs import State
         diff = await asyncio.to_thread(self.pending_diff, ctx)
         left = len(hunks_.parse(self.write_changes(ctx, diff)))
+        self.recount(ctx)
         if left:
             await self.engine.notify(ctx, f"changes.diff updated: {left} hunk(s) left to apply")
             return left
@@ -294,7 +445,9 @@ class Delivery:
 
     # -- revert -----------------------------------------------------------------------
     async def revert(self, ctx: RunContext) -> bool:
-        """Send the inverse of exactly what the run applied, merged onto what is there now."""
+        """Send the inverse of exactly what the run applied, merged onto what is there now.
+        Where the person changed the run's lines since, they are asked; unanswered, their
+        text stays."""
         applied = [d for d in ctx.run.deliveries if d.applied and not d.revert]
         paths = sorted({e.path for d in applied for e in d.edits})
         changes = []
@@ -306,16 +459,21 @@ class Delivery:
             for e in reversed(steps):
                 text = _undo(e, text)
             changes.append(Change(path=rel, base=last, new=text))
-        async with self.holding(paths):
-            for attempt in range(ATTEMPTS):
-                edits = [e for c in changes if (e := await self._rebase(ctx, c))]
-                if not edits:
-                    self.engine.emit(ctx, Delivered(edits=[], applied=True, revert=True,
-                                                    reason="nothing left to revert"))
-                    return True
-                if await self._send(ctx, edits, revert=True, attempt=attempt):
-                    return True
-        return False
+        async with ctx.lock, self.holding(paths):
+            ok, rebased = await self._deliver(ctx, lambda: changes, revert=True)
+        if ok and not any(r.edit() for r in rebased):
+            self.engine.emit(ctx, Delivered(edits=[], applied=True, revert=True,
+                                            reason="nothing left to revert"))
+        if ok:
+            ok = await self._settle(ctx, rebased, durable=False, revert=True,
+                                    changes=lambda: changes)
+        return ok
+
+
+def _lines(c: Any) -> str:
+    """Where a conflict is in the person's text, for a question: "lines 6–7", "line 3"."""
+    first, last = c.start_line + 1, c.end_line
+    return f"line {first}" if last <= first else f"lines {first}–{last}"
 
 
 def _undo(e: FileEdit, text: str | None) -> str | None:

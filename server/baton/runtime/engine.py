@@ -204,7 +204,7 @@ class Engine:
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
             question=run.question.question if run.question and run.state == State.AWAITING_INPUT else None,
-            error=self.redact(run.error) or None, usage=_usage(run),
+            error=self.redact(run.error) or None, usage=_usage(run), held=ctx.held or None,
             reason=self.redact(reason) or None)
 
     # -- commands (PROTOCOL §4) -------------------------------------------------------

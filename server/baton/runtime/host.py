@@ -64,6 +64,7 @@ class RunNotice(BaseModel):
     question: Question | None = None
     error: str | None = None
     usage: dict[str, dict[str, float]] | None = None
+    held: int | None = None  # the agent's hunks held back after a conflict (or a declined edit)
     reason: str | None = None
 
 

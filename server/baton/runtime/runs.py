@@ -176,9 +176,23 @@ class Answer(_Event):
     text: str
 
 
+class ConflictAsked(_Event):
+    """Baton asks the person how to settle their typing against the agent's change. Open
+    until answered: a run restarted meanwhile redoes its delivery, which asks again."""
+    kind: Literal["conflict"] = "conflict"
+    question: Question
+
+
+class ConflictAnswered(_Event):
+    kind: Literal["conflict_answer"] = "conflict_answer"
+    answer: str | None  # None: not settled; the agent's hunks there stay held
+    reason: str = ""
+
+
 Event = Annotated[
     Created | StateChanged | Routed | AgentMessage | ToolDone | PlanSubmitted | Approval
-    | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer,
+    | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer | ConflictAsked
+    | ConflictAnswered,
     Field(discriminator="kind")]
 EVENT = TypeAdapter(Event)
 
@@ -213,6 +227,7 @@ class Run(BaseModel):
     reviews: list[Reviewed] = Field(default_factory=list)
     question: Asked | None = None
     pending_answer: str | None = None
+    conflict: Question | None = None  # a conflict question asked and not yet answered
     steers: list[str] = Field(default_factory=list)  # not yet seen by an agent
     permissions: list[Permission] = Field(default_factory=list)
     reverted: bool = False
@@ -261,7 +276,9 @@ class Run(BaseModel):
             case PlanSubmitted():
                 self.plan = ev
             case Approval():
-                if ev.decision == "accept":
+                # Accepting a plan (or an edit route's change) records it; "Apply changes"
+                # in awaiting_apply is an acceptance too, of the changes, not of a plan.
+                if ev.decision == "accept" and self.state == State.AWAITING_APPROVAL:
                     self.accepted_plan = ev.text
             case Permission():
                 self.permissions.append(ev)
@@ -280,6 +297,10 @@ class Run(BaseModel):
                 self.steers.append(ev.note())
             case Answer():
                 self.answer = ev.text
+            case ConflictAsked():
+                self.conflict = ev.question
+            case ConflictAnswered():
+                self.conflict = None
 
     def total_usage(self) -> Usage:
         total = Usage()

@@ -36,6 +36,7 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .streaming import Streamer
 
 
 def shown_question(args: specs.AskUser) -> Question:
@@ -71,6 +72,11 @@ class RunContext:
     early: Any = None
     resumed: bool = False  # rebuilt from the journal by a restarted daemon
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # While the implementer works in stream mode: told of each file a tool changed in the
+    # shadow and of each model turn whose tool calls are all done.
+    stream: Streamer | None = None
+    declined: bool = False  # the editor declined a streamed edit: the rest waits for the end
+    held: int = 0  # the agent's hunks held back after a conflict or a declined edit
 
     def new_decision(self) -> asyncio.Future[Any]:
         self.decision = asyncio.get_running_loop().create_future()
@@ -91,6 +97,7 @@ class RoleSession:
         self.on_delta: OnDelta | None = self._stream_progress
         self._last_delta = 0.0
         self._streamed = ""
+        self._wrote: dict[str, str] = {}  # call id → the file it wrote, for progress
 
     def _stream_progress(self, text: str) -> None:
         """Streamed model text, shown as progress at most every STREAM_REPORT_S, so the
@@ -130,8 +137,19 @@ class RoleSession:
         self.engine.emit(self.ctx, ToolDone(agent=self.agent, result=result))
         # Durable before the next step, so a crash never repeats a completed call.
         await self.engine.journal.flush()
+        path = self._wrote.pop(result.call_id, None)
         await self.engine.host.progress(self.run_id, "report", f"{self.agent}: {result.name}"
+                                        + (f" {path}" if path else "")
                                         + (" (error)" if result.is_error else ""))
+        if self.ctx.stream is not None and self._turn_done():
+            self.ctx.stream.turn_done()
+
+    def _turn_done(self) -> bool:
+        """Every tool call of the model's last turn has its result."""
+        conv = self.conversation()
+        turn = next((m for m in reversed(conv) if m.role == "assistant"), None)
+        return (turn is not None and conv[-1].role == "tool"
+                and len(conv[-1].tool_results) >= len(turn.tool_calls))
 
     def pending_steers(self) -> list[str]:
         return list(self.ctx.run.steers)
@@ -147,17 +165,24 @@ class RoleSession:
                 return await asyncio.to_thread(f.list_files, parsed)
             case "search":
                 return await asyncio.to_thread(f.search, parsed)
-            case "write_file":
-                return await f.write_file(parsed)
-            case "edit_file":
-                return await f.edit_file(parsed)
-            case "delete_file":
-                return await f.delete_file(parsed)
+            case "write_file" | "edit_file" | "delete_file":
+                out = await getattr(f, name)(parsed)
+                self._changed(call, self.engine.policy.relative(parsed.path))
+                return out
             case "ask_user":
                 return await self.ask_user(call, parsed)
             case "run_command":
-                return await self.run_command(parsed)
+                out = await self.run_command(parsed)
+                self._changed(call, None)
+                return out
         raise ToolRefused(f"{name} is not a tool this role can run")
+
+    def _changed(self, call: ToolCall, rel: str | None) -> None:
+        """A tool finished changing the shadow: the stream delivers it while the agent goes on."""
+        if rel is not None:
+            self._wrote[call.id] = rel
+        if self.ctx.stream is not None:
+            self.ctx.stream.written(rel)
 
     async def permit_write(self, rel: str) -> bool:
         if self.ctx.grants.allows(rel):

@@ -29,9 +29,11 @@ from .delivery import Delivery
 from .host import Finding
 from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
                        render_plan)
-from .runs import (EVENT, AgentMessage, Answer, Answered, Approval, Asked, Delivered, Permission,
-                   PlanSubmitted, Reviewed, Route, Routed, State, StateChanged, Steered, ToolDone)
+from .runs import (EVENT, AgentMessage, Answer, Answered, Approval, Asked, ConflictAnswered,
+                   ConflictAsked, Delivered, Permission, PlanSubmitted, Reviewed, Route, Routed,
+                   State, StateChanged, Steered, ToolDone)
 from .session import RoleSession, RunContext
+from .streaming import Streamer
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -186,16 +188,27 @@ class Workflow:
         await self.engine.set_state(ctx, State.AWAITING_APPROVAL, reason)
         await self.engine.host.show_document(path, take_focus=False)
 
+    def _was_asking(self, ctx: RunContext) -> bool:
+        """Restarted while the delivery of an accepted change asked about a conflict: the
+        person's decision stands, the delivery is done again and asks again."""
+        if ctx.resumed and ctx.run.conflict is not None:
+            ctx.resumed = False
+            return True
+        return False
+
     async def _awaiting_approval(self, ctx: RunContext) -> None:
         run = ctx.run
-        decision = ctx.new_decision()
-        if ctx.resumed:  # after a restart: show the person again what awaits them
-            ctx.resumed = False
-            await self.engine.host.show_document(ctx.folder / "plan.md", take_focus=False)
-            await self.engine.notify(ctx)
-        approval: Approval = await decision
-        ctx.decision = None
-        self.engine.emit(ctx, approval)
+        if self._was_asking(ctx):
+            approval = Approval(decision="accept", text=run.accepted_plan or "")
+        else:
+            decision = ctx.new_decision()
+            if ctx.resumed:  # after a restart: show the person again what awaits them
+                ctx.resumed = False
+                await self.engine.host.show_document(ctx.folder / "plan.md", take_focus=False)
+                await self.engine.notify(ctx)
+            approval = await decision
+            ctx.decision = None
+            self.engine.emit(ctx, approval)
         if approval.decision == "reject":
             await self.engine.set_state(ctx, State.REJECTED, approval.text or "rejected by you")
         elif approval.decision == "revise":
@@ -209,8 +222,7 @@ class Workflow:
             await self._apply_and_finish(ctx)
         elif run.promoted:  # the accepted diff is the plan; it is reviewed like one
             if run.edit_mode == "stream" and not await self.delivery.deliver(ctx):
-                await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
-                return
+                ctx.declined = True  # offered once the review is done
             await self.engine.set_state(ctx, State.REVIEWING, "change accepted")
         else:
             ctx.grants.plan_files = granted_files(approval.text)
@@ -224,7 +236,16 @@ class Workflow:
 
     async def _implementing(self, ctx: RunContext) -> None:
         run = ctx.run
-        out = await self._agent(ctx, IMPLEMENTER)
+        # Stream mode on the plan route: each write goes to the editor while the agent works
+        # (an edit route's change is the proposal, so nothing lands before it is accepted).
+        if run.edit_mode == "stream" and run.route == Route.PLAN and not ctx.declined:
+            ctx.stream = Streamer(self.engine, self.delivery, ctx)
+        try:
+            out = await self._agent(ctx, IMPLEMENTER)
+        finally:
+            if ctx.stream is not None:
+                stream, ctx.stream = ctx.stream, None
+                await stream.close()
         summary = specs.Finish.model_validate(out.call.arguments).summary
         if run.route == Route.EDIT:
             diff = self.run_diff(ctx)
@@ -241,9 +262,10 @@ class Workflow:
             await self._propose(ctx, render_edit_proposal(run, summary, diff),
                                 "change ready for your approval")
             return
-        if run.edit_mode == "stream" and not await self.delivery.deliver(ctx):
-            await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
-            return
+        # What the stream has not delivered yet; conflicts held while the agent worked are
+        # asked about now. Whatever stays held is offered once the review is done.
+        if run.edit_mode == "stream" and not ctx.declined and not await self.delivery.deliver(ctx):
+            ctx.declined = True
         await self.engine.set_state(ctx, State.REVIEWING)
 
     async def _reviewing(self, ctx: RunContext) -> None:
@@ -266,40 +288,60 @@ class Workflow:
                 "Address them, then call finish again."))
             await self.engine.set_state(ctx, State.IMPLEMENTING, "the reviewer requested changes")
             return
+        note = "review: " + args.verdict + ("" if args.verdict == "approve" else
+                                            " (review rounds exhausted; see the findings)")
         if run.edit_mode == "review" and self.delivery.pending(ctx):
             path = self._write(ctx, "changes.diff", render_changes(run, self.run_diff(ctx)))
             await self.engine.set_state(ctx, State.AWAITING_APPLY, "changes ready to apply")
             await self.engine.host.show_document(path, take_focus=False)
             return
-        note = "review: " + args.verdict + ("" if args.verdict == "approve" else
-                                            " (review rounds exhausted; see the findings)")
+        if self.delivery.pending(ctx):  # stream mode: held back, never claimed as landed
+            await self._offer(ctx, f"{note}; {self.delivery.last_failure}" if ctx.declined
+                              else note)
+            return
         await self.engine.set_state(ctx, State.DONE, note)
 
+    async def _offer(self, ctx: RunContext, why: str) -> None:
+        """What is still held waits in changes.diff, hunk by hunk, for Apply or Reject."""
+        held = self.delivery.offer(ctx)
+        reason = f"{why}; {held} hunk(s) held back: apply or reject them in changes.diff"
+        if ctx.run.state == State.AWAITING_APPLY:
+            await self.engine.notify(ctx, reason)
+            return
+        await self.engine.set_state(ctx, State.AWAITING_APPLY, reason)
+        await self.engine.host.show_document(ctx.folder / "changes.diff", take_focus=False)
+
     async def _awaiting_apply(self, ctx: RunContext) -> None:
+        if self._was_asking(ctx):
+            await self._apply_and_finish(ctx)
+            return
         decision = ctx.new_decision()
         if ctx.resumed:
             ctx.resumed = False
+            self.delivery.recount(ctx)
             await self.engine.notify(ctx)
         approval: Approval = await decision
         ctx.decision = None
         self.engine.emit(ctx, approval)
         if approval.decision == "reject":
-            await self.engine.set_state(ctx, State.REJECTED, approval.text or "changes rejected")
+            if any(d.applied and not d.revert for d in ctx.run.deliveries):
+                await self.engine.set_state(ctx, State.DONE, "the held changes rejected; "
+                                            "the rest had landed")
+            else:
+                await self.engine.set_state(ctx, State.REJECTED, approval.text or "changes rejected")
             return
         await self._apply_and_finish(ctx)
 
     async def _apply_and_finish(self, ctx: RunContext) -> None:
-        if await self.delivery.deliver(ctx):
+        ok = await self.delivery.deliver(ctx)
+        if ok and not self.delivery.pending(ctx):
             await self.engine.set_state(ctx, State.DONE, "changes applied")
-        elif ctx.run.state != State.AWAITING_APPLY:
-            await self.engine.set_state(ctx, State.AWAITING_APPLY, self.delivery.last_failure)
-        else:
-            await self.engine.notify(ctx, self.delivery.last_failure)
+            return
+        await self._offer(ctx, "changes applied" if ok else self.delivery.last_failure)
 
     # -- outside the state machine ----------------------------------------------------
     async def revert(self, ctx: RunContext) -> None:
-        async with ctx.lock:
-            ok = await self.delivery.revert(ctx)
+        ok = await self.delivery.revert(ctx)
         await self.engine.notify(ctx, "reverted" if ok else f"revert failed: {self.delivery.last_failure}")
 
     def gather_context(self, uri: str | None, range_: dict[str, Any] | None,
@@ -373,6 +415,8 @@ class Workflow:
             "usage": {role: u.model_dump() for role, u in run.usage.items()},
             "providers": run.providers,
             "question": run.question.question.model_dump() if run.question else None,
+            "conflict": run.conflict.model_dump() if run.conflict else None,
+            "held": ctx.held,
             "reverted": run.reverted,
             "reviews": [r.model_dump(exclude={"ts"}) for r in run.reviews],
             "events": transcript_summary(ctx),
@@ -419,6 +463,11 @@ def _describe(ev: Any) -> list[str]:
             return [f"{ev.agent} asks: {ev.question.text}"]
         case Answered():
             return [f"you answered: {ev.answer}"]
+        case ConflictAsked():
+            return [f"Baton asks: {ev.question.text}"]
+        case ConflictAnswered():
+            return [f"you answered: {ev.answer}" if ev.answer is not None else
+                    f"conflict question closed ({ev.reason}): its hunks stay held"]
         case Steered():
             return [f"{'you' if ev.source == 'person' else 'Baton'} noted: {ev.message}"]
         case Permission():

@@ -106,6 +106,24 @@ async def test_resume_executes_only_unanswered_calls():
     assert [c.id for c in s.executed] == ["b"]
 
 
+async def test_resumed_after_its_output_call_the_role_is_done():
+    # A run stopped after the implementer's finish was received (during its delivery):
+    # resuming the role asks the model nothing more.
+    s = Session()
+    await run_agent(IMPLEMENTER, FakeProvider([calls(("finish", {"summary": "ok"}))]), s, max_turns=5)
+    again = FakeProvider([])
+    out = await run_agent(IMPLEMENTER, again, s, max_turns=5)
+    assert out.call.name == "finish" and again.requests == []
+    # A finish that was refused (bad arguments) is not an end: the model is asked again.
+    s = Session()
+    await run_agent(IMPLEMENTER, FakeProvider([calls(("finish", {})), calls(("finish", {"summary": "ok"}))]),
+                    s, max_turns=5)
+    s.conv = s.conv[:3]  # as if the run stopped after the refused finish
+    retry = FakeProvider([calls(("finish", {"summary": "ok"}))])
+    await run_agent(IMPLEMENTER, retry, s, max_turns=5)
+    assert len(retry.requests) == 1
+
+
 async def test_turn_bound_fails_the_run():
     p = FakeProvider([Turn(text="thinking…")] * 10)
     with pytest.raises(RunFailed, match="limit of 3 turns"):

@@ -5,6 +5,7 @@ gives back exactly the person's text."""
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.edits.hunks import file_hunks
-from baton.runtime.delivery import Delivery
+from baton.runtime.delivery import KEEP_MINE, SHOW_BOTH, TAKE_AGENT, Delivery
 from baton.runtime.host import ApplyResult, FileEdit, OpenDocument
 from baton.runtime.runs import Run
 from baton.runtime.session import RunContext
@@ -47,6 +48,9 @@ class FakeEditor:
         return None  # no answer: the person's text is kept
 
     async def run_changed(self, notice) -> None:
+        pass
+
+    async def progress(self, run_id, kind, message) -> None:
         pass
 
 
@@ -130,3 +134,155 @@ def test_hunks_in_any_order_with_typing_then_revert(data):
     ops = data.draw(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=N, max_size=N))
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(scenario(Path(tmp).resolve(), agent_lines, person_lines, ops))
+
+
+# -- streaming: agent writes delivered while the person types, then the final question --------
+
+MARK = re.compile(r"[AP]\d{3}")
+SMALL = 8  # a short file, so that the agent's and the person's changes often meet
+ANSWERS = [KEEP_MINE, TAKE_AGENT, SHOW_BOTH, None]
+
+
+class Person:
+    """Types unique tokens: whole lines ("P007") or at the end of a line (" P008")."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.typed: set[str] = set()
+
+    def type(self, text: str, pos: int, new_line: bool) -> str:
+        self.n += 1
+        mark = f"P{self.n:03d}"
+        self.typed.add(mark)
+        ls = text.splitlines(keepends=True)
+        if new_line or not ls:
+            ls.insert(pos % (len(ls) + 1), mark + "\n")
+        else:
+            k = pos % len(ls)
+            ls[k] = ls[k].rstrip("\n") + f" {mark}\n"
+        return "".join(ls)
+
+
+class TypingEditor(FakeEditor):
+    """The person may type while an edit is on its way (the edit then arrives stale) and
+    while a question is open, and answers conflict questions from a script."""
+
+    def __init__(self, root: Path, text: str, person: Person, answers: list, typing: list) -> None:
+        super().__init__(root, text)
+        self.person, self.answers, self.typing = person, list(answers), list(typing)
+        self.view: tuple[Delivery, RunContext] | None = None
+        self.mine_dropped: set[str] = set()  # agent tokens the person chose to keep out
+        self.agent_took: set[str] = set()  # person tokens the person chose to replace
+        self.questions: list[str] = []
+
+    def _maybe_type(self) -> None:
+        pos = self.typing.pop() if self.typing else None
+        if pos is not None:
+            self.type(self.person.type(self.text, pos, pos % 3 != 0))
+
+    async def apply_edits(self, run_id, label, edits, *, confirm=False) -> ApplyResult:
+        self._maybe_type()
+        return await super().apply_edits(run_id, label, edits, confirm=confirm)
+
+    async def ask_question(self, run_id, question):
+        from baton.edits.merge import merge3
+        delivery, ctx = self.view
+        self.questions.append(question.text)
+        merged = merge3(delivery.prior(ctx, REL), delivery.agent_text(ctx, REL), self.text)
+        for c in merged.conflicts:  # the question names the lines it is about
+            first, last = c.start_line + 1, c.end_line
+            assert (f"line {first}" if last <= first else f"lines {first}–{last}") in question.text
+        answer = self.answers.pop() if self.answers else None
+        for c in merged.conflicts:
+            if answer == KEEP_MINE:
+                self.mine_dropped |= set(MARK.findall(c.agent))
+            if answer == TAKE_AGENT:
+                self.agent_took |= set(MARK.findall(c.current))
+        self._maybe_type()  # typing while the box is open: a changed region is not settled
+        return answer
+
+
+def agent_write(text: str, op: int, pos: int, n: int) -> str:
+    ls = text.splitlines(keepends=True)
+    k = pos % (len(ls) + 1)
+    if op == 0 or not ls:
+        ls.insert(k, f"A{n:03d}\n")
+    elif op == 1:
+        ls[k % len(ls)] = f"A{n:03d}\n"
+    else:
+        del ls[k % len(ls)]
+    return "".join(ls)
+
+
+async def streaming(root: Path, steps: list[tuple[int, int, int]], answers: list, typing: list) -> None:
+    base = "".join(f"line {i}\n" for i in range(SMALL))
+    (root / REL).write_text(base)
+    person = Person()
+    editor = TypingEditor(root, base, person, answers, typing)
+    engine = FakeEngine(root, editor)
+    ctx = RunContext(run=Run(id="r"), folder=root / ".baton" / "runs" / "r",
+                     shadow=Shadow(engine.policy, root / ".baton" / "runs" / "r" / "shadow",
+                                   lambda p: editor.text if p == root / REL else None),
+                     grants=None)  # type: ignore[arg-type]
+    delivery = Delivery(engine)  # type: ignore[arg-type]
+    editor.view = (delivery, ctx)
+    ctx.shadow.write(REL, base)  # the agent has read the file: the person types after that
+    for n, (who, a, b) in enumerate(steps):
+        if who == 0:  # the agent writes; the stream picks it up now or with a later write
+            ctx.shadow.write(REL, agent_write(delivery.agent_text(ctx, REL), a % 3, b, n))
+            if a % 2:
+                assert await delivery.deliver(ctx, [REL], ask=False) or ctx.held
+        else:
+            editor.type(person.type(editor.text, b, a % 2 == 0))
+    await delivery.deliver(ctx)  # the implementer is done: held conflicts are asked about
+    # Nothing the person typed is lost, except where they chose the agent's lines.
+    for mark in person.typed - editor.agent_took:
+        assert mark in editor.text, (mark, editor.text)
+    # Every agent line has landed or is held (in changes.diff), unless the person kept theirs.
+    pending = delivery.pending_diff(ctx)
+    held = {m for line in pending.splitlines() if line.startswith("+") for m in MARK.findall(line)}
+    agent = set(re.findall(r"A\d{3}", delivery.agent_text(ctx, REL) or ""))
+    for mark in agent - editor.mine_dropped:
+        assert mark in editor.text or mark in held, (mark, editor.text, pending)
+    assert ctx.held == (len(file_hunks(REL, delivery.prior(ctx, REL), delivery.agent_text(ctx, REL)))
+                        if pending else 0)
+    # Revert takes back exactly what landed, merged onto the person's later typing.
+    asked = len(editor.questions)
+    editor.agent_took.clear()  # a revert gives back what "Take the agent's" replaced
+    editor.answers, editor.typing = [], []  # revert questions unanswered: the person's text stays
+    ctx.run.state = "done"  # type: ignore[assignment]
+    if any(d.applied for d in ctx.run.deliveries):
+        assert await delivery.revert(ctx)
+    for mark in person.typed - editor.agent_took:
+        assert mark in editor.text
+    if len(editor.questions) == asked and undo_is_clean(ctx.run.deliveries):
+        # Undone without a conflict: the person's text, and nothing of the agent's.
+        assert not re.search(r"A\d{3}|<<<<<<<|>>>>>>>|=======", editor.text), editor.text
+        kept = [MARK.sub("", line).rstrip() for line in editor.text.splitlines()]
+        assert [line for line in kept if line] == base.splitlines()
+
+
+def undo_is_clean(deliveries) -> bool:
+    """No delivery's undo overlaps what the person typed on the run's lines after it."""
+    from baton.edits.merge import merge3
+    steps = [e for d in deliveries if d.applied and not d.revert for e in d.edits]
+    text = steps[-1].after if steps else None
+    for e in reversed(steps):
+        if text != e.after:
+            undone = merge3(e.after, e.before, text)
+            if undone.conflicts:
+                return False
+            text = undone.text
+        else:
+            text = e.before
+    return True
+
+
+@settings(max_examples=150, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 5), st.integers(0, 2 * SMALL)),
+                      min_size=1, max_size=24),
+       answers=st.lists(st.sampled_from(ANSWERS), max_size=3),
+       typing=st.lists(st.one_of(st.none(), st.integers(0, 2 * SMALL)), max_size=6))
+def test_streamed_writes_while_the_person_types_lose_nothing(steps, answers, typing):
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(streaming(Path(tmp).resolve(), steps, answers, typing))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from baton.providers.base import Message, ToolCall, ToolResult, Usage
-from baton.runtime.runs import (EVENT, TERMINAL, TRANSITIONS, AgentMessage, Answered, Asked, Created,
-                                Routed, Route, Run, State, StateChanged, Steered, ToolDone, legal)
+from baton.runtime.runs import (EVENT, TERMINAL, TRANSITIONS, AgentMessage, Answered, Approval, Asked,
+                                ConflictAnswered, ConflictAsked, Created, Routed, Route, Run, State,
+                                StateChanged, Steered, ToolDone, legal)
 from baton.runtime.host import Question
 
 
@@ -102,3 +103,21 @@ def test_promotion_is_recorded():
 def test_failed_state_keeps_its_reason():
     run = replay([Created(task="t"), StateChanged(state=State.FAILED, reason="boom")])
     assert run.terminal and run.error == "boom"
+
+
+def test_applying_the_changes_keeps_the_accepted_plan():
+    # "Apply changes" in review mode is an acceptance of the changes, not a new plan.
+    run = replay([Created(task="t", edit_mode="review"), StateChanged(state=State.PLANNING),
+                  StateChanged(state=State.AWAITING_APPROVAL),
+                  Approval(decision="accept", text="# Plan\n- step\n"),
+                  StateChanged(state=State.IMPLEMENTING), StateChanged(state=State.REVIEWING),
+                  StateChanged(state=State.AWAITING_APPLY), Approval(decision="accept")])
+    assert run.accepted_plan == "# Plan\n- step\n"
+
+
+def test_a_conflict_question_is_open_until_answered():
+    question = Question(text="You changed hello.py lines 6–7 …", options=["Keep mine"])
+    run = replay([Created(task="t"), ConflictAsked(question=question)])
+    assert run.conflict == question
+    run.apply(ConflictAnswered(answer=None, reason="dismissed"))
+    assert run.conflict is None
