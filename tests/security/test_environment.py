@@ -154,3 +154,21 @@ async def test_unmounting_the_mask_does_not_uncover_credentials(
     assert r.stdout.rstrip().endswith("end")
     for value in home.values():
         assert value not in r.stdout + r.stderr
+
+
+async def test_a_workspace_that_is_home_does_not_carry_its_credentials_into_the_view(
+        ws: Path, shadow: Shadow, layer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The person opens $HOME itself as the workspace: the command reads the credential
+    stores by their place in the workspace (`cat .ssh/id_ed25519`), which on Landlock is a
+    copy of the workspace made for the command, not the masked original."""
+    monkeypatch.setenv("HOME", str(ws))
+    planted = {}
+    for rel, what in CREDENTIALS.items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        planted[rel] = fake(what)
+        (ws / rel).write_text(planted[rel] + "\n")
+    r = await run(shadow, "cat " + " ".join(planted) + "; grep -r . . 2>/dev/null; echo end",
+                  layer)
+    assert r.stdout.rstrip().endswith("end")
+    for value in planted.values():
+        assert value not in r.stdout + r.stderr

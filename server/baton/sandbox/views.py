@@ -29,6 +29,7 @@ from ..errors import ToolRefused
 from .fold import Fold, Folder, files_under, walk
 from .nofollow import (clear_way, force_rmtree, read_regular_file, remove_tree_entry,
                        symlink_tree_entry, write_tree_file)
+from .isolation import secret_masks
 from .shadow import Shadow
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,16 @@ class OverlayView:
 Snapshot = dict[str, tuple[int, int, int]]  # rel → (size, mtime_ns, inode)
 
 
+def _inside_workspace(paths: list[Path], workspace: Path) -> set[str]:
+    out = set()
+    for p in paths:
+        try:
+            out.add(p.relative_to(workspace).as_posix())
+        except ValueError:
+            continue
+    return out
+
+
 class CopyView:
     def __init__(self, shadow: Shadow) -> None:
         self.shadow = shadow
@@ -158,6 +169,10 @@ class CopyView:
         self.root = shadow.store / "view"
         self._stats_path = shadow.store / "view.json"
         self.copied_files = 0  # files copied or refreshed by the last prepare()
+        # Landlock hides $HOME's credential stores from reads by their path; a workspace
+        # that contains one ($HOME opened as a folder) must not carry a readable copy of it
+        # into the view.
+        self.hidden = _inside_workspace([Path(p) for p, _ in secret_masks()], self.workspace)
 
     def _scan(self, root: Path, skip_git: bool) -> Snapshot:
         out: Snapshot = {}
@@ -165,7 +180,8 @@ class CopyView:
         while stack:
             rel = stack.pop()
             for sub, e in walk(root, rel):
-                if not rel and e.name == ".baton" or (skip_git and e.name == ".git"):
+                if not rel and e.name == ".baton" or (skip_git and e.name == ".git") \
+                        or sub in self.hidden:
                     continue
                 st = e.stat(follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
@@ -207,6 +223,8 @@ class CopyView:
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if r.returncode != 0:  # then every file is copied (or skipped) one by one
             log.warning("cp -a into the command view failed: %s", r.stderr.strip()[-300:])
+        for rel in self.hidden:
+            remove_tree_entry(self.root, rel)
         return r.returncode == 0
 
     def prepare(self) -> Snapshot:
