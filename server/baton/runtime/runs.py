@@ -185,7 +185,7 @@ class ConflictAsked(_Event):
 
 class ConflictAnswered(_Event):
     kind: Literal["conflict_answer"] = "conflict_answer"
-    answer: str | None  # None: not settled; the agent's hunks there stay held
+    answer: str | None = None  # None: not settled; its hunks stay held
     reason: str = ""
 
 
