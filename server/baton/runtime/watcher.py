@@ -37,7 +37,11 @@ IGNORED_DIRS = (".baton", ".direnv", ".ruff_cache", ".nox", ".eggs")
 
 def _filter():
     from watchfiles import DefaultFilter
-    return DefaultFilter(ignore_dirs=(*DefaultFilter.ignore_dirs, *IGNORED_DIRS))
+
+    from ..tools.listing import EDITOR_SCRATCH
+    return DefaultFilter(ignore_dirs=(*DefaultFilter.ignore_dirs, *IGNORED_DIRS),
+                         ignore_entity_patterns=(*DefaultFilter.ignore_entity_patterns,
+                                                 *EDITOR_SCRATCH))
 
 
 class Watcher:

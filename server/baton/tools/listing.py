@@ -30,6 +30,17 @@ from ..sandbox.paths import protected_name
 # the path policy refuses, files named so too), installed packages.
 MAP_SKIPPED_DIRS = frozenset({"node_modules"})
 _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+# Editors' lock, swap, auto-save and backup files: an editor's, not the project's, so never
+# listed, searched or shown in the repository map, and not changes the watcher reports.
+# Emacs `.#name` (lock) and `#name#` (auto-save), `name~` (Emacs and Vim backups), Vim's
+# `.name.swp` (and .swo, .swx …), Kate's `.name.kate-swp`.
+EDITOR_SCRATCH = (r"^\.#", r"^#.*#$", r"~$", r"^\..+\.sw[a-z]$", r"^\..+\.kate-swp$")
+_SCRATCH = re.compile("|".join(EDITOR_SCRATCH))
+
+
+def editor_scratch(name: str) -> bool:
+    """Whether a file named `name` is an editor's lock, swap or backup file."""
+    return _SCRATCH.search(name) is not None
 
 
 class _Ignore:
@@ -159,7 +170,7 @@ def _scan(fd: int, rel: str, ignores: list[_Ignore], under: str,
             if (entry.name not in MAP_SKIPPED_DIRS and (sub.startswith(under) or under.startswith(sub))
                     and not _ignored(sub, ignores)):
                 subdirs.append(entry.name)
-        elif is_file and inside and not _ignored(rel + entry.name, ignores):
+        elif is_file and inside and not editor_scratch(entry.name) and not _ignored(rel + entry.name, ignores):
             files.append(entry.name)
     if files:
         out[rel] = sorted(files)

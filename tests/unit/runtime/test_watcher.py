@@ -67,6 +67,21 @@ async def test_baton_and_tool_folders_are_ignored(tmp_path):
     assert got == {"src/last.py"}
 
 
+async def test_editor_lock_swap_and_backup_files_are_ignored(tmp_path):
+    (tmp_path / "src").mkdir()
+    watcher, seen = await _watcher(tmp_path)
+    try:
+        for name in (".#a.py", "#a.py#", "a.py~", ".a.py.swp", ".a.py.kate-swp"):
+            (tmp_path / "src" / name).write_text("x")
+        (tmp_path / "src/a.py").write_text("x")  # written last: once seen, the rest was too
+        got: set[str] = set()
+        while "src/a.py" not in got:
+            got |= (await asyncio.wait_for(seen.get(), 5))[1]
+    finally:
+        await watcher.close()
+    assert got == {"src/a.py"}
+
+
 async def test_close_stops_promptly(tmp_path):
     watcher, _ = await _watcher(tmp_path)
     t0 = time.perf_counter()

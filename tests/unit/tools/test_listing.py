@@ -52,3 +52,15 @@ def test_git_and_baton_in_any_spelling_are_not_listed(tmp_path: Path) -> None:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x")
     assert list(iter_files(root)) == ["keep.py"]
+
+
+SCRATCH = (".#notes.md", "#notes.md#", "notes.md~", ".notes.md.swp", ".notes.md.swo",
+           "src/.a.py.swx", "src/.a.py.kate-swp", "src/a.py~")
+
+
+def test_editor_lock_swap_and_backup_files_are_not_listed(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    for rel in (*SCRATCH, "notes.md", "src/a.py", "src/#hash.py", "src/.swp", "tilde~x"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    assert list(iter_files(root)) == ["notes.md", "tilde~x", "src/#hash.py", "src/.swp", "src/a.py"]
