@@ -67,12 +67,15 @@ async def make_editor(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIt
         editors.append(editor)
         return editor
 
-    async def restart(old: Editor) -> Editor:
-        """Kill the daemon (as a crash would) and start a new one on the same workspace."""
+    async def restart(old: Editor, answer_prompt: Callable[[Any], str | None] | None = None) -> Editor:
+        """Kill the daemon (as a crash would) and start a new one on the same workspace; the
+        editor keeps its open buffers, unsaved, and answers prompts with `answer_prompt`."""
         await old.kill()
         editors.remove(old)
         editor = Editor(old.root, old.config, old.kind)
-        await editor.start()
+        if answer_prompt is not None:
+            editor.answer_prompt = answer_prompt
+        await editor.start({uri: text for uri, (text, _) in old.buffers.items()})
         editors.append(editor)
         return editor
 

@@ -25,7 +25,7 @@ from baton.edits.diff import apply_text_edits
 
 WAIT_S = 30.0
 TERMINAL = {"done", "rejected", "failed", "cancelled"}
-CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11.0"}
+CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11.0", "emacs": "emacs@v29.1"}
 
 
 def write_workspace(root: Path, files: dict[str, str], script: dict[str, Any],
@@ -82,6 +82,11 @@ class Editor:
         self.applied: list[t.ApplyWorkspaceEditParams] = []
         self.progress: list[tuple[str, str | None, str | None]] = []  # (token, kind, message)
         self.encoding = "utf-16"
+        # What initialize declares; a test may change these before start().
+        self.capabilities: t.ClientCapabilities = client_capabilities(CLIENTS[kind])
+        self.client_info: t.ClientInfo | None = None
+        self.rooted = True  # sends the workspace as its folder and root
+        self.violations: list[str] = []  # server messages the capabilities did not allow
         self._register()
 
     def _register(self) -> None:
@@ -131,17 +136,24 @@ class Editor:
             return t.MessageActionItem(title=title) if title else None
 
     # -- lifecycle --------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, buffers: dict[str, str] | None = None) -> None:
+        """Start the daemon; `buffers` (uri → text) are open from the start, as an editor
+        that kept them while its daemon restarted sends them right after initializing."""
         env = {**os.environ, "BATON_CONFIG": str(self.config), "BATON_LOG": "WARNING"}
         await self.client.start_io(sys.executable, "-m", "baton", "serve", env=env)
-        caps = client_capabilities(CLIENTS[self.kind])
         result = await self.client.initialize_session(t.InitializeParams(
-            capabilities=caps, root_uri=self.root.as_uri(),
-            workspace_folders=[t.WorkspaceFolder(uri=self.root.as_uri(), name="ws")]))
+            capabilities=self.capabilities, client_info=self.client_info,
+            root_uri=self.root.as_uri() if self.rooted else None,
+            workspace_folders=[t.WorkspaceFolder(uri=self.root.as_uri(), name="ws")]
+            if self.rooted else None))
         enc = result.capabilities.position_encoding or "utf-16"
         self.encoding = getattr(enc, "value", enc)
-        # A first request proves the engine is up (commands wait for it).
-        await self.command("baton.runs", {})
+        for uri, text in (buffers or {}).items():
+            self._open(uri, text)
+        # A first request proves the engine is up (commands wait for it); without a root
+        # the engine starts with the first document opened in a project.
+        if self.rooted:
+            await self.command("baton.runs", {})
 
     async def stop(self) -> None:
         try:
@@ -153,8 +165,15 @@ class Editor:
         """The daemon dies without a goodbye (a crash, a killed editor)."""
         server = self.client._server
         assert server is not None
+        # A prompt still open (a person who has not answered) dies with the daemon unanswered;
+        # taken out of the client's table first, since pygls fails every pending entry on
+        # exit and cannot fail a handler's task.
+        futures = self.client.protocol._request_futures
+        open_prompts = [futures.pop(k) for k, f in list(futures.items()) if isinstance(f, asyncio.Task)]
         server.kill()
         await server.wait()
+        for task in open_prompts:
+            task.cancel()
         self.client._stop_event.set()
         await self.client.stop()
 
@@ -163,8 +182,9 @@ class Editor:
         return (self.root / rel).as_uri()
 
     def open(self, rel: str) -> None:
-        uri = self.uri(rel)
-        text = (self.root / rel).read_bytes().decode("utf-8")
+        self._open(self.uri(rel), (self.root / rel).read_bytes().decode("utf-8"))
+
+    def _open(self, uri: str, text: str) -> None:
         self.buffers[uri] = (text, 1)
         self.client.text_document_did_open(t.DidOpenTextDocumentParams(
             text_document=t.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
@@ -198,8 +218,30 @@ class Editor:
             text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
             content_changes=changes))
 
+    def _declared(self, what: str) -> bool:
+        we = self.capabilities.workspace and self.capabilities.workspace.workspace_edit
+        ops = [getattr(o, "value", o) for o in (we.resource_operations or [])] if we else []
+        if what == "documentChanges":
+            return bool(we and (we.document_changes or ops))
+        return what in ops
+
     def _apply(self, edit: t.WorkspaceEdit) -> tuple[bool, str | None]:
-        for change in edit.document_changes or []:
+        """Apply as a client that does only what it declared: anything else is refused and
+        recorded as a violation (the test fails on it)."""
+        changes = [t.TextDocumentEdit(text_document=t.OptionalVersionedTextDocumentIdentifier(
+            uri=uri, version=None), edits=list(edits)) for uri, edits in (edit.changes or {}).items()]
+        if edit.document_changes:
+            if not self._declared("documentChanges"):
+                self.violations.append("documentChanges")
+                return False, "documentChanges are not declared"
+            changes = list(edit.document_changes)
+        for change in changes:
+            kind = {t.CreateFile: "create", t.RenameFile: "rename",
+                    t.DeleteFile: "delete"}.get(type(change))
+            if kind and not self._declared(kind):
+                self.violations.append(kind)
+                return False, f"resource operation {kind} is not declared"
+        for change in changes:
             if isinstance(change, t.TextDocumentEdit):
                 uri = change.text_document.uri
                 if uri in self.buffers:

@@ -172,6 +172,7 @@ async def test_a_second_delivery_never_undoes_what_the_person_typed(make_editor)
     await ed.wait_state(run_id, "awaiting_approval")
     await ed.command("baton.plan.accept", {"runId": run_id})
     await ed.wait_state(run_id, "awaiting_input")
+    await ed.wait_for(lambda: "return 100\n" in ed.text("calc.py"), "the streamed edit")
     ed.type("calc.py", "def f5():", "def f5(typed):")
     await ed.command("baton.run.answer", {"runId": run_id, "answer": "yes"})
     await ed.wait_state(run_id, "done")
@@ -187,6 +188,9 @@ async def test_review_mode_edits_ask_the_editor_to_confirm(make_editor):
     ed, run_id, diff = await held(make_editor)
     await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")
+    # Applying the changes is no new plan: the one the person accepted is kept.
+    show = await ed.command("baton.run.show", {"runId": run_id})
+    assert show["plan"] == (diff.parent / "plan.md").read_text(encoding="utf-8")
     annotation = ed.applied[-1].edit.change_annotations["baton"]
     assert annotation.needs_confirmation is True and run_id in annotation.label
     await ed.command("baton.run.revert", {"runId": run_id})
