@@ -41,6 +41,8 @@ export interface RunChanged {
   question?: Question | null;
   error?: string | null;
   usage?: unknown;
+  /** The agent's hunks held back after a conflict left unsettled; in changes.diff to apply or reject. */
+  held?: number | null;
   reason?: string | null;
 }
 

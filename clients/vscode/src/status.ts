@@ -58,8 +58,12 @@ export class RunStatusBar implements vscode.Disposable {
       this.item.backgroundColor = undefined;
       return;
     }
-    this.item.text = `${icon(run)} Baton: ${stateLabel(run.state)}`;
+    const held = run.held ? ` · ${run.held} held` : "";
+    this.item.text = `${icon(run)} Baton: ${stateLabel(run.state)}${held}`;
     const details = [run.task, `state: ${run.state}`];
+    if (run.held) {
+      details.push(`${run.held} hunk(s) held back: apply or reject them in changes.diff`);
+    }
     if (run.route) {
       details.push(`route: ${run.route}`);
     }

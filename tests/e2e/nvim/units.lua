@@ -81,6 +81,22 @@ H.eq('working', runs.pick('steer').runId, 'steer picks the working run')
 runs.update({ runId = 'asking', state = 'planning', task = 'b' })
 H.eq(nil, runs.get('asking').question, 'a question does not outlive awaiting_input')
 
+-- Hunks held back after a conflict: said once when the count changes, and at awaiting_apply
+-- with what to do; a count once settled does not linger.
+local ui = require('baton.ui')
+local function said(pattern)
+  return #vim.tbl_filter(function(n) return n.msg:find(pattern) ~= nil end, H.notes)
+end
+ui.on_run_changed({ runId = 'held', state = 'implementing', task = 'h' })
+ui.on_run_changed({ runId = 'held', state = 'implementing', task = 'h', held = 1 })
+ui.on_run_changed({ runId = 'held', state = 'implementing', task = 'h', held = 1 })
+H.eq(1, said('1 hunk%(s%) held back'), 'a held count is said once, when it changes')
+ui.on_run_changed({ runId = 'held', state = 'awaiting_apply', task = 'h', held = 1 })
+H.eq(1, said('held back where you changed the same lines: apply or reject them in changes.diff'),
+  'awaiting_apply says what is held and how to settle it')
+ui.on_run_changed({ runId = 'held', state = 'done', task = 'h', held = vim.NIL })
+H.eq(nil, runs.get('held').held, 'a settled count does not linger')
+
 -- Baton attaches to files inside a project only, rooted at the marker.
 local root_for = require('baton.client').root_for
 vim.fn.mkdir(H.tmp .. '/proj/.baton', 'p')

@@ -50,16 +50,23 @@ function M.on_run_changed(notice, client_id)
   end
   local before = runs.get(notice.runId)
   local asked = before and before.state == 'awaiting_input' and before.question and before.question.text
+  local was_held = before and before.held or 0
   local run, previous = runs.update(notice, client_id)
   local new_question = run.state == 'awaiting_input' and run.question and run.question.text ~= asked
+  local head = ('“%s” '):format(short(run.task))
+  local held = run.held and ('%d hunk(s) held back where you changed the same lines'):format(run.held)
   if previous == run.state and not new_question then
+    if held and run.held ~= was_held then
+      M.notify(head .. held, levels.WARN)
+    end
     return
   end
   local spec = announce[run.state]
-  local head = ('“%s” '):format(short(run.task))
   if spec then
     local detail = spec[2]
-    if run.state == 'awaiting_input' then
+    if run.state == 'awaiting_apply' and held then
+      detail = held .. ': apply or reject them in changes.diff (:Baton accept applies all)'
+    elseif run.state == 'awaiting_input' then
       detail = detail:format(run.question and run.question.text or '(no question text)')
     elseif run.state == 'failed' then
       detail = detail:format(run.error or run.reason or 'no reason given')
