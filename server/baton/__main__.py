@@ -13,17 +13,28 @@ from . import __version__
 
 
 def _logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else getattr(logging, os.environ.get("BATON_LOG", "INFO").upper(),
-                                                 logging.INFO)
-    logging.basicConfig(stream=sys.stderr, level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """stderr gets warnings and errors (an editor shows each stderr line as an error), or the
+    level `BATON_LOG` names; a language server sends the rest to the editor's log
+    (lsp/logs.py)."""
+    named = os.environ.get("BATON_LOG", "WARNING").upper()
+    level = logging.DEBUG if verbose else getattr(logging, named, None)
+    if not isinstance(level, int):
+        level = logging.WARNING
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(level)
+    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(stderr)
+    root.setLevel(min(level, logging.INFO))
     # pygls logs every message body at INFO: whole files and prompts. Keep it quiet.
     for name in ("pygls", "httpx", "httpx2", "httpcore", "anthropic", "openai"):
         logging.getLogger(name).setLevel(logging.DEBUG if os.environ.get("BATON_TRACE") else logging.WARNING)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .lsp.logs import IntendedErrors
     from .lsp.server import build
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(IntendedErrors())
     server = build()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")

@@ -13,7 +13,6 @@ from .edits.diff import unified_diff
 from .runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
                            Question, RunNotice)
 from .sandbox.paths import PathPolicy
-from .sandbox.shadow import read_text_file
 
 
 class TerminalHost:
@@ -86,18 +85,15 @@ class TerminalHost:
 
     async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
                           confirm: bool = False) -> ApplyResult:
-        from .sandbox.paths import delete_workspace_file, write_workspace_file
-        for e in edits:  # check all first: apply nothing if any file moved under us
-            rel = self.policy.relative(e.path)
-            if read_text_file(self.policy.absolute(rel)) != e.before:
-                return ApplyResult(applied=False, reason=f"{e.path} changed on disk meanwhile")
-        for e in edits:
-            if e.after is None:
-                delete_workspace_file(self.policy, e.path)
-            else:
-                write_workspace_file(self.policy, e.path, e.after)
-            self.say(unified_diff(e.path, e.before, e.after).rstrip())
-        return ApplyResult(applied=True)
+        from .runtime.disk_edits import apply_on_disk
+        result = apply_on_disk(self.policy, edits)
+        if result.applied:
+            for e in edits:
+                if e.rename_from is not None:
+                    self.say(f"moved {e.rename_from} → {e.path}")
+                if diff := unified_diff(e.path, e.before, e.after).rstrip():
+                    self.say(diff)
+        return result
 
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:
         for f in findings:

@@ -111,6 +111,20 @@ class Editor:
         # Replace pytest-lsp's recorders with ones that also wake the waiting test.
         c.protocol.fm._features.pop(t.PROGRESS, None)
         c.protocol.fm._features.pop(t.WINDOW_SHOW_DOCUMENT, None)
+        c.protocol.fm._features.pop(t.WINDOW_SHOW_MESSAGE, None)
+        c.protocol.fm._features.pop(t.WINDOW_LOG_MESSAGE, None)
+
+        @c.feature(t.WINDOW_SHOW_MESSAGE)
+        async def show_message(params: t.ShowMessageParams) -> None:
+            c.messages.append(params)
+            async with self._changed:
+                self._changed.notify_all()
+
+        @c.feature(t.WINDOW_LOG_MESSAGE)
+        async def log_message(params: t.LogMessageParams) -> None:
+            c.log_messages.append(params)
+            async with self._changed:
+                self._changed.notify_all()
 
         @c.feature(t.WINDOW_SHOW_DOCUMENT)
         async def show_document(params: t.ShowDocumentParams) -> t.ShowDocumentResult:

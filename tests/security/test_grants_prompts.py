@@ -30,6 +30,7 @@ from baton.agents.roles import PLANNER
 from baton.config import Config
 from baton.errors import ToolRefused
 from baton.lsp.engine_link import EngineLink
+from baton.lsp.client_support import ClientSupport
 from baton.lsp.host import LspHost
 from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn
 from baton.runtime.engine import Engine
@@ -140,7 +141,7 @@ class Channel:
 
 
 def lsp_host(ws: Path, channel: Channel) -> LspHost:
-    return LspHost(channel, ws, None, annotations=False)  # type: ignore[arg-type]
+    return LspHost(channel, ws, None, ClientSupport())  # type: ignore[arg-type]
 
 
 def shown_texts(channel: Channel) -> list[str]:

@@ -1,25 +1,36 @@
 """The LSP process's side of the engine's host calls: each becomes a notification or a
 request to the editor (baton/runChanged, $/progress, showDocument, showMessageRequest,
-applyEdit, publishDiagnostics). Nothing is decided here; the engine process built the
-payloads. Every request to the editor is bounded by a timeout: a client that never
-answers must not hang a run."""
+applyEdit, publishDiagnostics), in the form the client declared it supports
+(lsp/client_support.py). The engine process built the payloads; nothing is decided here
+but how to say it to this client.
+
+Nothing an editor does or fails to do blocks a run: progress is best-effort (the token is
+created without waiting; a client that answers late gets its begin then, one that never
+answers gets no progress), and what a person must act on also reaches clients that show
+neither progress nor documents, as window/showMessage with how to act (lsp/notices.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
+
+from . import notices
+from .client_support import ClientSupport
+from .logs import MESSAGE_TYPES
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 async def _answer(request: Awaitable[T], timeout_s: float | None) -> T:
-    """Wait for the client's answer to a request for at most `timeout_s`.
+    """Wait for the client's answer to a request for at most `timeout_s` (None: as long as
+    it takes).
 
     Only our wait is cancelled (a timeout, a cancelled run, shutdown), never pygls's own
     future: pygls sets the result of a late answer on that future, and if it was cancelled
@@ -29,13 +40,26 @@ async def _answer(request: Awaitable[T], timeout_s: float | None) -> T:
     return await asyncio.wait_for(asyncio.shield(pending), timeout_s)
 
 
+@dataclass
+class _Progress:
+    """One run's progress at the client: created (or not yet), and what waits for it."""
+    run_id: str
+    token: str
+    begin: str
+    open: bool = False
+    report: str | None = None  # the latest report sent before the client accepted the token
+    end: str | None = None  # the end, when the run ended before that
+
+
 class Bridge:
-    def __init__(self, ls: LanguageServer, timeout_s: float,
+    def __init__(self, ls: LanguageServer, support: ClientSupport, timeout_s: float,
                  on_notice: Callable[[dict[str, Any]], None]) -> None:
         self.ls = ls
+        self.support = support
         self.timeout_s = timeout_s
         self.on_notice = on_notice
-        self._progress_ok: dict[str, bool] = {}
+        self._progress: dict[str, _Progress] = {}
+        self._said: dict[str, str] = {}  # run → the last state a notice message was sent for
         self._converter: Any = None
 
     def handlers(self) -> dict[str, Callable[[Any], Any]]:
@@ -51,48 +75,76 @@ class Bridge:
             self._converter = default_converter()
         return self._converter
 
-    @property
-    def _caps(self) -> t.ClientCapabilities:
-        return self.ls.client_capabilities
-
     def run_changed(self, notice: dict[str, Any]) -> None:
         self.on_notice(notice)
         self.ls.protocol.notify("baton/runChanged", notice)
+        if self.support.work_done_progress or self._said.get(notice["runId"]) == notice["state"]:
+            return
+        # A client with no progress UI learns every state in its log, and what the person
+        # must act on in a message.
+        self._said[notice["runId"]] = notice["state"]
+        self.ls.window_log_message(t.LogMessageParams(type=t.MessageType.Log,
+                                                      message=notices.state_line(notice)))
+        if (text := notices.to_act_on(notice)) is not None:
+            kind = t.MessageType.Error if notice["state"] == "failed" else t.MessageType.Info
+            self.ls.window_show_message(t.ShowMessageParams(type=kind, message=text))
 
-    def progress(self, p: dict[str, Any]) -> Awaitable[None] | None:
-        """`begin` waits for the client to accept the token; reports and the end are sent
-        at once, in order with the notifications around them."""
+    # -- progress ---------------------------------------------------------------------
+    def progress(self, p: dict[str, Any]) -> None:
         run_id, kind, message = p["runId"], p["kind"], p["message"]
+        if not self.support.work_done_progress:
+            return
         if kind == "begin":
-            return self._begin(run_id, message)
-        if self._progress_ok.get(run_id):
-            token, wdp = f"baton-run-{run_id}", self.ls.work_done_progress
-            if kind == "report":
-                wdp.report(token, t.WorkDoneProgressReport(message=message))
+            if run_id not in self._progress:  # a restarted engine begins its runs again
+                state = self._progress[run_id] = _Progress(run_id, f"baton-run-{run_id}", message)
+                asyncio.ensure_future(self._create(state))
+            return
+        state = self._progress.get(run_id)
+        if state is None:
+            return
+        wdp = self.ls.work_done_progress
+        if kind == "report":
+            if state.open:
+                wdp.report(state.token, t.WorkDoneProgressReport(message=message))
             else:
-                wdp.end(token, t.WorkDoneProgressEnd(message=message))
-                self._progress_ok.pop(run_id, None)
-        return None
+                state.report = message
+            return
+        if state.open:
+            wdp.end(state.token, t.WorkDoneProgressEnd(message=message))
+            self._forget(run_id)
+        else:
+            state.end = message
 
-    async def _begin(self, run_id: str, message: str) -> None:
-        token, wdp = f"baton-run-{run_id}", self.ls.work_done_progress
-        w = self._caps.window
-        ok = bool(w and w.work_done_progress)
-        if ok:
-            try:
-                await _answer(wdp.create_async(token), self.timeout_s)
-            except Exception as e:  # the client refused or never answered: no progress UI
-                log.info("progress token refused: %s", e)
-                ok = False
-        self._progress_ok[run_id] = ok
-        if ok:
-            wdp.begin(token, t.WorkDoneProgressBegin(title="Baton", message=message, cancellable=False))
+    async def _create(self, state: _Progress) -> None:
+        wdp = self.ls.work_done_progress
+        wdp.tokens.pop(state.token, None)  # a token of an earlier daemon's run: ours again
+        try:
+            await _answer(wdp.create_async(state.token), None)
+        except Exception as e:  # the client refused: no progress UI for this run
+            log.info("progress token refused: %s", e)
+            self._progress.pop(state.run_id, None)
+            return
+        if self._progress.get(state.run_id) is not state:
+            return
+        state.open = True
+        wdp.begin(state.token, t.WorkDoneProgressBegin(title="Baton", message=state.begin,
+                                                       cancellable=False))
+        if state.report is not None:
+            wdp.report(state.token, t.WorkDoneProgressReport(message=state.report))
+        if state.end is not None:
+            wdp.end(state.token, t.WorkDoneProgressEnd(message=state.end))
+            self._forget(state.run_id)
 
+    def _forget(self, run_id: str) -> None:
+        state = self._progress.pop(run_id, None)
+        if state is not None:
+            self.ls.work_done_progress.tokens.pop(state.token, None)
+
+    # -- documents, prompts, messages -------------------------------------------------
     async def show_document(self, p: dict[str, Any]) -> None:
-        w = self._caps.window
-        if not (w and w.show_document and w.show_document.support):
+        if not self.support.show_document:
             self.ls.window_show_message(t.ShowMessageParams(
-                type=t.MessageType.Info, message=f"Baton: open {p['uri']}"))
+                type=t.MessageType.Info, message=notices.open_this(p["uri"])))
             return
         try:
             await _answer(self.ls.window_show_document_async(
@@ -104,7 +156,7 @@ class Bridge:
     async def choose(self, p: dict[str, Any]) -> str | None:
         kind = t.MessageType.Warning if p.get("warning") else t.MessageType.Info
         # `timeoutS: null`: no limit, for what a person may take their time over (the workspace
-        # trust offer, a run's question).
+        # trust offer, a run's question or permission).
         timeout_s = p.get("timeoutS", self.timeout_s)
         try:
             item = await _answer(self.ls.window_show_message_request_async(
@@ -120,9 +172,9 @@ class Bridge:
         return item.title if item is not None else None
 
     def log_message(self, p: dict[str, Any]) -> None:
+        kind = "warning" if p.get("warning") else p.get("type", "info")
         self.ls.window_log_message(t.LogMessageParams(
-            type=t.MessageType.Warning if p.get("warning") else t.MessageType.Info,
-            message=p["message"]))
+            type=MESSAGE_TYPES.get(kind, t.MessageType.Log), message=p["message"]))
 
     async def apply_edit(self, p: dict[str, Any]) -> dict[str, Any]:
         edit = self.converter.structure(p["edit"], t.WorkspaceEdit)
@@ -131,7 +183,14 @@ class Bridge:
                 t.ApplyWorkspaceEditParams(edit=edit, label=p["label"])), self.timeout_s)
         except TimeoutError:
             return {"applied": False, "reason": "the editor did not answer in time"}
-        return {"applied": bool(result.applied), "reason": result.failure_reason or ""}
+        reason = result.failure_reason or ""
+        if not result.applied and not self.support.transactional:
+            # Without transactional failure handling a part may have landed; the delivery
+            # reads every file again before it sends anything more.
+            where = (f" at change {result.failed_change + 1}" if result.failed_change is not None
+                     else "")
+            reason = (reason + "; " if reason else "") + f"the editor stopped{where}"
+        return {"applied": bool(result.applied), "reason": reason}
 
     def publish_diagnostics(self, p: dict[str, Any]) -> None:
         self.ls.text_document_publish_diagnostics(

@@ -24,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 from ..display import visible
 from .bridge import Bridge
 from .channel import LINE_LIMIT, Channel, ChannelError
+from .client_support import ClientSupport
 from .command_names import NOT_READY
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,13 @@ RESTARTS, RESTART_WINDOW_S = 3, 60.0  # more deaths than this in the window: sta
 
 
 class EngineLink:
-    def __init__(self, ls: LanguageServer, root: Path, *, encoding: str, annotations: bool,
+    def __init__(self, ls: LanguageServer, root: Path, *, encoding: str, support: ClientSupport,
                  config: dict[str, Any] | None) -> None:
         self.ls = ls
         self.root = root
-        self.init = {"root": str(root), "encoding": encoding, "annotations": annotations,
+        self.init = {"root": str(root), "encoding": encoding, "client": support.to_json(),
                      "config": config}
-        self.bridge = Bridge(ls, DEFAULT_TIMEOUT_S, self._on_notice)
+        self.bridge = Bridge(ls, support, DEFAULT_TIMEOUT_S, self._on_notice)
         self.states: dict[str, str] = {}
         self.runs_dir = root / ".baton" / "runs"
         self.channel: Channel | None = None

@@ -22,7 +22,9 @@ from pygls.workspace import Workspace
 
 from ..runtime.engine import Engine
 from .channel import LINE_LIMIT, Channel, ChannelError
+from .client_support import ClientSupport
 from .host import LspHost
+from .logs import to_client
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class EngineSide:
         notice = ws_file.notice() if ws_file is not None else None
         if notice:
             log.warning("%s", notice)
-        host = LspHost(self.channel, root, self.workspace, annotations=bool(p.get("annotations")))
+        host = LspHost(self.channel, root, self.workspace, ClientSupport.from_json(p.get("client")))
         engine = Engine(root, config, host)
         await engine.start()
         self.engine = engine
@@ -178,6 +180,7 @@ async def serve(fd: int) -> None:
     channel = Channel(reader, writer, handlers)
     side = EngineSide(channel)
     handlers.update(side.handlers())
+    to_client(lambda kind, text: channel.closed or channel.notify("logMessage", {"type": kind, "message": text}))
     try:
         await channel.serve()
     finally:

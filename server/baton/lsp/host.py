@@ -22,10 +22,13 @@ from pygls.uris import to_fs_path
 from pygls.workspace import Workspace
 
 from ..display import visible
-from ..edits.diff import text_edits
+from ..runtime.disk_edits import apply_on_disk, stale
 from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
                             Question, RunNotice)
+from ..sandbox.paths import PathPolicy
+from . import workspace_edit
 from .channel import Channel, ChannelClosed
+from .client_support import ClientSupport
 from .documents import open_buffer
 
 log = logging.getLogger(__name__)
@@ -46,12 +49,13 @@ def _shown(question: Question) -> Question:
 
 
 class LspHost:
-    def __init__(self, channel: Channel, root: Path, workspace: Workspace, *,
-                 annotations: bool) -> None:
+    def __init__(self, channel: Channel, root: Path, workspace: Workspace,
+                 support: ClientSupport) -> None:
         self.channel = channel
         self.root = root
         self.workspace = workspace
-        self.annotations = annotations
+        self.support = support
+        self.policy = PathPolicy(root)
         self.converter = default_converter()
         self._reported: dict[str, float] = {}  # run → when its last progress report went
         self._held: dict[str, str] = {}  # run → the report waiting for its interval
@@ -94,8 +98,8 @@ class LspHost:
                        message: str) -> None:
         message = visible(message, limit=NOTICE_LIMIT)  # it carries streamed model text
         params = {"runId": run_id, "kind": kind, "message": message}
-        if kind == "begin":  # waits for the client to accept the token, so reports follow it
-            await self._ask("progress", params)
+        if kind == "begin":  # never waited on: progress must not hold up a run (lsp/bridge.py)
+            self._tell("progress", params)
             self._reported[run_id] = time.monotonic()
         elif kind == "end":
             self._held.pop(run_id, None)
@@ -152,49 +156,42 @@ class LspHost:
 
     async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
                           confirm: bool = False) -> ApplyResult:
-        edit = self.workspace_edit(label, edits, confirm=confirm)
-        result = await self._ask("applyEdit", {
-            "label": label, "edit": self.converter.unstructure(edit)})
-        return ApplyResult.model_validate(result)
+        """The editor applies what it declared it can; what it cannot, Baton applies to the
+        disk where the editor has no buffer (lsp/workspace_edit.py); nothing lands if either
+        part cannot."""
+        parts = workspace_edit.split(edits, self.support,
+                                     lambda rel: self.open_document(self.root / rel) is not None)
+        if parts.refused is not None:
+            return ApplyResult(applied=False, reason=parts.refused)
+        if parts.on_disk and (why := stale(self.policy, parts.on_disk)) is not None:
+            return ApplyResult(applied=False, reason=why)
+        if parts.for_editor:
+            if not self.support.document_changes and (why := self._moved(parts.for_editor)):
+                return ApplyResult(applied=False, reason=why)
+            enc = self.workspace.position_encoding or "utf-16"
+            edit = workspace_edit.build(label, parts.for_editor, self.support, self.root,
+                                        getattr(enc, "value", enc), confirm=confirm)
+            result = ApplyResult.model_validate(await self._ask("applyEdit", {
+                "label": label, "edit": self.converter.unstructure(edit)}))
+            if not result.applied:
+                return result
+        if parts.on_disk:
+            result = apply_on_disk(self.policy, parts.on_disk)
+            if not result.applied:
+                return result
+            self._tell("logMessage", {"message": visible(
+                f"{label}: Baton applied " + ", ".join(_what(e) for e in parts.on_disk)
+                + " itself, on disk: your editor declares it cannot.", limit=NOTICE_LIMIT)})
+        return ApplyResult(applied=True)
 
-    def workspace_edit(self, label: str, edits: list[FileEdit], *,
-                       confirm: bool = False) -> t.WorkspaceEdit:
-        enc = self.workspace.position_encoding or "utf-16"
-        encoding = getattr(enc, "value", enc)
-        annotate = self.annotations
-        ann_id = "baton" if annotate else None
-        changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
+    def _moved(self, edits: list[FileEdit]) -> str | None:
+        """Without `documentChanges` the editor checks no version: Baton does, just before
+        sending (its mirror of the buffer is what the edit was computed against)."""
         for e in edits:
-            uri = (self.root / e.path).as_uri()
-            if e.rename_from is not None:
-                changes.append(t.RenameFile(old_uri=(self.root / e.rename_from).as_uri(), new_uri=uri,
-                                            annotation_id=ann_id,
-                                            options=t.RenameFileOptions(overwrite=False,
-                                                                        ignore_if_exists=False)))
-                if e.before == e.after:
-                    continue
-            if e.after is None:
-                changes.append(t.DeleteFile(uri=uri, annotation_id=ann_id,
-                                            options=t.DeleteFileOptions(ignore_if_not_exists=True)))
-                continue
-            before = e.before
-            if before is None and e.rename_from is None:
-                changes.append(t.CreateFile(uri=uri, annotation_id=ann_id,
-                                            options=t.CreateFileOptions(overwrite=False,
-                                                                        ignore_if_exists=True)))
-                before = ""
-            text_edits_ = text_edits(before, e.after, encoding)  # type: ignore[arg-type]
-            if annotate:
-                text_edits_ = [t.AnnotatedTextEdit(range=x.range, new_text=x.new_text,
-                                                   annotation_id="baton") for x in text_edits_]
-            changes.append(t.TextDocumentEdit(
-                text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=e.version),
-                edits=text_edits_))
-        return t.WorkspaceEdit(
-            document_changes=changes,
-            change_annotations={"baton": t.ChangeAnnotation(label=label, needs_confirmation=confirm,
-                                                            description="Edits made by a Baton run")}
-            if annotate else None)
+            doc = self.open_document(self.root / e.path)
+            if (doc.version if doc else None) != e.version:
+                return f"{e.path} changed in the editor meanwhile"
+        return None
 
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:
         by_uri: dict[str, list[t.Diagnostic]] = defaultdict(list)
@@ -213,3 +210,10 @@ class LspHost:
             self._tell("publishDiagnostics", self.converter.unstructure(
                 t.PublishDiagnosticsParams(uri=uri, diagnostics=merged)))
         self._diagnosed[run_id] = set(by_uri)
+
+
+def _what(e: FileEdit) -> str:
+    op = workspace_edit.operation(e)
+    if op == "rename":
+        return f"the move of {e.rename_from} to {e.path}"
+    return {"create": "the new file", "delete": "the deletion of", "text": "the change to"}[op] + f" {e.path}"

@@ -3,7 +3,9 @@
 This process only answers the editor. The engine (runs, agents, journal) lives in a
 child process started on `initialized` (lsp/engine_process.py, reached through
 lsp/engine_link.py), so agent work never holds the interpreter an editor request waits
-on. Start-up is what an editor waits for: only pygls and lsprotocol are imported here.
+on; when the client named no root, it starts with the first document opened in a project
+(lsp/workspace_root.py), and until then every command answers why. Start-up is what an
+editor waits for: only pygls and lsprotocol are imported here.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.uris import to_fs_path
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
-from .command_names import COMMANDS
+from .client_support import ClientSupport, settle_encodings
+from .command_names import COMMANDS, NOT_READY
+from .logs import MESSAGE_TYPES, to_client
+from .workspace_root import NO_ROOT, declared_root, project_of
 
 if TYPE_CHECKING:
     from .engine_link import EngineLink
@@ -28,53 +34,64 @@ log = logging.getLogger(__name__)
 READY_WAIT_S = 10.0
 
 
+class BatonProtocol(LanguageServerProtocol):
+    @lsp_method(t.INITIALIZE)
+    def lsp_initialize(self, params: t.InitializeParams) -> Any:
+        settle_encodings(params)  # before pygls negotiates the position encoding from them
+        return (yield from super().lsp_initialize(params))
+
+
 class BatonServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("baton", __version__,
+        super().__init__("baton", __version__, protocol_cls=BatonProtocol,
                          text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
-        self.link: EngineLink | None = None  # the engine process, once initialized
+        self.link: EngineLink | None = None  # the engine process, once it has a root
         self.init_options: dict[str, Any] = {}
-
-
-def _root(ls: BatonServer, params: t.InitializeParams) -> Path:
-    if params.workspace_folders:
-        path = to_fs_path(params.workspace_folders[0].uri)
-        if path:
-            return Path(path)
-    if params.root_uri and (path := to_fs_path(params.root_uri)):
-        return Path(path)
-    if params.root_path:
-        return Path(params.root_path)
-    return Path.cwd()
+        self.root: Path | None = None  # lsp/workspace_root.py
+        self.initialized = False
+        self.told_no_root = False
+        self.starting: asyncio.Task[None] | None = None
 
 
 def build() -> BatonServer:
     ls = BatonServer()
-    root_holder: dict[str, Path] = {}
     started = asyncio.Event()  # set once the link exists (not once the engine is up)
 
     @ls.feature(t.INITIALIZE)
     def initialize(ls_: BatonServer, params: t.InitializeParams) -> None:
         ls_.init_options = params.initialization_options or {}
-        root_holder["root"] = _root(ls_, params)
+        ls_.root = declared_root(params)
+        to_client(lambda kind, text: ls_.window_log_message(t.LogMessageParams(
+            type=MESSAGE_TYPES[kind], message=text)))
 
-    @ls.feature(t.INITIALIZED)
-    async def initialized(ls_: BatonServer, params: t.InitializedParams) -> None:
+    def start(ls_: BatonServer) -> None:
+        """Start the engine on the root, once there is one (module lsp/workspace_root.py)."""
         from .engine_link import EngineLink
-        ws = ls_.client_capabilities.workspace
+        assert ls_.root is not None
         enc = ls_.workspace.position_encoding or "utf-16"
         overrides = ls_.init_options.get("config") if isinstance(ls_.init_options, dict) else None
         ls_.link = EngineLink(
-            ls_, root_holder.get("root", Path.cwd()).resolve(), encoding=getattr(enc, "value", enc),
-            annotations=bool(ws and ws.workspace_edit and ws.workspace_edit.change_annotation_support),
+            ls_, ls_.root, encoding=getattr(enc, "value", enc),
+            support=ClientSupport.of(ls_.client_capabilities),
             config=overrides if isinstance(overrides, dict) else None)
         started.set()
-        await ls_.link.start()
+        ls_.starting = asyncio.ensure_future(ls_.link.start())
+
+    @ls.feature(t.INITIALIZED)
+    def initialized(ls_: BatonServer, params: t.InitializedParams) -> None:
+        ls_.initialized = True
+        if ls_.root is None:  # named by the first document opened in a project
+            for uri in list(ls_.workspace.text_documents):
+                ls_.root = ls_.root or project_of(uri)
+        if ls_.root is not None:
+            start(ls_)
 
     async def link() -> EngineLink:
         if ls.link is None:
-            if ls.client_capabilities is None:
-                raise JsonRpcException("Baton is not initialized yet", code=-32002)
+            if not ls.initialized:
+                raise JsonRpcException("Baton is not initialized yet", code=NOT_READY)
+            if ls.root is None:
+                raise JsonRpcException(NO_ROOT, code=NOT_READY)
             await asyncio.wait_for(started.wait(), READY_WAIT_S)
         assert ls.link is not None
         return ls.link
@@ -84,6 +101,14 @@ def build() -> BatonServer:
     def did_open(ls_: BatonServer, params: t.DidOpenTextDocumentParams) -> None:
         if ls_.link is not None:
             ls_.link.did_open(params)
+        elif ls_.initialized and ls_.root is None:
+            ls_.root = project_of(params.text_document.uri)
+            if ls_.root is not None:
+                start(ls_)  # it sends the buffers open now, this one included
+            elif not ls_.told_no_root:
+                ls_.told_no_root = True
+                ls_.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning,
+                                                            message=NO_ROOT))
 
     @ls.feature(t.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls_: BatonServer, params: t.DidChangeTextDocumentParams) -> None:

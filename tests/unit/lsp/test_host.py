@@ -11,6 +11,7 @@ from pygls.workspace import Workspace
 
 from baton.lsp import host as lsp_host
 from baton.lsp.channel import ChannelClosed
+from baton.lsp.client_support import ClientSupport
 from baton.lsp.host import LspHost
 
 
@@ -31,7 +32,7 @@ class FakeChannel:
 
 def make_host(tmp_path: Path) -> tuple[LspHost, FakeChannel]:
     ch = FakeChannel()
-    return LspHost(ch, tmp_path, Workspace(tmp_path.as_uri()), annotations=True), ch  # type: ignore[arg-type]
+    return LspHost(ch, tmp_path, Workspace(tmp_path.as_uri()), ClientSupport()), ch  # type: ignore[arg-type]
 
 
 def reports(ch: FakeChannel) -> list[str]:
