@@ -27,6 +27,7 @@ async def run_headless(workspace: Path, task: str, *, route: str, yes: bool) -> 
     host.say(f"Baton {root} — task: {task}")
     run_id = engine.create(task, route=None if route == "auto" else Route(route))
     ctx = engine.contexts[run_id]
+    applied = False
     try:
         while True:
             notice = await host.notices.get()
@@ -39,6 +40,9 @@ async def run_headless(workspace: Path, task: str, *, route: str, yes: bool) -> 
             if notice.state == State.AWAITING_APPROVAL and undecided:
                 await _approve(engine, host, run_id, yes)
             elif notice.state == State.AWAITING_APPLY and undecided:
+                if applied and not host.interactive:
+                    break  # applied once; what is left is held, for an editor to settle
+                applied = True
                 if yes or (await host.prompt("Apply these changes? [y/N] ") or "").lower().startswith("y"):
                     engine.apply(run_id)
                 else:
@@ -52,6 +56,9 @@ async def run_headless(workspace: Path, task: str, *, route: str, yes: bool) -> 
         last = run.reviews[-1]
         host.say(f"Review: {last.verdict}" + "".join(
             f"\n  {f.severity}: {f.path}:{f.line}: {f.message}" for f in last.findings))
+    if ctx.held:
+        host.say(f"{ctx.held} hunk(s) held back where the files changed under the run: apply "
+                 f"or reject them from {ctx.folder / 'changes.diff'} in an editor")
     total = run.total_usage()
     host.say(f"Run {run_id} ended {run.state}"
              + (f": {run.error}" if run.error else "")
