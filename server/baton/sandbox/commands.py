@@ -87,7 +87,7 @@ async def _drain(stream: asyncio.StreamReader, sink: _Capped) -> None:
         sink.add(chunk)
 
 
-def _refusal(probe: isolation.ProbeResult) -> str:
+def refusal(probe: isolation.ProbeResult) -> str:
     why = "; ".join(f"{k}: {v}" for k, v in probe.reasons.items())
     fix = probe.fix.split(". Until then")[0] or "install bubblewrap (`apt-get install bubblewrap`)"
     return ("Commands are refused: no OS isolation is available on this machine "
@@ -119,7 +119,7 @@ async def run_command(command: str, *, shadow: Shadow, workspace: Path, timeout_
     probe = await asyncio.to_thread(isolation.active, bwrap)  # cached; ~0.3 s the first time
     chosen: Layer = layer or probe.layer
     if chosen == "none" and not allow_unsandboxed:
-        raise SandboxUnavailable(_refusal(probe))
+        raise SandboxUnavailable(refusal(probe))
     if Path(workspace).resolve() != shadow.policy.root:
         raise ToolRefused("the shadow belongs to another workspace")
     async with shadow.command_lock:
@@ -149,7 +149,7 @@ async def _run_locked(command: str, shadow: Shadow, timeout_s: float, network: b
         try:
             env.update(TMPDIR=str(tmp), XDG_CACHE_HOME=str(tmp / ".cache"),
                        npm_config_cache=str(tmp / ".npm"))
-            full = _confined(chosen, shell, cview.root, tmp, network, notes, shadow.store)
+            full = confined_argv(chosen, shell, cview.root, tmp, network, notes, shadow.store)
             if chosen == "sandbox-exec":
                 notes.append("not guaranteed here: " + "; ".join(
                     f"{k} ({v})" for k, v in isolation.MISSING[chosen].items()))
@@ -200,8 +200,8 @@ async def _on_overlay(view: OverlayView, shell: list[str], env: dict[str, str], 
         return run, started_ns
 
 
-def _confined(layer: Layer, shell: list[str], view: Path, tmp: Path, network: bool,
-              notes: list[str], store: Path) -> list[str]:
+def confined_argv(layer: Layer, shell: list[str], view: Path, tmp: Path, network: bool,
+                  notes: list[str], store: Path) -> list[str]:
     """The argv that runs `shell` in a copy view under `layer` (not bwrap)."""
     if layer == "landlock":
         full = [*isolation.helper_argv("landlock_exec"), "--write", str(view), "--write", str(tmp),
@@ -240,10 +240,10 @@ async def _spawn(argv: list[str], cwd: str, env: dict[str, str], timeout_s: floa
         timed_out = True
     except BaseException:  # cancelled: the run was cancelled, or the daemon is stopping
         readers.cancel()
-        await _stopped(proc, supervised)
+        await stop_tree(proc, supervised)
         raise
     if proc.returncode is None:
-        await _stopped(proc, supervised)
+        await stop_tree(proc, supervised)
     try:
         # Everything the command started is gone, so the pipes close; bounded all the same.
         await asyncio.wait_for(readers, 2.0)
@@ -253,7 +253,7 @@ async def _spawn(argv: list[str], cwd: str, env: dict[str, str], timeout_s: floa
                 duration=time.monotonic() - t0)
 
 
-async def _stopped(proc: asyncio.subprocess.Process, supervised: bool) -> None:
+async def stop_tree(proc: asyncio.subprocess.Process, supervised: bool) -> None:
     """Await `_stop`, which goes on to the end even if this task is cancelled again."""
     await asyncio.shield(asyncio.ensure_future(_stop(proc, supervised)))
 

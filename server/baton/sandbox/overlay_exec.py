@@ -56,13 +56,12 @@ def mount_overlay(libc: ctypes.CDLL, workspace: str, upper: str, work: str) -> N
         raise OSError(ctypes.get_errno(), "mounting the overlay failed")
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        return _fail("usage: overlay_exec SPEC.json")
-    spec = json.loads(Path(argv[0]).read_text())
+def build_view(spec: dict) -> str | None:
+    """Enter the namespaces, mount the overlay and bring it in line with the run's shadow;
+    None when done, else why not (the message starts as the daemon expects)."""
     ws, upper, work = spec["workspace"], Path(spec["upper"]), Path(spec["work"])
     # Local import keeps this helper's start-up small; paths.py imports only errors.py.
-    from .nofollow import clear_way, delete_tree_file, remove_tree_entry, write_tree_file
+    from .nofollow import remove_tree_entry
     from ..errors import ToolRefused
     # Until bwrap runs, this process has all of the person's rights, and the upper layer
     # holds what earlier commands left (symlinks included): every change below goes
@@ -76,28 +75,45 @@ def main(argv: list[str]) -> int:
         enter_namespaces(libc)
         mount_overlay(libc, ws, str(upper), str(work))
     except (OSError, ToolRefused) as e:
-        return _fail(f"cannot build the workspace view: {e}")
-    root = Path(ws)
+        return f"cannot build the workspace view: {e}"
     try:
-        # Through the overlay, with no-follow dir fds: a symlink a previous command left
-        # in the view must not carry a write outside (we are not yet inside bwrap).
-        for rel in spec["deletes"]:
-            try:
-                st = os.lstat(root / rel)
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                continue
-            try:
-                delete_tree_file(root, rel)
-            except ToolRefused:
-                pass  # under a link a command left: not a file of the view itself
-        for rel, source in spec["writes"]:
-            data = Path(source).read_bytes()  # the run's own store, in .baton/
-            clear_way(root, rel)
-            write_tree_file(root, rel, data)
+        apply_changes(Path(ws), spec["deletes"],
+                      [(rel, Path(source).read_bytes())  # the run's own store, in .baton/
+                       for rel, source in spec["writes"]])
     except (OSError, ToolRefused) as e:
-        return _fail(f"cannot bring the view up to date with the run's changes: {e}")
+        return f"cannot bring the view up to date with the run's changes: {e}"
+    return None
+
+
+def apply_changes(root: Path, deletes: list[str], writes: list[tuple[str, bytes]]) -> None:
+    """Deletes and writes through the mounted overlay, with no-follow dir fds: a symlink a
+    previous command left in the view must not carry a write outside (we are not inside
+    bwrap). Raises OSError or ToolRefused."""
+    from .nofollow import clear_way, delete_tree_file, write_tree_file
+    from ..errors import ToolRefused
+    for rel in deletes:
+        try:
+            st = os.lstat(root / rel)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            delete_tree_file(root, rel)
+        except ToolRefused:
+            pass  # under a link a command left: not a file of the view itself
+    for rel, data in writes:
+        clear_way(root, rel)
+        write_tree_file(root, rel, data)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        return _fail("usage: overlay_exec SPEC.json")
+    spec = json.loads(Path(argv[0]).read_text())
+    problem = build_view(spec)
+    if problem is not None:
+        return _fail(problem)
     argv_ = spec["argv"]
     # Python ignores these; the command must not inherit that through bwrap (`yes | head`).
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)

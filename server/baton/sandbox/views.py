@@ -39,17 +39,20 @@ class OverlayView:
     """Upper and work directories live in the run's store (`<store>/overlay/`), unless the
     workspace's filesystem cannot hold them (an overlayfs root in a container, a kernel
     that refuses an upper inside the lower layer): then in a private directory under the
-    system temp dir, remembered in `<store>/overlay-location`."""
+    system temp dir, remembered in `<store>/overlay-location`. `place` names another view
+    of the same shadow (a long-lived server's, sandbox/services.py)."""
 
-    def __init__(self, shadow: Shadow) -> None:
+    def __init__(self, shadow: Shadow, place: str = "overlay") -> None:
         self.shadow = shadow
         self.workspace = shadow.policy.root
-        self._marker = shadow.store / "overlay-location"
-        base = shadow.store / "overlay"
+        self.place = place
+        self._marker = shadow.store / f"{place}-location"
+        base = shadow.store / place
         self.external = self._marker.is_file()
         if self.external:
             base = Path(self._marker.read_text().strip())
         self.upper, self.work = base / "upper", base / "work"
+        self._changed_since: int | None = None
 
     def use_external(self) -> None:
         """Move the run's upper layer out of the workspace (starting afresh)."""
@@ -62,7 +65,7 @@ class OverlayView:
         st = os.lstat(parent)
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or stat.S_IMODE(st.st_mode) & 0o077:
             raise ToolRefused(f"{parent} is not a private directory of this user; remove it")
-        digest = hashlib.sha256(str(self.shadow.store).encode()).hexdigest()[:20]
+        digest = hashlib.sha256(str(self.shadow.store / self.place).encode()).hexdigest()[:20]
         base = parent / digest
         force_rmtree(base)
         base.mkdir()
@@ -96,14 +99,23 @@ class OverlayView:
         return {"workspace": str(self.workspace), "upper": str(self.upper), "work": str(self.work),
                 "resets": resets, "writes": writes, "deletes": deletes, "argv": argv}
 
-    def fold(self, since_ns: int, may_write: Callable[[str], bool] | None = None) -> Fold:
+    def fold(self, since_ns: int, may_write: Callable[[str], bool] | None = None, *,
+             mounted: bool = False) -> Fold:
+        """What changed in the upper layer, into the shadow. `mounted`: the overlay is still
+        in use (a server's): only entries changed since `since_ns` are folded (by their
+        ctime, which no process can set back; what the daemon put there came before), and
+        nothing is removed from the upper layer under the mount; a write outside the grant
+        stays in that view only."""
         f = Folder(self.shadow, since_ns, may_write)
+        self._changed_since = since_ns if mounted else None
         self._fold_dir("", f, opaque=False)
         # A file the agent created exists only in the upper layer; removing it there leaves
         # no whiteout, just absence.
         for rel, t in list(self.shadow.touched.items()):
             if t.written and not t.deleted and not os.path.lexists(self.upper / rel):
                 f.deleted(rel)
+        if mounted:
+            return f.result
         # Writes outside the grant are discarded: dropping them from the upper layer shows
         # the live file again (the overlay is not mounted once the command has exited).
         for rel in f.result.denied:
@@ -125,7 +137,10 @@ class OverlayView:
                     is_opaque = os.getxattr(e.path, "user.overlay.opaque") == b"y"
                 except OSError:
                     is_opaque = False
-                self._fold_dir(sub, f, is_opaque)
+                fresh = self._changed_since is None or st.st_ctime_ns >= self._changed_since
+                self._fold_dir(sub, f, is_opaque and fresh)
+            elif self._changed_since is not None and st.st_ctime_ns < self._changed_since:
+                continue  # not changed during the call
             elif stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # whiteout
                 if (self.workspace / sub).is_dir() and not (self.workspace / sub).is_symlink():
                     for gone in files_under(self.workspace, sub, f):
@@ -163,11 +178,11 @@ def _inside_workspace(paths: list[Path], workspace: Path) -> set[str]:
 
 
 class CopyView:
-    def __init__(self, shadow: Shadow) -> None:
+    def __init__(self, shadow: Shadow, place: str = "view") -> None:
         self.shadow = shadow
         self.workspace = shadow.policy.root
-        self.root = shadow.store / "view"
-        self._stats_path = shadow.store / "view.json"
+        self.root = shadow.store / place
+        self._stats_path = shadow.store / f"{place}.json"
         self.copied_files = 0  # files copied or refreshed by the last prepare()
         # Landlock hides $HOME's credential stores from reads by their path; a workspace
         # that contains one ($HOME opened as a folder) must not carry a readable copy of it
@@ -211,9 +226,15 @@ class CopyView:
 
     def _fresh_copy(self) -> bool:
         # Into a directory just made, where no command has planted anything yet, `cp -a`
-        # is safe and several times faster than copying file by file.
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.root.mkdir(parents=True)
+        # is safe and several times faster than copying file by file. The folder itself
+        # stays: a server's Landlock rule names it (services.py).
+        self.root.mkdir(parents=True, exist_ok=True)
+        for name in os.listdir(self.root):
+            entry = self.root / name
+            if entry.is_dir() and not entry.is_symlink():
+                force_rmtree(entry)
+            else:
+                entry.unlink()
         entries = [str(self.workspace / n) for n in sorted(os.listdir(self.workspace))
                    if n != ".baton"]
         if not entries:
