@@ -154,6 +154,8 @@ class VerifyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     commands: list[str] = Field(default_factory=list)
     rounds: int = Field(default=2, ge=0)
+    # Each command's time limit; at the limit it is killed with everything it started.
+    timeout_s: float = Field(default=300.0, gt=0, le=86400, allow_inf_nan=False)
 
 
 class WorkspaceTrust(BaseModel):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ROLES, load_config
+from .config import ROLES, VerifyConfig, load_config
 from .display import visible
 from .errors import ConfigError
 
@@ -53,6 +53,7 @@ def report(workspace: Path) -> dict[str, Any]:
         providers[name] = entry
     out["providers"] = providers
     out["roles"] = {role: config.chain(role) for role in ROLES}
+    out["verify"] = _verify(config.verify, workspace.resolve())
     out["sandbox"] = _sandbox(config.permissions.allow_unsandboxed_commands)
     if out["sandbox"].get("layer") in (None, "none"):
         out["problems"].append("commands: no isolation layer; " + out["sandbox"].get("fix", ""))
@@ -63,6 +64,34 @@ def report(workspace: Path) -> dict[str, Any]:
             out["problems"].append(f"commands: {out['sandbox']['layer']} does not guarantee "
                                    + ", ".join(missing))
     return out
+
+
+def _verify(verify: VerifyConfig, workspace: Path) -> dict[str, Any]:
+    """The `[verify]` in force, or, with none, the commands the workspace suggests
+    (verify/propose.py): proposed to the person, never run."""
+    if verify.commands:
+        return verify.model_dump()
+    from .verify.propose import propose
+    return {"commands": [], "proposed": [p.model_dump() for p in propose(workspace)]}
+
+
+def _print_verify(verify: dict[str, Any]) -> None:
+    if verify["commands"]:
+        print(visible(f"Verification: {'; '.join(verify['commands'])} "
+                      f"(rounds {verify['rounds']}, {verify['timeout_s']:g} s per command)"))
+        return
+    proposed = verify["proposed"]
+    if not proposed:
+        print("Verification: not configured ([verify] commands run the project's tests and "
+              "linters on each change)")
+        return
+    print("Verification: not configured. This workspace suggests (Baton runs none of them "
+          "until you add them to .baton/config.toml):")
+    print("  [verify]")
+    print("  commands = [" + ", ".join(json.dumps(p["command"]) for p in proposed) + "]")
+    for p in proposed:
+        missing = "" if p["available"] else " — not installed here"
+        print(f"    {p['command']}: {p['because']}{missing}")
 
 
 def _sandbox(opt_in: bool) -> dict[str, Any]:
@@ -126,6 +155,7 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
         for k, v in sb.items():
             if k not in ("layer", "why", "guarantees"):
                 print(f"  {k}: {v}")
+        _print_verify(data["verify"])
     for name, verdict in data.get("probe", {}).items():
         print(f"Probe {name}: {verdict}")
     if data["problems"]:
