@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from .conftest import HELLO, plan_script, turn
-from .editor import action_command
 from .test_review_mode import actions_at, hunk_line
 
 pytestmark = pytest.mark.usefixtures("client_kind")

@@ -383,7 +383,8 @@ class Delivery:
 
     # -- one hunk of changes.diff -----------------------------------------------------
     async def _hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> tuple[Change, hunks_.Hunk]:
-        [change] = self.pending(ctx, [rel]) or [None]
+        pending = self.pending(ctx, [rel])
+        change = pending[0] if pending else None
         found = None
         if change is not None:  # diffing a big file happens off the event loop
             found = hunks_.find(await asyncio.to_thread(hunks_.file_hunks, rel, change.base,

@@ -37,7 +37,10 @@ class FakeEngine:
 
 
 class Touched:
-    touched = {"a.py": None, "b.py": None}
+    """The shadow's files a command may have changed."""
+
+    def __init__(self) -> None:
+        self.touched = {"a.py": None, "b.py": None}
 
 
 def context() -> RunContext:
