@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+                      model_validator)
 
 from .display import visible
 from .errors import ConfigError
@@ -143,10 +144,24 @@ class McpServerConfig(BaseModel):
             raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {', '.join(ROLES)}")
         return roles
 
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if bool(self.command) == bool(self.url):
+            raise ValueError("give either `command` (a stdio server) or `url` (streamable HTTP)")
+        return self
+
 
 class McpConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+
+    @field_validator("servers")
+    @classmethod
+    def _names(cls, servers: dict[str, McpServerConfig]) -> dict[str, McpServerConfig]:
+        from .mcp.tools import check_server_name  # each name is part of its tools' names
+        for name in servers:
+            check_server_name(name)
+        return servers
 
 
 class VerifyConfig(BaseModel):

@@ -220,3 +220,15 @@ def test_key_is_read_from_the_named_variable_only(tmp_path):
     assert p.api_key({"ANTHROPIC_API_KEY": "wrong"}) is None
     key = p.api_key({"MY_KEY": "sk-secret"})
     assert key is not None and key.get_secret_value() == "sk-secret" and "sk-secret" not in repr(key)
+
+
+@pytest.mark.parametrize("table, error", [
+    ('[mcp.servers.git]\nallow = ["x"]\n', "either `command`"),
+    ('[mcp.servers.git]\ncommand = ["x"]\nurl = "http://127.0.0.1:1/mcp"\n', "either `command`"),
+    ('[mcp.servers.a__b]\ncommand = ["x"]\n', "MCP server name"),
+    ('[mcp.servers."a b"]\ncommand = ["x"]\n', "MCP server name"),
+])
+def test_an_mcp_server_has_one_transport_and_a_name_tools_can_carry(tmp_path, table, error):
+    write(tmp_path / "c.toml", '[providers.a]\nkind = "scripted"\n' + table)
+    with pytest.raises(ConfigError, match=error):
+        load_config(tmp_path, env={"BATON_CONFIG": str(tmp_path / "c.toml")})

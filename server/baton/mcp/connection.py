@@ -58,6 +58,7 @@ class Connection:
         self._owner: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self._call: _Call | None = None
+        self._gone = False
 
     # -- life ---------------------------------------------------------------------
     async def open(self, timeout_s: float) -> list[types.Tool]:
@@ -119,7 +120,7 @@ class Connection:
     @property
     def alive(self) -> bool:
         return self.session is not None and self._owner is not None and not self._owner.done() \
-            and (self.process is None or self.process.returncode is None)
+            and not self._gone and (self.process is None or self.process.returncode is None)
 
     async def close(self) -> None:
         self._closing.set()
@@ -131,6 +132,16 @@ class Connection:
                 await asyncio.wait_for(asyncio.shield(owner), 5.0)
             except (asyncio.TimeoutError, Exception):
                 owner.cancel()
+
+    async def _ended(self) -> None:
+        """The server closed the connection: it is not alive any more, whatever its process
+        is doing; give that a moment to exit, so its status can be said."""
+        self._gone = True
+        if self.process is not None:
+            try:
+                await asyncio.wait_for(self.process.wait(), 2.0)
+            except asyncio.TimeoutError:
+                pass
 
     def _why(self, what: str) -> str:
         """What ended the server, with what it said last on stderr, for a person and a model."""
@@ -173,6 +184,8 @@ class Connection:
             try:
                 return task.result()
             except MCPError as e:
+                if e.error.code == types.CONNECTION_CLOSED:
+                    await self._ended()
                 raise CallFailed(self._why(visible(e.error.message, limit=500))) from None
             except asyncio.CancelledError:
                 raise CallFailed(self._why("the call was abandoned")) from None
