@@ -64,3 +64,24 @@ async def test_restart_mid_implementation_repeats_no_tool_call(make_editor):
     ed = await make_editor.restart(ed)
     await ed.wait_state(run_id, "done")
     assert_each_call_once(ed, run_id)
+
+
+async def test_restart_while_apply_asks_about_a_conflict(make_editor):
+    # Review mode: the person changed the line the agent changed, then pressed Apply; the
+    # daemon dies while the question is open. The Apply stands: it is asked again.
+    ed = await make_editor(plan_script(), extra_config='[edits]\nmode = "review"\n')
+    ed.open("hello.py")
+    run_id = await ed.run("Greet by name")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_state(run_id, "awaiting_apply")
+    ed.type("hello.py", "def hello():", "def hello(who):")
+    ed.prompt_delay_s = 3600  # the person has not answered when the daemon dies
+    await ed.command("baton.edits.apply", {"runId": run_id})
+    await ed.wait_for(lambda: any("You changed hello.py line 4" in p.message for p in ed.prompts),
+                      "the question")
+    ed = await make_editor.restart(ed, lambda p: "Take the agent's" if "You changed" in p.message else None)
+    await ed.wait_state(run_id, "done")
+    assert ed.text("hello.py") == HELLO.replace("def hello():", "def hello(name):")
+    show = await ed.command("baton.run.show", {"runId": run_id})
+    assert show["conflict"] is None and show["plan"]  # the accepted plan survived Apply too
