@@ -48,6 +48,7 @@ class EngineSide:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.engine: Engine | None = None
+        self.host: LspHost | None = None
         self.ready = asyncio.get_running_loop().create_future()
         self.workspace: Workspace | None = None
         self.params: dict[str, Any] = {}
@@ -76,6 +77,8 @@ class EngineSide:
         doc = t.VersionedTextDocumentIdentifier(uri=p["uri"], version=p["version"])
         for c in p["changes"]:
             self.workspace.update_text_document(doc, _change(c))
+        if self.host is not None:
+            self.host.changed(p["uri"])
 
     def did_close(self, p: dict[str, Any]) -> None:
         assert self.workspace is not None
@@ -101,7 +104,8 @@ class EngineSide:
         notice = ws_file.notice() if ws_file is not None else None
         if notice:
             log.warning("%s", notice)
-        host = LspHost(self.channel, root, self.workspace, ClientSupport.from_json(p.get("client")))
+        host = self.host = LspHost(self.channel, root, self.workspace,
+                                   ClientSupport.from_json(p.get("client")))
         engine = Engine(root, config, host)
         await engine.start()
         self.engine = engine

@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from lsprotocol import types as t
 from pygls.protocol import default_converter
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 REPORT_EVERY_S = 0.1
 PROMPT_LIMIT = 4000  # a message box the person can still read whole
 NOTICE_LIMIT = 4000
+SETTLE_S = 1.0  # the longest a delivery waits for the editor to report an edit it applied
 
 SEVERITY = {"error": t.DiagnosticSeverity.Error, "warning": t.DiagnosticSeverity.Warning,
             "info": t.DiagnosticSeverity.Information, "hint": t.DiagnosticSeverity.Hint}
@@ -61,11 +63,46 @@ class LspHost:
         self._held: dict[str, str] = {}  # run → the report waiting for its interval
         self._diagnosed: dict[str, set[str]] = defaultdict(set)  # run → uris with findings
         self._findings: dict[str, dict[str, list[t.Diagnostic]]] = defaultdict(dict)
+        self._changes: dict[str, int] = defaultdict(int)  # uri → didChange notifications seen
+        self._mirror = asyncio.Event()  # set (and replaced) at each of them
 
     # -- the buffer mirror ------------------------------------------------------------
     def open_document(self, path: Path) -> OpenDocument | None:
         doc = open_buffer(self.workspace, path)
         return None if doc is None else OpenDocument(text=doc.source, version=doc.version)
+
+    def changed(self, uri: str) -> None:
+        """The editor reported a change of `uri` (didChange), now in the mirror."""
+        self._changes[unquote(uri)] += 1
+        self._mirror.set()
+        self._mirror = asyncio.Event()
+
+    async def _settle(self, edits: list[FileEdit], before: dict[str, int]) -> None:
+        """Once the editor applied `edits`: wait, at most SETTLE_S, until it has reported the
+        change of every buffer it holds for them, so what is delivered next is computed
+        against the buffer as it is. Neovim reports changes debounced, after its answer (an
+        edit computed against the older version would be skipped, or land in the wrong
+        place). A buffer already holding the text, or reported changed since `before`
+        (counts per uri when the edit was sent), needs no wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_S
+        while True:
+            waiting = []
+            for e in edits:
+                uri = unquote((self.root / e.path).as_uri())
+                doc = self.open_document(self.root / e.path)
+                if (doc is not None and e.after is not None and doc.text != e.after
+                        and self._changes[uri] == before.get(uri, 0)):
+                    waiting.append(e.path)
+            left = deadline - loop.time()
+            if not waiting or left <= 0:
+                if waiting:
+                    log.info("the editor has not reported its change of %s", ", ".join(waiting))
+                return
+            try:
+                await asyncio.wait_for(self._mirror.wait(), left)
+            except TimeoutError:
+                pass
 
     def open_paths(self) -> list[Path]:
         return [Path(p) for uri in list(self.workspace.text_documents) if (p := to_fs_path(uri))]
@@ -171,10 +208,12 @@ class LspHost:
             enc = self.workspace.position_encoding or "utf-16"
             edit = workspace_edit.build(label, parts.for_editor, self.support, self.root,
                                         getattr(enc, "value", enc), confirm=confirm)
+            counts = dict(self._changes)
             result = ApplyResult.model_validate(await self._ask("applyEdit", {
                 "label": label, "edit": self.converter.unstructure(edit)}))
             if not result.applied:
                 return result
+            await self._settle(parts.for_editor, counts)
         if parts.on_disk:
             result = apply_on_disk(self.policy, parts.on_disk)
             if not result.applied:

@@ -5,6 +5,7 @@ part cannot be applied."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,33 @@ async def test_a_client_that_cannot_apply_edits_gets_closed_files_written_and_op
     result = await h.apply_edits("r", "l", [back])
     assert not result.applied and "close a.py" in result.reason
     assert (tmp_path / "a.py").read_text() == EDIT.after
+
+
+async def test_an_applied_edit_waits_for_the_editor_to_report_its_change(tmp_path, monkeypatch):
+    """Neovim answers applyEdit before its (debounced) didChange: the next delivery must not
+    be computed against the buffer as it was."""
+    from baton.lsp import host as lsp_host
+    monkeypatch.setattr(lsp_host, "SETTLE_S", 5.0)
+    h, _ = host(tmp_path, FULL)
+    uri = (tmp_path / "a.py").as_uri()
+    h.workspace.put_text_document(t.TextDocumentItem(uri=uri, language_id="python", version=3,
+                                                     text=EDIT.before))
+    applying = asyncio.create_task(h.apply_edits("r", "l", [EDIT]))
+    await asyncio.sleep(0.05)
+    assert not applying.done()  # applied, not yet reported
+    h.workspace.update_text_document(t.VersionedTextDocumentIdentifier(uri=uri, version=4),
+                                     t.TextDocumentContentChangeWholeDocument(text=EDIT.after))
+    h.changed(uri)
+    assert (await asyncio.wait_for(applying, 1)).applied
+
+
+async def test_an_editor_that_reported_before_answering_is_not_waited_for(tmp_path, monkeypatch):
+    from baton.lsp import host as lsp_host
+    monkeypatch.setattr(lsp_host, "SETTLE_S", 5.0)
+    h, _ = host(tmp_path, FULL)
+    uri = (tmp_path / "a.py").as_uri()
+    h.workspace.put_text_document(t.TextDocumentItem(uri=uri, language_id="python", version=3,
+                                                     text=EDIT.before))
+    h.workspace.update_text_document(t.VersionedTextDocumentIdentifier(uri=uri, version=4),
+                                     t.TextDocumentContentChangeWholeDocument(text=EDIT.after))
+    assert (await asyncio.wait_for(h.apply_edits("r", "l", [EDIT]), 1)).applied
