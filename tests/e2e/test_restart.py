@@ -85,3 +85,25 @@ async def test_restart_while_apply_asks_about_a_conflict(make_editor):
     assert ed.text("hello.py") == HELLO.replace("def hello():", "def hello(name):")
     show = await ed.command("baton.run.show", {"runId": run_id})
     assert show["conflict"] is None and show["plan"]  # the accepted plan survived Apply too
+
+
+async def test_restart_while_an_accepted_edit_asks_about_a_conflict(make_editor):
+    # Edit route: the change is the plan; the person accepted it after changing the same
+    # line. The acceptance stands across the restart: the question comes again.
+    script = {"match": "", "classifier": [turn(("classify", {"route": "edit", "reason": "one line"}))],
+              "implementer": [turn(("edit_file", {"path": "hello.py", "old": "def hello():",
+                                                  "new": "def hello(name):"})),
+                              turn(("finish", {"summary": "added name"}))]}
+    ed = await make_editor(script)
+    ed.open("hello.py")
+    run_id = await ed.run("add a name parameter", uri=ed.uri("hello.py"))
+    await ed.wait_state(run_id, "awaiting_approval")
+    ed.type("hello.py", "def hello():", "def hello(who):")
+    ed.prompt_delay_s = 3600
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    await ed.wait_for(lambda: any("You changed hello.py line 4" in p.message for p in ed.prompts),
+                      "the question")
+    ed = await make_editor.restart(ed, lambda p: None)  # dismissed this time: held, not dropped
+    notice = await ed.wait_state(run_id, "awaiting_apply")
+    assert notice["held"] == 1 and ed.text("hello.py") == HELLO.replace("def hello():", "def hello(who):")
+    assert sum("You changed hello.py line 4" in p.message for p in ed.prompts) == 1  # asked again
