@@ -9,8 +9,8 @@ what the person can read; schemas go through the one adaptation every tool gets
 (providers/schemas.py), bounded; a server offers at most MAX_TOOLS tools. A tool that
 cannot be offered is left out with the reason, for the log and `baton doctor`.
 
-`allow` (the person's globs) matches the name the server gave, and only a name that did
-not have to change: a tool whose name was rewritten always asks.
+`allow` (the person's globs) matches the name the server gave, and only a name whose
+characters did not have to change: a tool named with anything else always asks.
 """
 
 from __future__ import annotations

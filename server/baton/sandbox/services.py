@@ -27,7 +27,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from ..errors import ToolRefused
 from . import isolation
@@ -144,10 +143,15 @@ class ServiceProcess:
             self._ack_pipe.close()
             self._ack_pipe = None
         proc, self.proc = self.proc, None
-        if proc is not None and proc.returncode is None:
+        if proc is None:
+            return
+        if proc.returncode is None:
             await stop_tree(proc, self.layer != "sandbox-exec")
-        elif proc is not None:
-            await proc.wait()
+        # A pipe the reader stopped reading (a message over the limit) keeps the transport
+        # open after the exit; asyncio has no public way to close it.
+        transport = getattr(proc, "_transport", None)
+        if transport is not None:
+            transport.close()
 
     @property
     def running(self) -> bool:
