@@ -16,9 +16,14 @@ DEMO = Path(__file__).with_name("demo_server.py")
 LAYERS = ["bwrap", "landlock"]
 
 
-def demo(**kw: object) -> McpServerConfig:
-    """The demo server (demo_server.py) as the person would configure it."""
-    return McpServerConfig(command=[sys.executable, str(DEMO)], **kw)
+def demo(env: dict[str, str] | None = None, **kw: object) -> McpServerConfig:
+    """The demo server (demo_server.py) as the person would configure it. Where this
+    Python finds its packages through PYTHONPATH (the attacker's suite as uid 65534), the
+    server is given it: a server inherits nothing it is not given."""
+    env = dict(env or {})
+    if os.environ.get("PYTHONPATH"):
+        env.setdefault("PYTHONPATH", os.environ["PYTHONPATH"])
+    return McpServerConfig(command=[sys.executable, str(DEMO)], env=env, **kw)
 
 
 @pytest.fixture(params=LAYERS)
