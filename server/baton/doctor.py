@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ROLES, VerifyConfig, load_config
+from .config import ROLES, Config, VerifyConfig, load_config
 from .display import visible
 from .errors import ConfigError
 
@@ -54,6 +54,7 @@ def report(workspace: Path) -> dict[str, Any]:
     out["providers"] = providers
     out["roles"] = {role: config.chain(role) for role in ROLES}
     out["verify"] = _verify(config.verify, workspace.resolve())
+    out["mcp"] = _mcp(config, workspace.resolve(), out["problems"])
     out["sandbox"] = _sandbox(config.permissions.allow_unsandboxed_commands)
     if out["sandbox"].get("layer") in (None, "none"):
         out["problems"].append("commands: no isolation layer; " + out["sandbox"].get("fix", ""))
@@ -103,6 +104,14 @@ def _sandbox(opt_in: bool) -> dict[str, Any]:
     return isolation_report()
 
 
+def _mcp(config: Config, workspace: Path, problems: list[str]) -> dict[str, Any]:
+    """`[mcp.servers]`: each server, who sees its tools, the isolation it runs under."""
+    from .mcp.doctor import describe
+    described, seen = describe(config, workspace)
+    problems += seen
+    return described
+
+
 async def _probe(workspace: Path) -> dict[str, str]:
     from .providers.registry import Registry, probe
     config = load_config(workspace.resolve())
@@ -120,6 +129,12 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
     data = await asyncio.to_thread(report, workspace)
     if probe and "providers" in data:
         data["probe"] = await _probe(workspace)
+        if data.get("mcp"):
+            from .mcp.doctor import probe as probe_mcp
+            data["mcp_probe"] = await probe_mcp(load_config(workspace.resolve()), workspace.resolve())
+            data["problems"] += [f"MCP server {n}: does not start: {p['problem']}"
+                                 for n, p in data["mcp_probe"].items() if not p["starts"]
+                                 and not any(q.startswith(f"MCP server {n}:") for q in data["problems"])]
     if as_json:
         print(json.dumps(data, indent=2))
         return 0 if not data["problems"] else 1
@@ -156,6 +171,8 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
             if k not in ("layer", "why", "guarantees"):
                 print(f"  {k}: {v}")
         _print_verify(data["verify"])
+        from .mcp.doctor import lines
+        print("\n".join(lines(data["mcp"], data.get("mcp_probe"))))
     for name, verdict in data.get("probe", {}).items():
         print(f"Probe {name}: {verdict}")
     if data["problems"]:

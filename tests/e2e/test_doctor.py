@@ -203,3 +203,31 @@ def test_doctor_probe_reports_what_works(tmp_path, fake):
     assert "Probe good: ok: tool call and result round trip" in out
     assert "Probe broken: failed: " in out and "invalid api key" in out
     assert KEY not in out
+
+
+def test_doctor_lists_mcp_servers_and_probe_starts_them(tmp_path: Path) -> None:
+    """Each [mcp.servers] entry: how it is reached, its roles, the isolation it runs under;
+    --probe starts it in the sandbox and lists its tools (which are allowed without asking),
+    and says which does not start and why."""
+    demo_server = Path(__file__).parents[1] / "unit" / "mcp" / "demo_server.py"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[providers.o]\nkind = "scripted"\n'
+                   f'[mcp.servers.demo]\ncommand = ["{sys.executable}", "{demo_server}"]\n'
+                   'allow = ["echo"]\nroles = ["planner"]\n'
+                   '[mcp.servers.far]\nurl = "http://example.com/mcp"\n')
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    env = clean_env(tmp_path, BATON_CONFIG=str(cfg))
+    plain = json.loads(doctor(ws, env, "--json").stdout)
+    assert plain["mcp"]["demo"]["roles"] == ["planner"] and plain["mcp"]["demo"]["found"]
+    assert plain["mcp"]["demo"]["isolation"].split(",")[0] in LAYERS
+    assert "outside Baton's sandbox" in plain["mcp"]["far"]["isolation"]
+    assert any("far" in p and "network = true" in p for p in plain["problems"])
+    assert "mcp_probe" not in plain
+    probed = json.loads(doctor(ws, env, "--json", "--probe").stdout)["mcp_probe"]
+    tools = {t["name"]: t for t in probed["demo"]["tools"]}
+    assert probed["demo"]["starts"] and tools["mcp__demo__echo"]["allowed"]
+    assert tools["mcp__demo__echo"]["hints"] == "the server says it is read-only"
+    assert not probed["far"]["starts"]
+    text = doctor(ws, env, "--probe").stdout
+    assert "MCP servers:" in text and "mcp__demo__echo (allowed)" in text

@@ -90,9 +90,6 @@ class _Server:
     def alive(self) -> bool:
         return self.conn is not None and self.conn.alive
 
-    @property
-    def layer(self) -> str:
-        return self.service.layer if self.service is not None else "outside Baton (HTTP)"
 
 
 class RunServers:
@@ -117,6 +114,16 @@ class RunServers:
                 await self._ensure(srv)
                 out += srv.tools
         return out
+
+    async def start(self, server: str) -> list[McpTool]:
+        """Start one server (if it is not running) and return its tools."""
+        srv = self._servers[server]
+        await self._ensure(srv)
+        return srv.tools
+
+    def left_out(self, server: str) -> list[str]:
+        """Why each tool the server listed and models are not offered was left out."""
+        return list(self._servers[server].left_out)
 
     def tool(self, name: str) -> McpTool | None:
         return next((t for s in self._servers.values() for t in s.tools if t.name == name), None)
@@ -153,7 +160,8 @@ class RunServers:
         srv.problem = None
         for why in srv.left_out:
             log.warning("MCP server %s: tool left out: %s", srv.name, why)
-        log.info("MCP server %s started (%s): %d tools", srv.name, srv.layer, len(srv.tools))
+        log.info("MCP server %s started (%s): %d tools", srv.name,
+                 srv.service.layer if srv.service else "HTTP", len(srv.tools))
 
     async def call(self, name: str, arguments: dict[str, Any], *,
                    may_write: Callable[[str], bool] | None = None,
