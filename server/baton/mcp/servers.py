@@ -108,12 +108,9 @@ class RunServers:
 
     async def tools(self, role: str) -> list[McpTool]:
         """The tools `role` is offered, starting the servers it sees that are not running."""
-        out: list[McpTool] = []
-        for srv in self._servers.values():
-            if role in roles_of(srv.config):
-                await self._ensure(srv)
-                out += srv.tools
-        return out
+        seen = [s for s in self._servers.values() if role in roles_of(s.config)]
+        await asyncio.gather(*(self._ensure(s) for s in seen))  # each start waits its own
+        return [t for s in seen for t in s.tools]
 
     async def start(self, server: str) -> list[McpTool]:
         """Start one server (if it is not running) and return its tools."""

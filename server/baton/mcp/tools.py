@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import re
 from typing import Any
 
 from pydantic import BaseModel
 
-from ..display import visible
+from ..display import code, visible
 from ..providers.base import ToolSpec
 from ..providers.schemas import SchemaRejected, tool_parameters
 
@@ -34,6 +35,7 @@ SERVER_NAME = re.compile(r"^[A-Za-z0-9-]+(_[A-Za-z0-9-]+)*$")  # no `__`: it sep
 SERVER_NAME_LIMIT = 24
 DESCRIPTION_LIMIT = 2_000
 MAX_TOOLS = 100
+ARGUMENTS_SHOWN = 600  # characters of a call's arguments a permission prompt quotes
 
 
 class McpTool(BaseModel):
@@ -48,6 +50,15 @@ class McpTool(BaseModel):
 
     def spec(self) -> ToolSpec:
         return ToolSpec(name=self.name, description=self.description, parameters=self.parameters)
+
+    def permission_prompt(self, run_id: str, arguments: dict[str, Any]) -> str:
+        """What the person is asked before a call of a tool not in `allow`: the tool, its
+        server, what the server says it does, and the arguments, all quoted as data."""
+        args = json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+        return (f"Baton run {run_id} wants to call {code(self.tool, limit=200)}, a tool of the "
+                f"MCP server {code(self.server)} ({self.hints()}), with "
+                f"{code(args, limit=ARGUMENTS_SHOWN)}. Allow for this run allows this tool "
+                "for the rest of the run.")
 
     def hints(self) -> str:
         """The server's own claims about the tool, as the person is shown them."""

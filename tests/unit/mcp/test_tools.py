@@ -73,3 +73,11 @@ def test_server_names_that_would_blur_tool_names_are_refused(name: str) -> None:
 
 def test_server_names() -> None:
     assert check_server_name("git-hub_2") == "git-hub_2"
+
+
+def test_the_permission_prompt_quotes_what_the_server_said_as_data() -> None:
+    [t], _ = offered("s", [tool("rm`rf", annotations=types.ToolAnnotations(destructive_hint=True))], [])
+    text = t.permission_prompt("r1", {"path": "x\u202e" + "y" * 1000})
+    assert text.startswith("Baton run r1 wants to call ``rm`rf``, a tool of the MCP server `s` "
+                           "(the server says it is destructive), with ")
+    assert "\u202e" not in text and "characters, the rest not shown" in text
