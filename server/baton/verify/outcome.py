@@ -20,12 +20,15 @@ from pydantic import BaseModel, Field
 Side = Literal["base", "change"]
 Kind = Literal["tests", "lint", "exit"]  # which parser recognised the output; exit: none did
 
-MAX_FAILED = 200        # failing tests kept per outcome
-MAX_DIAGNOSTICS = 500   # lint messages kept per outcome
-MAX_ID = 300            # characters of a test id, a path, a code
-MAX_MESSAGE = 400       # characters of a one-line message
+# Bounds: an outcome is journaled, so even a hostile flood of output keeps it to ~200 KB.
+MAX_FAILED = 100        # failing tests kept per outcome
+MAX_DIAGNOSTICS = 300   # lint messages kept per outcome
+MAX_ID = 200            # characters of a test id, a path, a code
+MAX_MESSAGE = 300       # characters of a one-line message
 EXCERPT_LINES = 40      # lines of one failure's output kept (its head and its end)
 EXCERPT_CHARS = 2_500
+EXCERPTS_CHARS = 40_000  # all failures' excerpts of one outcome; past it, each keeps its end
+SHORT_EXCERPT_CHARS = 400
 TAIL_LINES = 40         # the output's last lines, for what no parser recognised
 TAIL_CHARS = 3_000
 LINE_CHARS = 4_000      # of one output line, for the parsers
@@ -124,6 +127,16 @@ def excerpt(lines: Sequence[str], max_lines: int = EXCERPT_LINES, max_chars: int
     if len(text) > max_chars:
         text = "…" + text[len(text) - max_chars + 1:]
     return text
+
+
+def share_excerpts(failed: list[FailedTest]) -> None:
+    """Keep the excerpts of one outcome within EXCERPTS_CHARS: in order, whole while the
+    budget lasts, then only their last lines (where the reason is)."""
+    used = 0
+    for test in failed:
+        if used + len(test.excerpt) > EXCERPTS_CHARS:
+            test.excerpt = excerpt(test.excerpt.split("\n")[-8:], 8, SHORT_EXCERPT_CHARS)
+        used += len(test.excerpt)
 
 
 def tail(text: str) -> str:

@@ -32,7 +32,7 @@ from ..sandbox.shadow import Shadow
 from ..sandbox.views import CopyView
 from .compare import compare
 from .content_key import tree_state, view_key
-from .outcome import Outcome, Parsed, Side, clean_lines, tail
+from .outcome import Outcome, Parsed, Side, clean_lines, share_excerpts, tail
 from .parse_lint import parse_lint
 from .parse_tests import parse_tests
 from .report import VerifyResult
@@ -73,6 +73,7 @@ def parse(command: str, side: Side, key: str | None, result: CommandResult,
     text = f"{result.stdout}\n{result.stderr}"
     lines = clean_lines(text)
     parsed = parse_tests(lines, roots) or parse_lint(lines, roots) or Parsed()
+    share_excerpts(parsed.failed)
     return Outcome(**parsed.model_dump(), command=command, side=side, key=key,
                    exit_code=result.exit_code, timed_out=result.timed_out,
                    duration_s=result.duration_s, tail=tail(text))

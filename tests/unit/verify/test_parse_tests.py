@@ -126,3 +126,25 @@ def test_unittest_ids_counts_and_places(tmp_path: Path) -> None:
 def test_output_without_a_summary_is_not_a_test_run() -> None:
     assert parse_tests(["FAILED tests/x.py::test_y - but no summary line", "error: 3"], []) is None
     assert parse_tests(["== 3 apples, 2 passed in 1s =="], []) is None
+
+
+def test_an_outcome_stays_small_whatever_the_output() -> None:
+    """150 failing tests with long failure sections: ids, reasons and excerpts are cut so
+    the journaled outcome stays small, and the first failures keep their whole excerpt."""
+    from baton.sandbox.commands import CommandResult
+    from baton.verify.outcome import EXCERPT_CHARS, MAX_FAILED
+    from baton.verify.runner import parse
+
+    sections = ["=" * 20 + " FAILURES " + "=" * 20]
+    for i in range(150):
+        sections += [f"____ test_{i} ____", *(f"E   line {n} of a long failure" for n in range(200)),
+                     f"tests/test_a.py:{i + 1}: AssertionError"]
+    sections += ["=" * 10 + " short test summary info " + "=" * 10,
+                 *(f"FAILED tests/test_a.py::test_{i} - " + "why " * 200 for i in range(150)),
+                 "150 failed in 9.99s"]
+    result = CommandResult(exit_code=1, stdout="\n".join(sections), stderr="", layer="none")
+    out = parse("pytest", "change", None, result, [])
+    assert len(out.failed) == MAX_FAILED and out.truncated
+    assert len(out.failed[0].excerpt) <= EXCERPT_CHARS and "AssertionError" in out.failed[0].excerpt
+    assert "AssertionError" in out.failed[-1].excerpt and len(out.failed[-1].excerpt) <= 400
+    assert len(out.model_dump_json()) < 200_000
