@@ -40,6 +40,11 @@ class BatonProtocol(LanguageServerProtocol):
         settle_encodings(params)  # before pygls negotiates the position encoding from them
         return (yield from super().lsp_initialize(params))
 
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        super()._send_response(msg_id, result, error)
+        if hasattr(self.writer, "responded"):  # lsp/stdio.py: a response ends its write
+            self.writer.responded()
+
 
 class BatonServer(LanguageServer):
     def __init__(self) -> None:

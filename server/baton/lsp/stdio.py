@@ -7,6 +7,13 @@ turn. Anything that is not a pipe (a file, a closed stdin) keeps pygls's reader.
 
 Writing: the messages pygls sends in one turn of the loop leave in one write, so the
 editor wakes once for a burst (a run's notice, progress and edit), not once per message.
+
+Except after a response. Emacs's jsonrpc (Eglot) and lsp-mode stop reading a chunk at the
+response a synchronous request waits for: what arrived after it in the same read stays
+unprocessed until more data comes, so a request Baton sent then (an edit to apply, a
+prompt) would wait for ever. A response therefore ends its write, and whatever follows a
+response within NUDGE_WINDOW_S is followed, NUDGE_AFTER_S later, by an empty
+`telemetry/event` (which every client ignores): new data that makes such a client read on.
 """
 
 from __future__ import annotations
@@ -17,11 +24,17 @@ import os
 import stat
 import sys
 import threading
+import time
 from typing import Any, BinaryIO
 
 from pygls.io_ import run_async
 
 log = logging.getLogger(__name__)
+
+NUDGE_WINDOW_S = 2.0
+NUDGE_AFTER_S = (0.2, 2.0)
+_NUDGE_BODY = b'{"jsonrpc":"2.0","method":"telemetry/event","params":{}}'
+NUDGE = b"Content-Length: %d\r\n\r\n%s" % (len(_NUDGE_BODY), _NUDGE_BODY)
 
 
 class TickWriter:
@@ -29,16 +42,38 @@ class TickWriter:
         self.out = out
         self.on_broken = on_broken
         self._parts: list[bytes] = []
+        self._ends: list[int] = []  # each response's end in the parts: a write ends there
+        self._responded = float("-inf")  # when the last response was written
+        self._nudges: list[asyncio.TimerHandle] = []
 
     def write(self, data: bytes) -> None:
         if not self._parts:
             asyncio.get_running_loop().call_soon(self.flush)
         self._parts.append(data)
 
+    def responded(self) -> None:
+        """The part written last is a response (lsp/server.py's protocol says so)."""
+        self._ends.append(len(self._parts))
+
     def flush(self) -> None:
-        data, self._parts = b"".join(self._parts), []
+        parts, self._parts = self._parts, []
+        response = bool(self._ends)
+        if response:  # up to the first response; the rest leaves in writes of its own
+            cut = self._ends.pop(0)
+            parts, self._parts = parts[:cut], parts[cut:]
+            self._ends = [e - cut for e in self._ends]
+            if self._parts:
+                asyncio.get_running_loop().call_soon(self.flush)
+        data = b"".join(parts)
         if not data:
             return
+        if response:
+            self._responded = time.monotonic()
+        elif time.monotonic() - self._responded < NUDGE_WINDOW_S:
+            self._nudge()
+        self._send(data)
+
+    def _send(self, data: bytes) -> None:
         try:
             self.out.write(data)
             self.out.flush()
@@ -46,8 +81,17 @@ class TickWriter:
             log.error("the connection to the editor is lost; stopping")
             self.on_broken()
 
+    def _nudge(self) -> None:
+        for handle in self._nudges:
+            handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._nudges = [loop.call_later(delay, self._send, NUDGE) for delay in NUDGE_AFTER_S]
+
     def close(self) -> None:
-        self.flush()
+        while self._parts:
+            self.flush()
+        for handle in self._nudges:
+            handle.cancel()
         self.out.close()
 
 
