@@ -8,7 +8,9 @@ each one `[ERROR]`), so stderr gets warnings and errors only, or what `BATON_LOG
 pygls logs a request handler's `JsonRpcException` at ERROR with its traceback. The ones
 Baton raises on purpose (an unknown run, a command in the wrong state, a bad argument) are
 answers the client shows the person, not faults: they become one line at INFO. Internal
-errors stay errors, in one line here: the engine process logged their traceback.
+errors stay errors, in one line here: the engine process logged their traceback. A
+notification Baton has no use for (Eglot's didSave and didChangeConfiguration) and a
+cancel that came after the answer are normal LSP traffic: INFO too.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ MESSAGE_TYPES = {"error": t.MessageType.Error, "warning": t.MessageType.Warning,
                  "info": t.MessageType.Info, "log": t.MessageType.Log}
 
 
+NORMAL = ("Ignoring notification for unknown method", "Cancel notification for unknown message id")
+
+
 class IntendedErrors(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith(NORMAL):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            return True
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, JsonRpcException):
             record.exc_info, record.exc_text = None, None

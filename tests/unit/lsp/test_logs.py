@@ -68,3 +68,10 @@ def test_an_intended_error_is_one_line_at_info_and_an_internal_one_stays_an_erro
     assert bug.levelno == logging.ERROR and bug.exc_info is None
     other = record(ValueError("a bug in the editor's process"))
     assert other.levelno == logging.ERROR and other.exc_info is not None
+
+
+def test_notifications_baton_ignores_are_not_warnings():
+    r = logging.LogRecord("pygls.protocol.json_rpc", logging.WARNING, __file__, 1,
+                          "Ignoring notification for unknown method %r", ("textDocument/didSave",), None)
+    IntendedErrors().filter(r)
+    assert r.levelno == logging.INFO
