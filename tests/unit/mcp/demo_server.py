@@ -33,6 +33,14 @@ def write_note(name: str, text: str) -> str:
 
 
 @server.tool()
+def append(name: str, line: str) -> str:
+    """Append a line to a file, relative to where the server runs (not idempotent)."""
+    with open(name, "a") as f:
+        f.write(line + "\n")
+    return f"appended to {name}"
+
+
+@server.tool()
 def read_note(name: str) -> str:
     """Read a file relative to where the server runs."""
     with open(name) as f:
