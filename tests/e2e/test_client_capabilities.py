@@ -260,3 +260,34 @@ async def test_an_intended_error_is_an_answer_not_a_traceback(make_client, capfd
                       "the error in the client's log")
     err = capfd.readouterr().err
     assert "Traceback" not in err and " INFO " not in err, err
+
+
+# -- clients that can neither prompt nor pass arguments (Helix, Kate, Sublime LSP) -------
+async def test_the_selected_text_runs_as_a_task_and_answers_a_question(make_client):
+    from .editor import action_command
+    asked = {"match": "", "classifier": [turn(("classify", {"route": "plan", "reason": "test"}))],
+             "planner": [turn(("ask_user", {"question": "Which name?"})),
+                         turn(("submit_plan", {"summary": "s", "steps": ["x"], "files": ["hello.py"]}))]}
+    ed = await make_client(asked, capabilities=offering("utf-16"))
+    ed.open("hello.py")
+    uri = ed.uri("hello.py")
+    line = HELLO.splitlines()[0]
+    start = len(line[:line.index("# non")].encode("utf-16-le")) // 2  # after é😀, in utf-16
+    selection = t.Range(start=t.Position(line=0, character=start),
+                        end=t.Position(line=0, character=start + len("# non-ASCII")))
+
+    async def titled(prefix: str) -> Any:
+        found = await ed.client.text_document_code_action_async(t.CodeActionParams(
+            text_document=t.TextDocumentIdentifier(uri=uri), range=selection,
+            context=t.CodeActionContext(diagnostics=[])))
+        return next(a for a in found or [] if a.title.startswith(prefix))
+
+    name, args = action_command(await titled("Run the selected text as a Baton task"))
+    run_id = (await ed.command(name, raw_args=args))["runId"]
+    show = await ed.command("baton.run.show", {"runId": run_id})
+    assert show["task"] == "# non-ASCII"
+    await ed.wait_state(run_id, "awaiting_input")
+    name, args = action_command(await titled(f"Answer Baton run {run_id}"))
+    assert args == [{"runId": run_id, "answer": "# non-ASCII"}]
+    await ed.command(name, raw_args=args)
+    await ed.wait_state(run_id, "awaiting_approval")

@@ -1,6 +1,10 @@
 """Code actions (PROTOCOL §4): Accept/Reject in a plan awaiting approval, Apply/Reject in
 a held `changes.diff`, `Fix with Baton` on diagnostics, and the selection actions.
-Answered from memory only: a code-action request never waits on agent work."""
+Answered from memory only: a code-action request never waits on agent work.
+
+Two selection actions carry the selected text itself, for clients that can neither prompt
+nor pass an argument to a command (Helix, Kate, Sublime LSP): run it as a task, or answer
+with it the question of a run awaiting input."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pygls.workspace import Workspace
 from .documents import open_buffer
 
 FIX_CONTEXT_LINES = 3
+SELECTED_LIMIT = 8000  # characters of selected text an action carries
 
 
 def _run_file(runs_dir: Path, uri: str) -> tuple[str, str] | None:
@@ -71,6 +76,24 @@ def code_actions(runs_dir: Path, states: dict[str, str], workspace: Workspace,
         sel = {"uri": uri, "range": rng}
         out.append(_cmd("Ask Baton about this selection", "baton.selection.ask", sel))
         out.append(_cmd("Baton: edit this selection…", "baton.selection.edit", sel))
+        out += _selected_text_actions(workspace, uri, params.range, states)
+    return out
+
+
+def _selected_text_actions(workspace: Workspace, uri: str, rng: t.Range,
+                           states: dict[str, str]) -> list[t.CodeAction]:
+    doc = workspace.text_documents.get(unquote(uri))
+    if doc is None:
+        return []
+    text = doc.source[doc.offset_at_position(rng.start):doc.offset_at_position(rng.end)].strip()
+    if not text or len(text) > SELECTED_LIMIT:
+        return []
+    out = [_cmd("Run the selected text as a Baton task", "baton.run",
+                {"task": text, "uri": uri, "range": _range(rng)})]
+    for run_id, state in states.items():
+        if state == "awaiting_input":
+            out.append(_cmd(f"Answer Baton run {run_id} with the selected text", "baton.run.answer",
+                            {"runId": run_id, "answer": text}))
     return out
 
 
