@@ -72,6 +72,14 @@ class ClientSupport:
         return cls(**{k: v for k, v in raw.items() if k in known})
 
 
+def reads_in_chunks(params: t.InitializeParams) -> bool:
+    """Whether the client may be one of Emacs's, whose JSON-RPC readers stop at the response
+    a synchronous request waits for (lsp/stdio.py): lsp-mode ("emacs"), Eglot ("Eglot",
+    "Emacs (eglot)"; 1.9 sends no clientInfo at all)."""
+    name = (params.client_info.name if params.client_info else "").lower()
+    return name in ("", "emacs") or "eglot" in name
+
+
 def settle_encodings(params: t.InitializeParams) -> None:
     """Make the offered position encodings say what a known client really counts (module
     docstring), before pygls negotiates from them."""

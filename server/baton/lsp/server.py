@@ -22,7 +22,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
-from .client_support import ClientSupport, settle_encodings
+from .client_support import ClientSupport, reads_in_chunks, settle_encodings
 from .command_names import COMMANDS, NOT_READY
 from .logs import MESSAGE_TYPES, to_client
 from .workspace_root import NO_ROOT, declared_root, project_of
@@ -66,6 +66,8 @@ def build() -> BatonServer:
     def initialize(ls_: BatonServer, params: t.InitializeParams) -> None:
         ls_.init_options = params.initialization_options or {}
         ls_.root = declared_root(params)
+        if hasattr(ls_.protocol.writer, "careful"):  # lsp/stdio.py
+            ls_.protocol.writer.careful = reads_in_chunks(params)
         to_client(lambda kind, text: ls_.window_log_message(t.LogMessageParams(
             type=MESSAGE_TYPES[kind], message=text)))
 

@@ -61,3 +61,10 @@ def test_what_a_client_offers_is_left_alone():
         before = p.capabilities.general and list(p.capabilities.general.position_encodings or [])
         settle_encodings(p)
         assert (p.capabilities.general and list(p.capabilities.general.position_encodings or [])) == before
+
+
+def test_emacs_clients_read_in_chunks():
+    from baton.lsp.client_support import reads_in_chunks
+    assert reads_in_chunks(params("emacs", None)) and reads_in_chunks(params("Emacs (eglot)", None))
+    assert reads_in_chunks(params("Eglot", None)) and reads_in_chunks(params(None, None))  # eglot 1.9
+    assert not reads_in_chunks(params("Neovim", None)) and not reads_in_chunks(params("Visual Studio Code", None))

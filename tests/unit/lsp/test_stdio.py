@@ -54,44 +54,57 @@ async def test_a_gone_editor_stops_the_server():
     assert stopped == [True]
 
 
-async def test_a_response_ends_its_write_and_what_follows_it_is_nudged(monkeypatch):
-    """Emacs's jsonrpc and lsp-mode leave what follows the answer to a synchronous request
-    in the same read unprocessed until more data arrives."""
+def careful_writer(monkeypatch) -> tuple[TickWriter, Out]:
     from baton.lsp import stdio
-    monkeypatch.setattr(stdio, "NUDGE_AFTER_S", (0.05,))
+    monkeypatch.setattr(stdio, "NUDGE_AFTER_S", (0.15,))
+    monkeypatch.setattr(stdio, "RESPONSE_GAP_S", 0.05)
     out = Out()
     w = TickWriter(out, on_broken=lambda: None)  # type: ignore[arg-type]
+    w.careful = True
+    return w, out
+
+
+async def test_for_emacs_a_response_is_read_alone_and_what_follows_is_nudged(monkeypatch):
+    """Emacs's jsonrpc and lsp-mode stop reading a chunk at the answer to a synchronous
+    request: what follows it must arrive in a read of its own."""
+    from baton.lsp import stdio
+    w, out = careful_writer(monkeypatch)
     w.write(b"note1")
     w.write(b"reply1")
     w.responded()
     w.write(b"request")
-    w.write(b"reply2")
-    w.responded()
-    w.write(b"note2")
     await asyncio.sleep(0.01)
-    assert out.writes == [b"note1reply1", b"requestreply2", b"note2"]
-    await asyncio.sleep(0.1)
+    assert out.writes == [b"note1reply1"]  # the request waits for the gap
+    w.write(b"reply2")
+    w.responded()  # a response never waits: it takes what is pending with it
+    await asyncio.sleep(0.01)
+    assert out.writes == [b"note1reply1", b"requestreply2"]
+    w.write(b"note2")
+    await asyncio.sleep(0.03)
+    assert out.writes[2:] == []
+    await asyncio.sleep(0.05)
+    assert out.writes[2:] == [b"note2"]
+    await asyncio.sleep(0.2)
     assert out.writes[3:] == [stdio.NUDGE]  # once, after the last write that followed a reply
     assert stdio.NUDGE.startswith(b"Content-Length: %d\r\n\r\n" % (len(stdio.NUDGE) - stdio.NUDGE.index(b"{")))
 
 
-async def test_without_responses_nothing_is_split_or_nudged():
-    out = Out()
-    w = TickWriter(out, on_broken=lambda: None)  # type: ignore[arg-type]
-    w.write(b"a")
-    w.write(b"b")
-    await asyncio.sleep(0.3)
-    assert out.writes == [b"ab"]
-
-
-async def test_close_writes_everything_and_cancels_the_nudges(monkeypatch):
-    from baton.lsp import stdio
-    monkeypatch.setattr(stdio, "NUDGE_AFTER_S", (0.05,))
+async def test_other_clients_get_one_write_per_turn_responses_included():
     out = Out()
     w = TickWriter(out, on_broken=lambda: None)  # type: ignore[arg-type]
     w.write(b"reply")
     w.responded()
     w.write(b"note")
+    await asyncio.sleep(0.3)
+    assert out.writes == [b"replynote"]
+
+
+async def test_close_writes_everything_and_cancels_the_nudges(monkeypatch):
+    w, out = careful_writer(monkeypatch)
+    w.write(b"reply")
+    w.responded()
+    await asyncio.sleep(0.01)
+    w.write(b"note")  # held for the gap
     w.close()
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.2)
     assert out.writes == [b"reply", b"note"] and out.closed
