@@ -91,8 +91,10 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd
     """The bubblewrap command line. `seccomp_fd`: an fd the spawned process inherits that
     holds `seccomp.program(inet=True)` (see `seccomp_pipe`)."""
     ws = str(workspace)
-    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--bind", ws, ws]
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    for tools in toolchain_under_tmp(workspace):
+        argv += ["--ro-bind", tools, tools]
+    argv += ["--bind", ws, ws]
     for p in protected or []:
         if p.is_dir() and not p.is_symlink():
             # .git read-only (a planted hook would run outside the sandbox later);
@@ -110,6 +112,24 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd
     if not network:
         argv.append("--unshare-net")
     return argv + ["--", *command]
+
+
+def toolchain_under_tmp(workspace: Path) -> list[str]:
+    """Folders of the tools a command needs (the Python running Baton, `PATH`) that the
+    private /tmp would hide: a checkout or virtual environment under /tmp (CI clones there)
+    stays usable, read-only. The workspace itself is bound on its own."""
+    candidates = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                  *os.environ.get("PATH", "").split(os.pathsep)]
+    found: list[str] = []
+    for c in candidates:
+        if not c or not os.path.isabs(c):
+            continue
+        real = os.path.realpath(c)
+        if real.startswith("/tmp/") and os.path.isdir(real) \
+                and not Path(real).is_relative_to(workspace) and real not in found:
+            found.append(real)
+    # Parents first, so a nested folder's bind is not hidden by its parent's.
+    return sorted(found, key=lambda p: p.count("/"))
 
 
 def seccomp_pipe() -> int:
