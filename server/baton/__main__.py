@@ -60,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from .runtime.engine import usage_line
+    from .runtime.recorder import usage_line
     from .runtime.journal import Journal
     root = Path(args.workspace).resolve()
     db = root / ".baton" / "journal.sqlite3"

@@ -102,7 +102,7 @@ async def test_follow_up_starts_from_the_parent(make_editor):
     c = await ed.run("second: what changed?", parentRunId=p)
     await ed.wait_state(c, "done")
     first_message = next(e for e in transcript(ed.root, c)
-                         if e["kind"] == "message" and e["agent"] == "planner")["message"]["text"]
+                         if e["kind"] == "message" and e["agent"] == "answerer")["message"]["text"]
     assert f"follow-up to run {p}" in first_message
     assert "Greet by name" in first_message  # the parent's plan
     assert "+def hello(name):" in first_message  # the parent's changes

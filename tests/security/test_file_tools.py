@@ -19,17 +19,15 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from baton.config import LimitsConfig
 from baton.errors import ToolRefused
 from baton.sandbox.paths import PathPolicy
 from baton.sandbox.shadow import Shadow
-from baton.tools import specs
+from baton.tools.builtin import BUILTIN
 from baton.tools.files import FileTools
 
 MARK = "TOP-SECRET"
@@ -82,7 +80,7 @@ def tools(shadow: Shadow, guard: None) -> FileTools:
 async def call(tools: FileTools, name: str, **args: Any) -> str:
     """One tool call as the session makes it; a refusal is returned as its message (what
     the model sees). Any other exception fails the test: it would be an internal error."""
-    parsed = specs.DESCRIPTIONS[name][0].model_validate(args)
+    parsed = BUILTIN.get(name).parse(args)  # type: ignore[union-attr]
     try:
         if name in ("read_file", "list_files", "search"):
             out = await asyncio.to_thread(getattr(tools, name), parsed)

@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
-
 from baton.config import McpServerConfig, load_config
 from baton.mcp import servers
 from baton.mcp.servers import RunServers
 from baton.mcp.stdio import STDERR_KEEP
 from baton.mcp.tools import MAX_TOOLS
 from baton.sandbox.shadow import Shadow
-from baton.tools.specs import DESCRIPTIONS
+from baton.tools.builtin import BUILTIN
 
 from tests.unit.mcp.conftest import DEMO, demo, processes_with
 
@@ -67,7 +66,7 @@ async def test_tool_names_cannot_pass_for_builtins_or_another_servers(tmp_path: 
         assert len(mine) == len(names)
         exposed = [x.name for x in offered]
         assert len(set(exposed)) == len(exposed)
-        assert not set(exposed) & set(DESCRIPTIONS)
+        assert not any(BUILTIN.get(name) for name in exposed)
         for x in mine:
             assert x.name.startswith("mcp__hostile__") and PROVIDER_NAME.match(x.name), x.name
         assert rs.tool("mcp__other__echo").server == "other"  # type: ignore[union-attr]

@@ -2,21 +2,32 @@
 
 The conversation lives in the run's journal, so the loop is resumable: after a restart it
 executes only the tool calls of the last model turn that have no recorded result, and
-never repeats one that has.
+never repeats one that has. Each call is looked up in the tool registry, checked against
+the role and parsed there once; the session runs it. A tool that must wait for the person
+(`Pause`) stops the loop: the workflow decides what the run does meanwhile, and the next
+`run_agent` continues with that call.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import RunFailed, ToolRefused
-from ..providers.base import Message, OnDelta, Provider, StopReason, ToolCall, ToolResult, Usage
-from ..providers.base import TurnRequest
-from ..tools.specs import DESCRIPTIONS, spec
+from ..providers.base import (
+    Message,
+    OnDelta,
+    Provider,
+    StopReason,
+    ToolCall,
+    ToolResult,
+    TurnRequest,
+    Usage,
+)
+from ..tools.registry import Pause, Tool, ToolRegistry
 from .roles import RoleSpec
 
 log = logging.getLogger(__name__)
@@ -40,15 +51,18 @@ class AgentSession(Protocol):
 
     def pending_steers(self) -> list[str]: ...
 
-    async def execute(self, call: ToolCall) -> str:
-        """Run one tool; raise ToolRefused for a result the model should see as an error."""
+    async def execute(self, tool: Tool, call: ToolCall, args: Any) -> str | Pause:
+        """Run one tool with its parsed arguments; raise ToolRefused for a result the model
+        should see as an error."""
 
     on_delta: OnDelta | None
 
 
 class AgentOutput(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
     text: str = ""
-    call: ToolCall | None = None
+    call: ToolCall | None = None  # the output call, or the call that paused
+    pause: Pause | None = None  # the run must wait for the person before `call` is answered
 
 
 def _unanswered(conv: list[Message]) -> list[ToolCall]:
@@ -79,28 +93,37 @@ def _error(call: ToolCall, message: str) -> ToolResult:
     return ToolResult(call_id=call.id, name=call.name, content=f"Error: {message}", is_error=True)
 
 
-async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *,
-                    max_turns: int) -> AgentOutput:
+async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
+                    tools: ToolRegistry, *, max_turns: int) -> AgentOutput:
     finished = _answered_output(role, session.conversation())
     if finished is not None:
         return AgentOutput(call=finished)
-    tools = [spec(name) for name in role.tools]
+    specs = tools.specs(role.name)
     failures: dict[str, int] = {}
     while True:
         output: ToolCall | None = None
         for call in _unanswered(session.conversation()):
-            if call.name == role.output_tool and call.invalid is None:
-                try:
-                    DESCRIPTIONS[call.name][0].model_validate(call.arguments)
-                except ValidationError as e:
-                    await session.record_result(_error(call, f"invalid arguments: {_brief(e)}"))
-                    continue
+            tool, args, error = _parse(role, tools, call)
+            if error is None and call.name == role.output_tool:
                 # Answered last, after the turn's other calls, so every call gets its result.
                 output = call
                 continue
-            result = await _execute(role, session, call)
+            if error is not None:
+                result = _error(call, error)
+            else:
+                assert tool is not None
+                try:
+                    content = await session.execute(tool, call, args)
+                except ToolRefused as e:
+                    content = None
+                    result = _error(call, str(e))
+                if isinstance(content, Pause):
+                    return AgentOutput(call=call, pause=content)
+                if content is not None:
+                    result = ToolResult(call_id=call.id, name=call.name, content=content)
             await session.record_result(result)
-            if result.is_error:
+            # A malformed output call is the model's to fix however often it takes.
+            if result.is_error and not (tool is not None and call.name == role.output_tool):
                 key = call.name + json.dumps(call.arguments, sort_keys=True)
                 failures[key] = failures.get(key, 0) + 1
                 if failures[key] >= REPEATED_FAILURE_LIMIT:
@@ -118,8 +141,8 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *
         if steers:
             note = "\n".join(steers)
             session.record(Message(role="user", text=note), steers_consumed=len(steers))
-        request = TurnRequest(run_id=session.run_id, role=role.name, task=session.task,
-                              system=role.system, messages=session.conversation(), tools=tools)
+        request = TurnRequest(run_id=session.run_id, role=role.config_role, task=session.task,
+                              system=role.system, messages=session.conversation(), tools=specs)
         turn = await provider.complete(request, session.on_delta)
         session.record(turn.as_message(), usage=turn.usage, provider=turn.provider)
         if turn.stop == StopReason.REFUSAL:
@@ -138,23 +161,19 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession, *
             session.record(Message(role="user", text=hint))
 
 
-async def _execute(role: RoleSpec, session: AgentSession, call: ToolCall) -> ToolResult:
+def _parse(role: RoleSpec, tools: ToolRegistry, call: ToolCall) -> tuple[Tool | None, Any, str | None]:
+    """(tool, parsed arguments, None), or the error the model is told instead."""
     if call.invalid is not None:
-        return _error(call, f"the arguments could not be read ({call.invalid}); issue the call "
+        return None, None, (f"the arguments could not be read ({call.invalid}); issue the call "
                             "again with complete, valid JSON arguments")
-    if call.name not in role.tools:
-        return _error(call, f"the {role.name} cannot call {call.name}; available: "
-                            + ", ".join(role.tools))
-    if call.name == role.output_tool:  # output tool with a bad shape was handled by the caller
-        return _error(call, "invalid arguments")
+    tool = tools.get(call.name)
+    if tool is None or role.name not in tool.roles:
+        return None, None, (f"the {role.name} cannot call {call.name}; available: "
+                            + ", ".join(t.name for t in tools.for_role(role.name)))
     try:
-        DESCRIPTIONS[call.name][0].model_validate(call.arguments)
-        content = await session.execute(call)
-    except ToolRefused as e:
-        return _error(call, str(e))
+        return tool, tool.parse(call.arguments), None
     except ValidationError as e:
-        return _error(call, f"invalid arguments: {_brief(e)}")
-    return ToolResult(call_id=call.id, name=call.name, content=content)
+        return tool, None, f"invalid arguments: {_brief(e)}"
 
 
 def _brief(e: ValidationError) -> str:

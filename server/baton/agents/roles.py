@@ -1,12 +1,10 @@
-"""The four roles as data: system prompt, the tools each may call, and the tool that ends
-its turn. The loop (`loop.py`) is the same for all of them."""
+"""The agents as data: system prompt, the tool that ends the turn, and the configured role
+whose provider and limits they use. Which tools each may call is said by the tools
+themselves (tools/registry.py). The loop (`loop.py`) is the same for all of them."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
-
-READ_TOOLS = ["read_file", "list_files", "search"]
-WRITE_TOOLS = ["write_file", "edit_file", "delete_file", "run_command"]
 
 _COMMON = (
     "You are part of Baton, a team of coding agents working in the person's workspace from "
@@ -15,11 +13,16 @@ _COMMON = (
 
 
 class RoleSpec(BaseModel):
-    name: str
+    name: str  # the agent: its conversation, its usage, the tools offered to it
     system: str
-    tools: list[str]
     # The tool whose valid call ends the role's work; None: a text answer ends it.
     output_tool: str | None
+    # The configured role (`[roles]`, `[limits] max_turns`, a scripted provider's list)
+    # this agent uses; the agent's own name unless said.
+    config_role: str = ""
+
+    def model_post_init(self, _: object) -> None:
+        self.config_role = self.config_role or self.name
 
 
 CLASSIFIER = RoleSpec(
@@ -28,7 +31,7 @@ CLASSIFIER = RoleSpec(
     "`classify` once. ask = a question to answer, no file changes. edit = a small change in one "
     "place (a few lines, one file). plan = anything larger: several files, a feature, a refactor, "
     "or anything risky.",
-    tools=["classify"], output_tool="classify")
+    output_tool="classify")
 
 PLANNER = RoleSpec(
     name="planner",
@@ -36,13 +39,14 @@ PLANNER = RoleSpec(
     "short summary, concrete steps, and `files`: every path or glob the implementer will write "
     "(nothing else will be writable without asking the person). If something essential is "
     "ambiguous, ask with `ask_user` instead of guessing.",
-    tools=[*READ_TOOLS, "ask_user", "submit_plan"], output_tool="submit_plan")
+    output_tool="submit_plan")
 
+# The planner's provider answers `ask` runs, as an agent of its own (read tools, no plan).
 ANSWERER = RoleSpec(
-    name="planner",
+    name="answerer", config_role="planner",
     system=_COMMON + " The person asked a question. Read what you need, then answer in Markdown "
     "text (no tool call in your final message). Do not change any file.",
-    tools=READ_TOOLS, output_tool=None)
+    output_tool=None)
 
 IMPLEMENTER = RoleSpec(
     name="implementer",
@@ -51,7 +55,7 @@ IMPLEMENTER = RoleSpec(
     "existing files. Writes outside the plan's files ask the person first. When done, call "
     "`finish` with a one-paragraph summary. If you must choose between options the person cares "
     "about, ask with `ask_user`.",
-    tools=[*READ_TOOLS, *WRITE_TOOLS, "ask_user", "finish"], output_tool="finish")
+    output_tool="finish")
 
 REVIEWER = RoleSpec(
     name="reviewer",
@@ -59,6 +63,12 @@ REVIEWER = RoleSpec(
     "correctness, missed cases, style that breaks the codebase's conventions. Call "
     "`submit_review` with verdict approve, or request_changes with findings (path, line, "
     "message, severity). Request changes only for real problems.",
-    tools=[*READ_TOOLS, "submit_review"], output_tool="submit_review")
+    output_tool="submit_review")
 
-ROLES = {r.name: r for r in (CLASSIFIER, PLANNER, IMPLEMENTER, REVIEWER)}
+AGENTS = (CLASSIFIER, PLANNER, ANSWERER, IMPLEMENTER, REVIEWER)
+
+
+def agents_of(config_role: str) -> frozenset[str]:
+    """The agents that use a configured role (`[roles]`, an MCP server's `roles`): a tool
+    offered to the planner role is offered to the answerer too."""
+    return frozenset(a.name for a in AGENTS if a.config_role == config_role)

@@ -9,13 +9,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+)
 
 from ..config import load_config
 from ..config import trust_workspace as record_trust
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
-from ..runtime.runs import Route, State
+from ..runtime.runs import Route
 from .command_names import UNKNOWN_RUN, WRONG_STATE
 
 log = logging.getLogger(__name__)
@@ -159,21 +163,13 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
         engine.reject(a.runId, a.reason or "changes rejected")
 
     # Per-hunk review (code actions on each hunk of a held changes.diff).
-    async def _hunk(engine: Engine, a: HunkArg, action: str, apply: bool) -> dict[str, Any]:
-        ctx = engine.get(a.runId)
-        if ctx.run.state != State.AWAITING_APPLY:
-            raise WrongState(a.runId, ctx.run.state, action, State.AWAITING_APPLY)
-        delivery = engine.workflow.delivery
-        left = await (delivery.apply_hunk if apply else delivery.reject_hunk)(ctx, a.path, a.hunk)
-        return {"hunksLeft": left}
-
     @command("baton.edits.applyHunk", HunkArg)
     async def apply_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:
-        return await _hunk(engine, a, "Apply this hunk", True)
+        return {"hunksLeft": await engine.apply_hunk(a.runId, a.path, a.hunk)}
 
     @command("baton.edits.rejectHunk", HunkArg)
     async def reject_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:
-        return await _hunk(engine, a, "Reject this hunk", False)
+        return {"hunksLeft": await engine.reject_hunk(a.runId, a.path, a.hunk)}
 
     @command("baton.run.cancel", RunIdArg)
     def cancel(engine: Engine, a: RunIdArg) -> None:

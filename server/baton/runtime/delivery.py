@@ -20,8 +20,8 @@ or was settled (`landed/`): what is still pending is landed → shadow, so a lat
 (the next streamed write, a reviewer's round, one hunk after another) sends only the rest
 and never undoes what the person typed in between; held hunks are simply still pending.
 `landed/index.json` also names the files a delivery left hunks of (held). Deliveries
-touching a file hold the engine's lock for that file, so two runs never interleave inside
-one delivery; no lock is held while the person is asked.
+touching a file hold that file's lock (runtime/file_locks.py), so two runs never
+interleave inside one delivery; no lock is held while the person is asked.
 """
 
 from __future__ import annotations
@@ -30,23 +30,23 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..edits import hunks as hunks_
 from ..edits.diff import unified_diff, with_line_endings_of
+from ..edits.merge import Choice, merge3, settle
 from ..errors import RunFailed, UserInputError
 from ..sandbox.nofollow import write_tree_file
+from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Change, read_text_file
-from .host import ApplyResult, FileEdit, Question
-from .runs import Approval, ConflictAnswered, ConflictAsked, Delivered
-from .session import RunContext
-
-if TYPE_CHECKING:
-    from ..edits.merge import Choice
-    from .engine import Engine
+from .context import RunContext
+from .file_locks import FileLocks
+from .host import ApplyResult, FileEdit, Host, Question
+from .planfile import render_changes
+from .recorder import Recorder
+from .runs import ConflictAnswered, ConflictAsked, Delivered
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ REVERT_ANYWAY = "Revert them anyway"
 # A conflict's identity: (path, the agent's version, the person's version) of the region.
 # An answer settles the regions whose identity is unchanged since the question was asked.
 Key = tuple[str, Any, Any]
-Decide = Callable[[Key], "Choice | None"]
+Decide = Callable[[Key], Choice | None]
 
 
 def _hold(key: Key) -> Choice | None:
@@ -92,8 +92,12 @@ class Rebased:
 
 
 class Delivery:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, *, recorder: Recorder, host: Host, policy: PathPolicy,
+                 locks: FileLocks) -> None:
+        self.recorder = recorder
+        self.host = host
+        self.policy = policy
+        self.locks = locks
         self.last_failure = ""
 
     # -- what has landed (agent side) -------------------------------------------------
@@ -203,8 +207,8 @@ class Delivery:
 
     # -- merging onto what the person has now -----------------------------------------
     def _now(self, rel: str) -> tuple[str | None, int | None]:
-        path = self.engine.policy.absolute(rel)
-        doc = self.engine.host.open_document(path)
+        path = self.policy.absolute(rel)
+        doc = self.host.open_document(path)
         if doc is not None:
             return doc.text, doc.version
         return read_text_file(path), None
@@ -231,7 +235,6 @@ class Delivery:
                 r.landed = change.base
                 r.clashes.append(Clash(key, f"{rel} (the whole file)", whole_file=True))
         else:
-            from ..edits.merge import merge3, settle
             if len(current) > BIG_TEXT:  # a multi-megabyte merge must not stall the editor's requests
                 merged = await asyncio.to_thread(merge3, change.base, change.new, current)
             else:
@@ -242,14 +245,6 @@ class Delivery:
                          for c, choice in zip(merged.conflicts, choices) if choice is None]
         return r
 
-    @asynccontextmanager
-    async def holding(self, paths: list[str]) -> AsyncIterator[None]:
-        """The engine's per-file locks for `paths`, taken in one order (no deadlock)."""
-        async with AsyncExitStack() as stack:
-            for rel in sorted(set(paths)):
-                await stack.enter_async_context(self.engine.file_lock(rel))
-            yield
-
     # -- delivering -------------------------------------------------------------------
     async def deliver(self, ctx: RunContext, paths: list[str] | None = None, *,
                       ask: bool = True, durable: bool = True) -> bool:
@@ -258,12 +253,12 @@ class Delivery:
         the person is asked about them (a `durable` question is journaled)."""
         async with ctx.lock:
             wanted = [c.path for c in self.pending(ctx, paths)]
-            async with self.holding(wanted):
+            async with self.locks.holding(wanted):
                 ok, rebased = await self._deliver(ctx, lambda: self.pending(ctx, wanted))
         if ok and ask:
             if durable and ctx.run.conflict is not None and not any(r.clashes for r in rebased):
                 # Asked before a restart, and settled since (the person changed the lines).
-                self.engine.emit(ctx, ConflictAnswered(answer=None, reason="no longer in conflict"))
+                self.recorder.emit(ctx, ConflictAnswered(answer=None, reason="no longer in conflict"))
             targets = {r.change.path: r.change.new for r in rebased if r.clashes}
             ok = await self._settle(ctx, rebased, durable=durable, revert=False, changes=lambda: [
                 Change(path=p, base=self.prior(ctx, p), new=new) for p, new in targets.items()])
@@ -299,7 +294,7 @@ class Delivery:
         present = [FileEdit(path=r.change.path, before=r.change.base, after=r.change.new)
                    for r in unchanged if r.current == r.change.new != r.change.base]
         if present:
-            self.engine.emit(ctx, Delivered(edits=present, applied=True, reason="already present"))
+            self.recorder.emit(ctx, Delivered(edits=present, applied=True, reason="already present"))
 
     async def _settle(self, ctx: RunContext, rebased: list[Rebased], *, durable: bool,
                       revert: bool, changes: Callable[[], list[Change]]) -> bool:
@@ -313,7 +308,7 @@ class Delivery:
             return True
         named = {c.key for c in clashes}
         paths = sorted({k[0] for k in named})
-        async with ctx.lock, self.holding(paths):
+        async with ctx.lock, self.locks.holding(paths):
             ok, _ = await self._deliver(ctx, changes, revert=revert,
                                         decide=lambda key: choice if key in named else None)
         return ok
@@ -337,36 +332,35 @@ class Delivery:
         question = Question(text=text, options=list(ways))
         if durable:
             if run.conflict != question:
-                self.engine.emit(ctx, ConflictAsked(question=question))
-            await self.engine.journal.flush()  # asked again after a restart
-        await self.engine.host.progress(run.id, "report", "waiting for your answer: "
-                                        + places[:80])
+                self.recorder.emit(ctx, ConflictAsked(question=question))
+            await self.recorder.flush()  # asked again after a restart
+        await self.recorder.progress(run.id, "report", "waiting for your answer: " + places[:80])
         try:
-            answer = await self.engine.host.ask_question(run.id, question)
+            answer = await self.host.ask_question(run.id, question)
         except Exception as e:
             log.info("run %s: asking about a conflict failed: %s", run.id, e)
             answer = None
         choice = ways.get(answer) if answer is not None else None
         if durable:
-            self.engine.emit(ctx, ConflictAnswered(answer=answer if choice else None,
-                                                   reason="" if choice else "dismissed"))
+            self.recorder.emit(ctx, ConflictAnswered(answer=answer if choice else None,
+                                                     reason="" if choice else "dismissed"))
         return choice  # type: ignore[return-value]
 
     async def _send(self, ctx: RunContext, edits: list[FileEdit], *, revert: bool,
                     attempt: int) -> bool:
         label = f"Baton run {ctx.run.id}" + (" (revert)" if revert else "")
-        await self.engine.journal.flush()  # the intent is durable before the side effect
+        await self.recorder.flush()  # the intent is durable before the side effect
         try:
             # In review mode the person asked to see changes before they land: the editor
             # may confirm them once more in its own preview (VS Code's Refactor Preview).
             confirm = ctx.run.edit_mode == "review" and not revert
-            result = await self.engine.host.apply_edits(ctx.run.id, label, _with_renames(edits),
-                                                        confirm=confirm)
+            result = await self.host.apply_edits(ctx.run.id, label, _with_renames(edits),
+                                                 confirm=confirm)
         except Exception as e:
             log.warning("run %s: delivering edits failed: %s", ctx.run.id, e)
             result = ApplyResult(applied=False, reason=f"{type(e).__name__}: {e}")
-        self.engine.emit(ctx, Delivered(edits=edits, applied=result.applied, reason=result.reason,
-                                        revert=revert))
+        self.recorder.emit(ctx, Delivered(edits=edits, applied=result.applied, reason=result.reason,
+                                          revert=revert))
         if not result.applied:
             self.last_failure = ("the editor did not apply the edit"
                                  + (f": {result.reason}" if result.reason else "")
@@ -397,7 +391,7 @@ class Delivery:
     async def apply_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> int:
         """Deliver exactly one hunk of the held changes, rebased onto what the person has now
         (a conflict there is asked about); returns how many hunks are left."""
-        async with ctx.lock, self.holding([rel]):
+        async with ctx.lock, self.locks.holding([rel]):
             change, h = await self._hunk(ctx, rel, hunk_id)
             target = hunks_.apply_hunk(change.base, change.new, h)
             ok, rebased = await self._deliver(ctx, lambda: [Change(path=rel, base=change.base,
@@ -412,7 +406,7 @@ class Delivery:
     async def reject_hunk(self, ctx: RunContext, rel: str, hunk_id: str) -> int:
         """Drop exactly one hunk from the run's changes (its shadow): it is never delivered;
         returns how many hunks are left."""
-        async with ctx.lock, self.holding([rel]):
+        async with ctx.lock, self.locks.holding([rel]):
             change, h = await self._hunk(ctx, rel, hunk_id)
             kept = hunks_.drop_hunk(change.base, change.new, h)
             if kept is None:
@@ -424,25 +418,18 @@ class Delivery:
 
     def write_changes(self, ctx: RunContext, left: str | None = None) -> str:
         """Rewrite changes.diff with what is left to apply; returns that diff."""
-        from .planfile import render_changes
         left = self.pending_diff(ctx) if left is None else left
         (ctx.folder / "changes.diff").write_text(render_changes(ctx.run, left), encoding="utf-8")
         return left
 
     async def _after_hunk(self, ctx: RunContext) -> int:
-        """changes.diff shows what is left; with nothing left the run ends."""
-        from .runs import State
+        """changes.diff shows what is left (with nothing left, the caller ends the run)."""
         diff = await asyncio.to_thread(self.pending_diff, ctx)
         left = len(hunks_.parse(self.write_changes(ctx, diff)))
         self.recount(ctx)
         if left:
-            await self.engine.notify(ctx, f"changes.diff updated: {left} hunk(s) left to apply")
-            return left
-        took_any = any(d.applied and not d.revert for d in ctx.run.deliveries)
-        approval = (Approval(decision="accept") if took_any else
-                    Approval(decision="reject", text="every change rejected"))
-        self.engine.decide(ctx.run.id, "Apply changes", (State.AWAITING_APPLY,), approval)
-        return 0
+            await self.recorder.notify(ctx, f"changes.diff updated: {left} hunk(s) left to apply")
+        return left
 
     # -- revert -----------------------------------------------------------------------
     async def revert(self, ctx: RunContext) -> bool:
@@ -460,10 +447,10 @@ class Delivery:
             for e in reversed(steps):
                 text = _undo(e, text)
             changes.append(Change(path=rel, base=last, new=text))
-        async with ctx.lock, self.holding(paths):
+        async with ctx.lock, self.locks.holding(paths):
             ok, rebased = await self._deliver(ctx, lambda: changes, revert=True)
         if ok and not any(r.edit() for r in rebased):
-            self.engine.emit(ctx, Delivered(edits=[], applied=True, revert=True,
+            self.recorder.emit(ctx, Delivered(edits=[], applied=True, revert=True,
                                             reason="nothing left to revert"))
         if ok:
             ok = await self._settle(ctx, rebased, durable=False, revert=True,
@@ -483,7 +470,6 @@ def _undo(e: FileEdit, text: str | None) -> str | None:
         return e.before
     if e.before is None or e.after is None or text is None:
         return text  # the file was recreated or removed since: leave it to the merge onto now
-    from ..edits.merge import merge3
     return merge3(e.after, e.before, text).text
 
 

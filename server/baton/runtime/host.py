@@ -66,6 +66,7 @@ class RunNotice(BaseModel):
     usage: dict[str, dict[str, float]] | None = None
     held: int | None = None  # the agent's hunks held back after a conflict (or a declined edit)
     reason: str | None = None
+    actions: list[str] | None = None  # what the person may do now (runtime/actions.py)
 
 
 class OpenDocument(BaseModel):

@@ -1,7 +1,7 @@
 """`Run`: states, routes, the legal transitions, and the run rebuilt from its events.
 
-A run's state is what its journal says: `Run.apply` folds one event in, and the engine
-only ever changes a run by appending an event (see `engine.Engine._emit`).
+A run's state is what its journal says: `Run.apply` folds one event in, and the runtime
+only ever changes a run by appending an event (`recorder.Recorder.emit`).
 """
 
 from __future__ import annotations
@@ -122,17 +122,53 @@ class PlanSubmitted(_Event):
     text: str
 
 
+class PlanAccepted(_Event):
+    """The person accepted the plan (or an edit route's change), as its text reads now."""
+    kind: Literal["plan_accepted"] = "plan_accepted"
+    text: str
+
+
+class RevisionAsked(_Event):
+    kind: Literal["revision"] = "revision"
+    feedback: str
+
+
+class ChangesApplied(_Event):
+    """The person chose Apply for the changes held in changes.diff."""
+    kind: Literal["changes_applied"] = "changes_applied"
+
+
+class Rejected(_Event):
+    """The person rejected the plan, or the changes held in changes.diff."""
+    kind: Literal["rejected"] = "rejected"
+    reason: str = ""
+
+
+Decision = PlanAccepted | RevisionAsked | ChangesApplied | Rejected
+
+
 class Approval(_Event):
+    """The one decision event journals written before Baton 0.2 hold; read, never written."""
     kind: Literal["approval"] = "approval"
     decision: Literal["accept", "reject", "revise"]
     text: str = ""  # accepted plan text, feedback, or reason
 
+    def upgraded(self, state: State) -> Decision:
+        if self.decision == "reject":
+            return Rejected(ts=self.ts, reason=self.text)
+        if self.decision == "revise":
+            return RevisionAsked(ts=self.ts, feedback=self.text)
+        if state == State.AWAITING_APPROVAL:
+            return PlanAccepted(ts=self.ts, text=self.text)
+        return ChangesApplied(ts=self.ts)
+
 
 class Permission(_Event):
     kind: Literal["permission"] = "permission"
-    subject: str  # a path, or a command when `command`
+    subject: str  # a path, a command when `command`, a tool's name when `tool`
     answer: str
     command: bool = False
+    tool: bool = False
 
 
 class Delivered(_Event):
@@ -190,8 +226,8 @@ class ConflictAnswered(_Event):
 
 
 Event = Annotated[
-    Created | StateChanged | Routed | AgentMessage | ToolDone | PlanSubmitted | Approval
-    | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer | ConflictAsked
+    Created | StateChanged | Routed | AgentMessage | ToolDone | PlanSubmitted | PlanAccepted
+    | RevisionAsked | ChangesApplied | Rejected | Approval | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer | ConflictAsked
     | ConflictAnswered,
     Field(discriminator="kind")]
 EVENT = TypeAdapter(Event)
@@ -215,7 +251,6 @@ class Run(BaseModel):
     state: State = State.QUEUED
     resume_state: State | None = None  # where an awaiting_input run returns to
     created_at: float = 0.0
-    updated_at: float = 0.0
     error: str = ""
     plan: PlanSubmitted | None = None
     accepted_plan: str | None = None
@@ -231,14 +266,16 @@ class Run(BaseModel):
     steers: list[str] = Field(default_factory=list)  # not yet seen by an agent
     permissions: list[Permission] = Field(default_factory=list)
     reverted: bool = False
-    events: list[dict[str, Any]] = Field(default_factory=list, exclude=True)
 
     @property
     def terminal(self) -> bool:
         return self.state in TERMINAL
 
+    def _agent(self, agent: str) -> str:
+        """Journals before Baton 0.2 name the answerer of an `ask` run "planner"."""
+        return "answerer" if agent == "planner" and self.route == Route.ASK else agent
+
     def apply(self, ev: Event) -> None:
-        self.updated_at = ev.ts
         match ev:
             case Created():
                 self.task, self.uri, self.range = ev.task, ev.uri, ev.range
@@ -259,14 +296,15 @@ class Run(BaseModel):
                     self.promoted = True
                 self.route, self.route_reason = ev.route, ev.reason
             case AgentMessage():
-                self.conversations.setdefault(ev.agent, []).append(ev.message)
+                agent = self._agent(ev.agent)
+                self.conversations.setdefault(agent, []).append(ev.message)
                 self.steers = self.steers[ev.steers_consumed:]
                 if ev.usage is not None:
-                    self.usage[ev.agent] = self.usage.get(ev.agent, Usage()) + ev.usage
-                if ev.provider and ev.provider not in self.providers.setdefault(ev.agent, []):
-                    self.providers[ev.agent].append(ev.provider)
+                    self.usage[agent] = self.usage.get(agent, Usage()) + ev.usage
+                if ev.provider and ev.provider not in self.providers.setdefault(agent, []):
+                    self.providers[agent].append(ev.provider)
             case ToolDone():
-                conv = self.conversations.setdefault(ev.agent, [])
+                conv = self.conversations.setdefault(self._agent(ev.agent), [])
                 if conv and conv[-1].role == "tool":
                     conv[-1].tool_results.append(ev.result)
                 else:
@@ -275,11 +313,10 @@ class Run(BaseModel):
                     self.question, self.pending_answer = None, None
             case PlanSubmitted():
                 self.plan = ev
+            case PlanAccepted():
+                self.accepted_plan = ev.text
             case Approval():
-                # Accepting a plan (or an edit route's change) records it; "Apply changes"
-                # in awaiting_apply is an acceptance too, of the changes, not of a plan.
-                if ev.decision == "accept" and self.state == State.AWAITING_APPROVAL:
-                    self.accepted_plan = ev.text
+                self.apply(ev.upgraded(self.state))
             case Permission():
                 self.permissions.append(ev)
             case Delivered():

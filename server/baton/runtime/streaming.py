@@ -19,13 +19,10 @@ import asyncio
 import logging
 import time
 from contextlib import suppress
-from typing import TYPE_CHECKING
 
-from .session import RunContext
-
-if TYPE_CHECKING:
-    from .delivery import Delivery
-    from .engine import Engine
+from .context import RunContext
+from .delivery import Delivery
+from .recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +31,8 @@ MAX_FILES = 64
 
 
 class Streamer:
-    def __init__(self, engine: Engine, delivery: Delivery, ctx: RunContext) -> None:
-        self.engine = engine
+    def __init__(self, recorder: Recorder, delivery: Delivery, ctx: RunContext) -> None:
+        self.recorder = recorder
         self.delivery = delivery
         self.ctx = ctx
         self.dirty: set[str] = set()
@@ -86,12 +83,12 @@ class Streamer:
         held = self.ctx.held
         if not await self.delivery.deliver(self.ctx, batch, ask=False):
             self.ctx.declined = True
-            await self.engine.notify(self.ctx, "the editor declined a streamed edit: "
-                                     f"{self.delivery.last_failure}; the rest is offered "
-                                     "when the implementer is done")
+            await self.recorder.notify(self.ctx, "the editor declined a streamed edit: "
+                                       f"{self.delivery.last_failure}; the rest is offered "
+                                       "when the implementer is done")
         elif self.ctx.held != held:
-            await self.engine.notify(self.ctx, f"{self.ctx.held} hunk(s) held: you changed "
-                                     "the same lines; Baton asks when the implementer is done")
+            await self.recorder.notify(self.ctx, f"{self.ctx.held} hunk(s) held: you changed "
+                                       "the same lines; Baton asks when the implementer is done")
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..edits.merge import merge3, resolve
 from ..errors import BatonError
+from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import read_text_file
-from .delivery import KEEP_MINE, SHOW_BOTH, TAKE_AGENT
-from .host import Question
+from .context import RunContext
+from .delivery import KEEP_MINE, SHOW_BOTH, TAKE_AGENT, Delivery
+from .file_locks import FileLocks
+from .host import Host, Question
+from .recorder import Recorder
 from .runs import State, Steered
-from .session import RunContext
-
-if TYPE_CHECKING:
-    from .engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,15 @@ def _filter():
 
 
 class Watcher:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.root: Path = engine.root
+    def __init__(self, runs: Callable[[], Iterable[RunContext]], *, recorder: Recorder,
+                 host: Host, policy: PathPolicy, delivery: Delivery, locks: FileLocks) -> None:
+        self.runs = runs
+        self.recorder = recorder
+        self.host = host
+        self.policy = policy
+        self.delivery = delivery
+        self.locks = locks
+        self.root: Path = policy.root
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._checks: set[asyncio.Task[None]] = set()
@@ -97,10 +103,10 @@ class Watcher:
                 self._changed(rel)
 
     def _changed(self, rel: str) -> None:
-        for ctx in list(self.engine.contexts.values()):
+        for ctx in list(self.runs()):
             if ctx.run.terminal or rel not in ctx.shadow.touched:
                 continue  # untouched: the shadow reads the new text through
-            if self.engine.host.open_document(self.engine.policy.absolute(rel)) is not None:
+            if self.host.open_document(self.policy.absolute(rel)) is not None:
                 continue  # open: the buffer is what the person has; the editor reloads it
             task = asyncio.get_running_loop().create_task(self._check(ctx, rel))
             self._checks.add(task)
@@ -116,16 +122,16 @@ class Watcher:
         the editor (a `baton/runChanged` whose reason names the file)."""
         if ctx.run.terminal:
             return
-        self.engine.emit(ctx, Steered(message=text, source="baton"))
-        await self.engine.notify(ctx, f"{rel} changed outside the editor")
+        self.recorder.emit(ctx, Steered(message=text, source="baton"))
+        await self.recorder.notify(ctx, f"{rel} changed outside the editor")
 
     async def _check(self, ctx: RunContext, rel: str) -> None:
-        delivery = self.engine.workflow.delivery
-        async with delivery.holding([rel]):  # never in the middle of a delivery of this file
+        delivery = self.delivery
+        async with self.locks.holding([rel]):  # never in the middle of a delivery of this file
             if ctx.run.terminal:
                 return
             try:
-                now = read_text_file(self.engine.policy.absolute(rel))
+                now = read_text_file(self.policy.absolute(rel))
             except BatonError as e:
                 await self.note(ctx, rel, f"`{rel}` was changed outside the editor and can no "
                                           f"longer be edited: {e}")
@@ -141,7 +147,6 @@ class Watcher:
                                           "changed it; the person is asked at delivery which "
                                           "version to keep.")
                 return
-            from ..edits.merge import merge3
             merged = merge3(prior, agent, now)
             # While the implementer works, a tool may be between reading and writing the file:
             # its copy is left alone and the merge happens at delivery (from the original base).
@@ -166,20 +171,18 @@ class Watcher:
                 await self._ask(ctx, rel, now, agent, merged)
 
     async def _ask(self, ctx: RunContext, rel: str, now: str, agent: str, merged) -> None:
-        from ..edits.merge import resolve
         question = Question(
             text=f"{rel} changed on disk (outside the editor) where Baton run {ctx.run.id} also "
                  "changed the same lines. What should Baton do?",
             options=[KEEP_MINE, TAKE_AGENT, SHOW_BOTH])
         try:
-            choice = await self.engine.host.ask_question(ctx.run.id, question)
+            choice = await self.host.ask_question(ctx.run.id, question)
         except Exception:
             choice = None
         if choice not in (KEEP_MINE, TAKE_AGENT, SHOW_BOTH):
             return  # unanswered: asked again when the change is delivered
-        delivery = self.engine.workflow.delivery
-        if (read_text_file(self.engine.policy.absolute(rel)) != now
-                or delivery.agent_text(ctx, rel) != agent
+        if (read_text_file(self.policy.absolute(rel)) != now
+                or self.delivery.agent_text(ctx, rel) != agent
                 or ctx.run.state == State.IMPLEMENTING or ctx.run.terminal):
             await self.note(ctx, rel, f"`{rel}` changed again while the person was asked; the "
                                       "merge is settled at delivery.")
@@ -197,4 +200,4 @@ class Watcher:
 
     def _refresh(self, ctx: RunContext) -> None:
         if ctx.run.state == State.AWAITING_APPLY and (ctx.folder / "changes.diff").exists():
-            self.engine.workflow.delivery.write_changes(ctx)
+            self.delivery.write_changes(ctx)

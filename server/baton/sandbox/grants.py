@@ -318,12 +318,14 @@ def command_allowed(command: str, prefixes: list[str]) -> bool:
 class Grants:
     def __init__(self, plan_files: list[str], config_globs: list[str],
                  allowed: list[str] | None = None, command_prefixes: list[str] | None = None,
-                 allowed_commands: list[str] | None = None) -> None:
+                 allowed_commands: list[str] | None = None,
+                 allowed_tools: list[str] | None = None) -> None:
         self.plan_files = list(plan_files)
         self.config_globs = list(config_globs)
         self.allowed = list(allowed or [])  # literal paths, granted by the person during the run
         self.command_prefixes = list(command_prefixes or [])
         self.allowed_commands = list(allowed_commands or [])  # exact commands, by the person
+        self.allowed_tools = list(allowed_tools or [])  # tools that ask, allowed for the run
 
     def allows(self, path: str) -> bool:
         return path in self.allowed or any(
@@ -342,6 +344,11 @@ class Grants:
         if command.strip() not in self.allowed_commands:
             self.allowed_commands.append(command.strip())
 
+    def allow_tool_for_run(self, name: str) -> None:
+        """The person allowed every call of the tool `name` for the rest of the run."""
+        if name not in self.allowed_tools:
+            self.allowed_tools.append(name)
+
     def describe(self, files: Iterable[str] | None = None) -> list[str]:
         """What the run may do, one line each; `files` (the workspace's listing) lets a
         glob say how many files it covers."""
@@ -354,4 +361,5 @@ class Grants:
         lines += [f"run commands starting with {code(c)} (from `[permissions] commands`)"
                   for c in self.command_prefixes]
         lines += [f"run {code(c)} (allowed by you for this run)" for c in self.allowed_commands]
+        lines += [f"call the tool {code(t)} (allowed by you for this run)" for t in self.allowed_tools]
         return lines

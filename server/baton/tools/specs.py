@@ -1,13 +1,12 @@
-"""The agent tools of PROTOCOL §5: argument models and the JSON schemas models see."""
+"""The argument models of the agent tools (PROTOCOL §5); their schemas are what models see
+(tools/registry.py builds them, tools/builtin.py registers the tools)."""
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..providers.base import ToolSpec
 from ..sandbox.grants import MAX_PLAN_FILES, check_plan_file
 
 
@@ -92,46 +91,3 @@ class Finish(_Args):
 class AskUser(_Args):
     question: str = Field(min_length=1)
     options: list[str] | None = None
-
-
-DESCRIPTIONS: dict[str, tuple[type[_Args], str]] = {
-    "read_file": (ReadFile, "Read a text file (with line numbers), optionally a line range. "
-                  "Paths are relative to the workspace root."),
-    "list_files": (ListFiles, "List files under a folder, honouring .gitignore; optional glob."),
-    "search": (Search, "Search files for a regular expression, line by line (RE2 syntax: no "
-               "backreferences or lookaround); returns path:line: text matches."),
-    "write_file": (WriteFile, "Create or overwrite a file with the given content."),
-    "edit_file": (EditFile, "Replace the exact text `old` (which must occur exactly once) with `new`."),
-    "delete_file": (DeleteFile, "Delete a file."),
-    "run_command": (RunCommand, "Run a shell command in an isolated sandbox on the workspace as you "
-                    "changed it; files it changes become part of your changes."),
-    "classify": (Classify, "Choose the route for the task: ask (a question, no edits), edit (a "
-                 "small, local change), plan (several files, a feature, a refactor)."),
-    "submit_plan": (SubmitPlan, "Submit the plan for the person to approve. `files` lists every "
-                    "path or glob the implementer will need to write: it becomes the write grant."),
-    "submit_review": (SubmitReview, "Submit your review of the changes: approve, or request changes "
-                      "with findings."),
-    "finish": (Finish, "Call when the implementation is complete, with a short summary."),
-    "ask_user": (AskUser, "Ask the person a question and wait for the answer; give options when "
-                 "the choice is between a few."),
-}
-
-
-def _inline(node: object, defs: dict[str, object]) -> object:
-    # Some providers reject `$ref`/`$defs` in tool schemas: inline them, drop titles.
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-        return {k: _inline(v, defs) for k, v in node.items() if k not in ("title", "$defs")}
-    if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
-    return node
-
-
-@functools.cache  # schemas are fixed: built once, not per agent start
-def spec(name: str) -> ToolSpec:
-    model, description = DESCRIPTIONS[name]
-    schema = model.model_json_schema()
-    parameters = _inline(schema, schema.get("$defs", {}))
-    assert isinstance(parameters, dict)
-    return ToolSpec(name=name, description=description, parameters=parameters)

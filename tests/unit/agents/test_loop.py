@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from baton.agents.loop import run_agent
 from baton.agents.roles import IMPLEMENTER
 from baton.errors import RunFailed, ToolRefused
-from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn, TurnRequest, Usage
+from baton.providers.base import (
+    Message,
+    StopReason,
+    ToolCall,
+    ToolResult,
+    Turn,
+    TurnRequest,
+    Usage,
+)
+from baton.tools.builtin import BUILTIN
 
 
 class FakeProvider:
@@ -50,7 +58,7 @@ class Session:
     def pending_steers(self):
         return list(self.steers)
 
-    async def execute(self, call: ToolCall) -> str:
+    async def execute(self, tool, call: ToolCall, args) -> str:
         self.executed.append(call)
         if call.arguments.get("path") == "bad":
             raise ToolRefused("refused for the test")
@@ -66,7 +74,7 @@ async def test_runs_tools_then_returns_the_output_call():
     p = FakeProvider([calls(("read_file", {"path": "a"})),
                       calls(("read_file", {"path": "b"}), ("finish", {"summary": "ok"}))])
     s = Session()
-    out = await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    out = await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
     assert out.call.name == "finish" and [c.arguments["path"] for c in s.executed] == ["a", "b"]
     # Every call of the last turn was answered, the output call last.
     assert [r.name for r in s.conv[-1].tool_results] == ["read_file", "finish"]
@@ -77,7 +85,7 @@ async def test_refusals_and_bad_arguments_become_error_results():
                             ("submit_plan", {}), ("finish", {})),
                       calls(("finish", {"summary": "ok"}))])
     s = Session()
-    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
     results = s.conv[2].tool_results
     assert all(r.is_error for r in results)
     assert "refused for the test" in results[0].content
@@ -91,7 +99,7 @@ async def test_truncated_call_is_never_executed():
                stop=StopReason.MAX_TOKENS)
     p = FakeProvider([bad, calls(("finish", {"summary": "ok"}))])
     s = Session()
-    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
     assert s.executed == []
     assert "could not be read" in s.conv[2].tool_results[0].content
 
@@ -102,7 +110,7 @@ async def test_resume_executes_only_unanswered_calls():
     done = Message(role="tool", tool_results=[ToolResult(call_id="a", name="read_file", content="x")])
     s = Session([Message(role="user", text="t"), turn, done])
     p = FakeProvider([calls(("finish", {"summary": "ok"}))])
-    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
     assert [c.id for c in s.executed] == ["b"]
 
 
@@ -110,37 +118,37 @@ async def test_resumed_after_its_output_call_the_role_is_done():
     # A run stopped after the implementer's finish was received (during its delivery):
     # resuming the role asks the model nothing more.
     s = Session()
-    await run_agent(IMPLEMENTER, FakeProvider([calls(("finish", {"summary": "ok"}))]), s, max_turns=5)
+    await run_agent(IMPLEMENTER, FakeProvider([calls(("finish", {"summary": "ok"}))]), s, BUILTIN, max_turns=5)
     again = FakeProvider([])
-    out = await run_agent(IMPLEMENTER, again, s, max_turns=5)
+    out = await run_agent(IMPLEMENTER, again, s, BUILTIN, max_turns=5)
     assert out.call.name == "finish" and again.requests == []
     # A finish that was refused (bad arguments) is not an end: the model is asked again.
     s = Session()
     await run_agent(IMPLEMENTER, FakeProvider([calls(("finish", {})), calls(("finish", {"summary": "ok"}))]),
-                    s, max_turns=5)
+                    s, BUILTIN, max_turns=5)
     s.conv = s.conv[:3]  # as if the run stopped after the refused finish
     retry = FakeProvider([calls(("finish", {"summary": "ok"}))])
-    await run_agent(IMPLEMENTER, retry, s, max_turns=5)
+    await run_agent(IMPLEMENTER, retry, s, BUILTIN, max_turns=5)
     assert len(retry.requests) == 1
 
 
 async def test_turn_bound_fails_the_run():
     p = FakeProvider([Turn(text="thinking…")] * 10)
     with pytest.raises(RunFailed, match="limit of 3 turns"):
-        await run_agent(IMPLEMENTER, p, Session(), max_turns=3)
+        await run_agent(IMPLEMENTER, p, Session(), BUILTIN, max_turns=3)
 
 
 async def test_repeating_the_same_failing_call_stops_the_role():
     p = FakeProvider([calls(("read_file", {"path": "bad"}))] * 10)
     with pytest.raises(RunFailed, match="repeated the same failing call"):
-        await run_agent(IMPLEMENTER, p, Session(), max_turns=10)
+        await run_agent(IMPLEMENTER, p, Session(), BUILTIN, max_turns=10)
 
 
 async def test_steer_note_goes_before_the_next_model_turn():
     p = FakeProvider([calls(("read_file", {"path": "a"})), calls(("finish", {"summary": "ok"}))])
     s = Session()
     s.steers = ["Note from the person: use tabs"]
-    await run_agent(IMPLEMENTER, p, s, max_turns=5)
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
     first = p.requests[0].messages
     assert first[-1].role == "user" and "use tabs" in first[-1].text
     assert s.steers == []
@@ -149,4 +157,4 @@ async def test_steer_note_goes_before_the_next_model_turn():
 async def test_refusal_stop_fails_clearly():
     p = FakeProvider([Turn(text="no", stop=StopReason.REFUSAL)])
     with pytest.raises(RunFailed, match="refused"):
-        await run_agent(IMPLEMENTER, p, Session(), max_turns=5)
+        await run_agent(IMPLEMENTER, p, Session(), BUILTIN, max_turns=5)

@@ -9,16 +9,16 @@ import re
 import tempfile
 from pathlib import Path
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from baton.edits.hunks import file_hunks
+from baton.runtime.context import RunContext
 from baton.runtime.delivery import KEEP_MINE, SHOW_BOTH, TAKE_AGENT, Delivery
+from baton.runtime.file_locks import FileLocks
 from baton.runtime.host import ApplyResult, FileEdit, OpenDocument
 from baton.runtime.runs import Run
-from baton.runtime.session import RunContext
 from baton.sandbox.paths import PathPolicy
 from baton.sandbox.shadow import Shadow
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 N = 40
 REL = "f.py"
@@ -54,28 +54,25 @@ class FakeEditor:
         pass
 
 
-class FakeEngine:
-    def __init__(self, root: Path, editor: FakeEditor) -> None:
-        self.policy, self.host = PathPolicy(root), editor
-        self.locks: dict[str, asyncio.Lock] = {}
-        self.decided: list[str] = []
-
-        class Journal:
-            async def flush(self) -> None:
-                pass
-        self.journal = Journal()
-
-    def file_lock(self, rel: str) -> asyncio.Lock:
-        return self.locks.setdefault(rel, asyncio.Lock())
+class Recorder:
+    """The recorder without a journal: events folded into the run, nothing said."""
 
     def emit(self, ctx: RunContext, ev) -> None:
         ctx.run.apply(ev)
 
+    async def flush(self) -> None:
+        pass
+
     async def notify(self, ctx: RunContext, reason: str = "") -> None:
         pass
 
-    def decide(self, run_id, action, states, value) -> None:
-        self.decided.append(value.decision)
+    async def progress(self, run_id, kind, message) -> None:
+        pass
+
+
+def delivery_for(root: Path, editor: FakeEditor) -> Delivery:
+    return Delivery(recorder=Recorder(), host=editor, policy=PathPolicy(root),  # type: ignore[arg-type]
+                    locks=FileLocks())
 
 
 def lines(versions: dict[int, str]) -> str:
@@ -87,16 +84,16 @@ async def scenario(root: Path, agent_lines: list[int], person_lines: list[int],
     base = lines({})
     (root / REL).write_text(base)
     editor = FakeEditor(root, base)
-    engine = FakeEngine(root, editor)
     run = Run(id="r", edit_mode="review")
     ctx = RunContext(run=run, folder=root / ".baton" / "runs" / "r",
-                     shadow=Shadow(engine.policy, root / ".baton" / "runs" / "r" / "shadow",
+                     shadow=Shadow(PathPolicy(root), root / ".baton" / "runs" / "r" / "shadow",
                                    lambda p: editor.text if p == root / REL else None),
                      grants=None)  # type: ignore[arg-type]
-    delivery = Delivery(engine)  # type: ignore[arg-type]
+    delivery = delivery_for(root, editor)
     ctx.shadow.write(REL, lines({i: f"agent {i}" for i in agent_lines}))
     typed: dict[int, str] = {}
     person = list(person_lines)
+    left = None
     for apply, type_first in ops:
         [change] = delivery.pending(ctx) or [None]
         if change is None:
@@ -106,7 +103,7 @@ async def scenario(root: Path, agent_lines: list[int], person_lines: list[int],
             typed[i] = f"person {i}"
             editor.type(editor.text.replace(f"line {i}\n", f"person {i}\n"))
         hunk = file_hunks(REL, change.base, change.new)[0]
-        await (delivery.apply_hunk if apply else delivery.reject_hunk)(ctx, REL, hunk.id)
+        left = await (delivery.apply_hunk if apply else delivery.reject_hunk)(ctx, REL, hunk.id)
         # Whatever the person typed is still there; the agent's text is the rest.
         shadow = delivery.agent_text(ctx, REL)
         for i, text in typed.items():
@@ -116,7 +113,7 @@ async def scenario(root: Path, agent_lines: list[int], person_lines: list[int],
                                           for i, line in enumerate(shadow.splitlines(True)))
     took = any(d.applied for d in run.deliveries)
     if not delivery.pending(ctx):
-        assert engine.decided == ["accept" if took else "reject"]
+        assert left == 0  # the engine ends the run (tests/unit/runtime/test_engine.py)
     run.state = "done"  # type: ignore[assignment]
     if took:
         assert await delivery.revert(ctx)
@@ -219,12 +216,11 @@ async def streaming(root: Path, steps: list[tuple[int, int, int]], answers: list
     (root / REL).write_text(base)
     person = Person()
     editor = TypingEditor(root, base, person, answers, typing)
-    engine = FakeEngine(root, editor)
     ctx = RunContext(run=Run(id="r"), folder=root / ".baton" / "runs" / "r",
-                     shadow=Shadow(engine.policy, root / ".baton" / "runs" / "r" / "shadow",
+                     shadow=Shadow(PathPolicy(root), root / ".baton" / "runs" / "r" / "shadow",
                                    lambda p: editor.text if p == root / REL else None),
                      grants=None)  # type: ignore[arg-type]
-    delivery = Delivery(engine)  # type: ignore[arg-type]
+    delivery = delivery_for(root, editor)
     editor.view = (delivery, ctx)
     ctx.shadow.write(REL, base)  # the agent has read the file: the person types after that
     for n, (who, a, b) in enumerate(steps):

@@ -8,8 +8,8 @@ import asyncio
 from pathlib import Path
 
 from baton.runtime import streaming
+from baton.runtime.context import RunContext
 from baton.runtime.runs import Run
-from baton.runtime.session import RunContext
 from baton.runtime.streaming import Streamer
 
 
@@ -28,7 +28,7 @@ class FakeDelivery:
         return self.answer
 
 
-class FakeEngine:
+class FakeRecorder:
     def __init__(self) -> None:
         self.notices: list[str] = []
 
@@ -51,7 +51,7 @@ def context() -> RunContext:
 async def test_a_turns_writes_go_together_once_its_calls_are_done(monkeypatch):
     monkeypatch.setattr(streaming, "EVERY_S", 0.2)
     delivery, ctx = FakeDelivery(), context()
-    s = Streamer(FakeEngine(), delivery, ctx)  # type: ignore[arg-type]
+    s = Streamer(FakeRecorder(), delivery, ctx)  # type: ignore[arg-type]
     s.written("new.py")
     s.written("old.py")  # a rename: a new file and a deletion, in one turn
     await asyncio.sleep(0.05)
@@ -70,7 +70,7 @@ async def test_a_turns_writes_go_together_once_its_calls_are_done(monkeypatch):
 async def test_a_flood_of_writes_is_coalesced(monkeypatch):
     monkeypatch.setattr(streaming, "EVERY_S", 0.2)
     delivery, ctx = FakeDelivery(), context()
-    s = Streamer(FakeEngine(), delivery, ctx)  # type: ignore[arg-type]
+    s = Streamer(FakeRecorder(), delivery, ctx)  # type: ignore[arg-type]
     for i in range(5000):  # a hostile model's tiny edits, one per turn, as fast as it can
         s.written(f"f{i % 3}.py")
         s.turn_done()
@@ -86,7 +86,7 @@ async def test_a_flood_of_writes_is_coalesced(monkeypatch):
 async def test_a_command_marks_every_touched_file_and_batches_are_capped(monkeypatch):
     monkeypatch.setattr(streaming, "MAX_FILES", 1)
     delivery, ctx = FakeDelivery(), context()
-    s = Streamer(FakeEngine(), delivery, ctx)  # type: ignore[arg-type]
+    s = Streamer(FakeRecorder(), delivery, ctx)  # type: ignore[arg-type]
     s.written(None)
     s.turn_done()
     await asyncio.sleep(0.4)
@@ -95,7 +95,7 @@ async def test_a_command_marks_every_touched_file_and_batches_are_capped(monkeyp
 
 
 async def test_a_declined_edit_stops_streaming_and_says_so():
-    delivery, engine, ctx = FakeDelivery(answer=False), FakeEngine(), context()
+    delivery, engine, ctx = FakeDelivery(answer=False), FakeRecorder(), context()
     s = Streamer(engine, delivery, ctx)  # type: ignore[arg-type]
     s.written("a.py")
     s.turn_done()
@@ -110,7 +110,7 @@ async def test_a_declined_edit_stops_streaming_and_says_so():
 
 async def test_close_lets_the_delivery_under_way_finish():
     delivery, ctx = FakeDelivery(seconds=0.2), context()
-    s = Streamer(FakeEngine(), delivery, ctx)  # type: ignore[arg-type]
+    s = Streamer(FakeRecorder(), delivery, ctx)  # type: ignore[arg-type]
     s.written("a.py")
     s.turn_done()
     await asyncio.sleep(0.05)

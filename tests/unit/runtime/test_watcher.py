@@ -9,16 +9,17 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
+from baton.runtime.file_locks import FileLocks
 from baton.runtime.watcher import Watcher
+from baton.sandbox.paths import PathPolicy
 
 ROUNDS = 30
 
 
 async def _watcher(root: Path) -> tuple[Watcher, asyncio.Queue[tuple[float, set[str]]]]:
-    engine = SimpleNamespace(root=root.resolve(), contexts={})
-    watcher = Watcher(engine)  # type: ignore[arg-type]
+    watcher = Watcher(list, recorder=None, host=None, policy=PathPolicy(root.resolve()),  # type: ignore[arg-type]
+                      delivery=None, locks=FileLocks())  # type: ignore[arg-type]
     seen: asyncio.Queue[tuple[float, set[str]]] = asyncio.Queue()
     watcher.listeners.append(lambda rels: seen.put_nowait((time.perf_counter(), rels)))
     watcher.start()
