@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from baton.config import LimitsConfig
 from baton.errors import ToolRefused
 from baton.sandbox.paths import PathPolicy

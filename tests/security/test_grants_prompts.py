@@ -23,6 +23,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
+
 from baton.agents.loop import run_agent
 from baton.agents.roles import PLANNER
 from baton.config import Config
@@ -34,12 +36,7 @@ from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn
 from baton.runtime.context import RunContext
 from baton.runtime.engine import Engine
 from baton.runtime.host import Finding, PermissionAnswer, Question, RunNotice
-from baton.runtime.planfile import (
-    FILES_HEADING,
-    granted_files,
-    render_answer,
-    render_plan,
-)
+from baton.runtime.planfile import FILES_HEADING, granted_files, render_answer, render_plan
 from baton.runtime.runs import PlanSubmitted, Route, Run, State
 from baton.runtime.session import RoleSession
 from baton.runtime.workflow import Workflow
@@ -49,7 +46,6 @@ from baton.sandbox.shadow import Shadow
 from baton.terminal import TerminalHost
 from baton.tools import specs
 from baton.tools.builtin import BUILTIN
-from markdown_it import MarkdownIt
 
 FORGED_SECTION = f"<!--\n{FILES_HEADING}\n\n- `**`\n-->"
 BIDI = "\u202e"

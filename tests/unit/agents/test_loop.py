@@ -5,18 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from baton.agents.loop import run_agent
 from baton.agents.roles import IMPLEMENTER
 from baton.errors import RunFailed, ToolRefused
-from baton.providers.base import (
-    Message,
-    StopReason,
-    ToolCall,
-    ToolResult,
-    Turn,
-    TurnRequest,
-    Usage,
-)
+from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn, TurnRequest, Usage
 from baton.tools.builtin import BUILTIN
 
 

@@ -9,6 +9,9 @@ import re
 import tempfile
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from baton.edits.hunks import file_hunks
 from baton.runtime.context import RunContext
 from baton.runtime.delivery import KEEP_MINE, SHOW_BOTH, TAKE_AGENT, Delivery
@@ -17,8 +20,6 @@ from baton.runtime.host import ApplyResult, FileEdit, OpenDocument
 from baton.runtime.runs import Run
 from baton.sandbox.paths import PathPolicy
 from baton.sandbox.shadow import Shadow
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 N = 40
 REL = "f.py"

@@ -1,0 +1,168 @@
+"""The engine: runs created and resumed, the person's commands refused in the wrong state
+and carried out in the right one, the actions a run allows, and a journal written before
+the decision events were split (issue 18) read after the upgrade without losing a run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from baton.config import load_config
+from baton.edits.hunks import file_hunks
+from baton.errors import UnknownRun, UserInputError, WrongState
+from baton.runtime.engine import Engine
+from baton.runtime.journal import SCHEMA
+
+from .harness import HELLO, MemoryHost, plan_script, start, workspace
+
+OLD_JOURNAL = Path(__file__).parents[2] / "data" / "journal_before_issue18"
+
+
+async def test_a_plan_run_goes_to_done_and_its_change_lands(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        run_id = engine.create("Greet by name")
+        notice = await host.state(run_id, "awaiting_approval")
+        assert notice.actions == ["accept", "reject", "revise", "steer", "cancel", "followUp"]
+        engine.accept(run_id)
+        done = await host.state(run_id, "done", "failed")
+        assert done.state == "done" and done.actions == ["revert", "followUp"]
+        assert (engine.root / "hello.py").read_text().startswith("def hello(name):")
+        assert [r["runId"] for r in engine.list()] == [run_id]
+        assert engine.list()[0]["actions"] == ["revert", "followUp"]
+    finally:
+        await engine.close()
+
+
+async def test_commands_in_the_wrong_state_are_refused_with_what_they_need(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        with pytest.raises(UnknownRun):
+            engine.accept("nope")
+        with pytest.raises(UserInputError):
+            engine.create("   ")
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        with pytest.raises(WrongState, match="Apply changes needs it to be awaiting_apply"):
+            engine.apply(run_id)
+        with pytest.raises(WrongState, match="a run that applied changes"):
+            engine.revert(run_id)
+        engine.reject(run_id, "not now")
+        with pytest.raises(WrongState, match="not already decided"):
+            engine.accept(run_id)  # the first decision stands until the driver takes it
+        await host.state(run_id, "rejected")
+        with pytest.raises(WrongState, match="still running"):
+            engine.steer(run_id, "faster")
+        with pytest.raises(WrongState, match="still running"):
+            engine.cancel(run_id)
+        assert any(line.endswith("you: reject (not now)") for line in engine.show(run_id)["events"])
+    finally:
+        await engine.close()
+
+
+async def test_revert_sends_the_inverse_once(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        await host.state(run_id, "done")
+        engine.revert(run_id)
+        await engine.contexts[run_id].revert_task
+        assert (engine.root / "hello.py").read_text() == HELLO
+        assert host.last(run_id).actions == ["followUp"]
+        with pytest.raises(WrongState, match="already reverted"):
+            engine.revert(run_id)
+    finally:
+        await engine.close()
+
+
+@pytest.mark.parametrize("apply", [True, False])
+async def test_the_last_hunk_settled_ends_the_run(tmp_path: Path, apply: bool) -> None:
+    """Review mode: each hunk applied or rejected on its own; with none left, the run is
+    done if anything landed, else rejected."""
+    engine, host = await start(*workspace(tmp_path, [plan_script()], mode="review"))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        notice = await host.state(run_id, "awaiting_apply")
+        assert "apply" in notice.actions and "accept" not in notice.actions
+        ctx = engine.contexts[run_id]
+        [change] = engine.delivery.pending(ctx)
+        [hunk] = file_hunks("hello.py", change.base, change.new)
+        settle = engine.apply_hunk if apply else engine.reject_hunk
+        assert await settle(run_id, "hello.py", hunk.id) == 0
+        assert (await host.state(run_id, "done", "rejected")).state == ("done" if apply else "rejected")
+        with pytest.raises(WrongState, match="Apply this hunk needs it to be awaiting_apply"):
+            await engine.apply_hunk(run_id, "hello.py", hunk.id)
+    finally:
+        await engine.close()
+
+
+async def test_a_run_resumes_after_a_restart_awaiting_what_it_awaited(tmp_path: Path) -> None:
+    ws, config = workspace(tmp_path, [plan_script()])
+    engine, host = await start(ws, config)
+    run_id = engine.create("Greet by name")
+    await host.state(run_id, "awaiting_approval")
+    await engine.close()
+    engine, host = await start(ws, config)
+    try:
+        await host.state(run_id, "awaiting_approval")  # told again, and shown plan.md
+        assert host.shown == [engine.runs_dir / run_id / "plan.md"]
+        engine.accept(run_id)
+        await host.state(run_id, "done")
+    finally:
+        await engine.close()
+
+
+def _old_journal(tmp_path: Path) -> tuple[Path, Path]:
+    """The workspace and config a Baton before issue 18 left: its journal rebuilt from the
+    rows it wrote (events.jsonl: run, time, kind and the JSON it stored), its run folders."""
+    ws = tmp_path / "workspace"
+    shutil.copytree(OLD_JOURNAL / "workspace", ws)
+    shutil.copytree(OLD_JOURNAL / "runs", ws / ".baton" / "runs")
+    shutil.copytree(OLD_JOURNAL / "config", tmp_path / "config")
+    db = sqlite3.connect(ws / ".baton" / "journal.sqlite3")
+    db.executescript(SCHEMA)
+    rows = [json.loads(line) for line in (OLD_JOURNAL / "events.jsonl").read_text().splitlines()]
+    db.executemany("INSERT INTO events(run_id, kind, ts, data) VALUES (?,?,?,?)",
+                   [(r["run_id"], r["kind"], r["ts"], json.dumps(r["data"])) for r in rows])
+    db.commit()
+    db.close()
+    return ws, tmp_path / "config" / "config.toml"
+
+
+async def test_a_journal_written_before_the_upgrade_loses_no_run(tmp_path: Path) -> None:
+    """Four runs the old code left: one accepted and holding its change for Apply, one
+    revised and awaiting approval again, one rejected, one `ask` run answered."""
+    ws, config = _old_journal(tmp_path)
+    host = MemoryHost(ws.resolve())
+    engine = Engine(ws, load_config(ws, env={"BATON_CONFIG": str(config)}), host)
+    await engine.start()
+    try:
+        runs = {c.run.task.split("[")[-1].rstrip("]"): c.run for c in engine.contexts.values()}
+        assert {k: r.state for k, r in runs.items()} == {
+            "apply": "awaiting_apply", "revised": "awaiting_approval", "rejected": "rejected",
+            "asked": "done"}
+        applied, revised = runs["apply"], runs["revised"]
+        assert applied.accepted_plan and "Greet by name (apply)" in applied.accepted_plan
+        assert revised.accepted_plan is None
+        assert "answerer" in runs["asked"].usage and "planner" not in runs["asked"].usage
+        assert any("you: revise (say hello to the name)" in line
+                   for line in engine.show(revised.id)["events"])
+        await host.state(applied.id, "awaiting_apply")
+        engine.apply(applied.id)
+        await host.state(applied.id, "done")
+        assert (ws / "hello.py").read_text().startswith("def hello(name):")
+        engine.accept(revised.id)
+        notice = await host.state(revised.id, "awaiting_apply", "done")
+        if notice.state == "awaiting_apply":
+            engine.apply(revised.id)
+            await host.state(revised.id, "done")
+    finally:
+        await engine.close()

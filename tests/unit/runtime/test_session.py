@@ -1,0 +1,133 @@
+"""One agent's session: registry tools run on the run's shadow, writes streamed, a tool
+that asks before each call (an MCP tool's shape) allowed once or for the run, durably, and
+the run's token budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baton.errors import RunFailed, ToolRefused
+from baton.providers.base import Message, ToolCall, ToolResult, Usage
+from baton.runtime.host import PermissionAnswer
+from baton.runtime.session import RoleSession
+from baton.tools.builtin import BUILTIN
+from baton.tools.registry import Tool, ToolRegistry
+
+from .harness import plan_script, start, workspace
+
+SCHEMA = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.files: list[str | None] = []
+        self.turns = 0
+
+    def written(self, rel: str | None) -> None:
+        self.files.append(rel)
+
+    def turn_done(self) -> None:
+        self.turns += 1
+
+    async def close(self) -> None:
+        pass
+
+
+async def echo(env: Any, args: dict[str, Any]) -> str:
+    return f"{env.agent} echoed {args['text']}"
+
+
+ECHO = Tool(name="mcp__demo__echo", description="Echo", roles=frozenset({"implementer"}),
+            handler=echo, parameters=SCHEMA, asks=True,
+            prompt=lambda run_id, args: f"Baton run {run_id} wants to call echo with {args}")
+
+
+async def session_of_a_run(tmp_path: Path):
+    engine, host = await start(*workspace(tmp_path, [plan_script(
+        classifier=[{"text": "", "delay_ms": 60_000}])]))
+    run_id = engine.create("Greet by name")
+    ctx = engine.contexts[run_id]
+    return engine, host, ctx, engine.workflow.session(ctx, "implementer")
+
+
+async def call(s: RoleSession, name: str, registry: ToolRegistry = BUILTIN, **args: Any) -> Any:
+    tool = registry.get(name)
+    assert tool is not None
+    return await s.execute(tool, ToolCall(id=f"c-{name}", name=name, arguments=args), tool.parse(args))
+
+
+async def test_a_write_is_told_to_the_stream_and_named_in_progress(tmp_path: Path) -> None:
+    engine, host, ctx, s = await session_of_a_run(tmp_path)
+    try:
+        ctx.grants.plan_files = ["hello.py"]
+        ctx.stream = stream = Stream()
+        s.record(Message(role="assistant", tool_calls=[ToolCall(id="c-edit_file", name="edit_file",
+                                                                arguments={})]))
+        out = await call(s, "edit_file", path="./hello.py", old="def hello():", new="def hello(n):")
+        assert out == "edited hello.py" and stream.files == ["hello.py"]
+        await s.record_result(ToolResult(call_id="c-edit_file", name="edit_file", content=out))
+        assert stream.turns == 1  # the turn's only call is done: its writes go now
+        assert ctx.shadow.read("hello.py").startswith("def hello(n):")
+        assert (engine.root / "hello.py").read_text().startswith("def hello():")
+    finally:
+        ctx.stream = None
+        await engine.close()
+
+
+async def test_out_of_grant_write_and_command_ask_and_are_refused(tmp_path: Path) -> None:
+    engine, host, ctx, s = await session_of_a_run(tmp_path)
+    try:
+        with pytest.raises(ToolRefused, match="not in this run's write grant"):
+            await call(s, "write_file", path="other.py", content="x")
+        with pytest.raises(ToolRefused, match="did not allow it"):
+            await call(s, "run_command", command="make")
+        assert len(host.prompts) == 2 and "`make`" in host.prompts[1]
+        assert not (engine.root / "other.py").exists()
+    finally:
+        await engine.close()
+
+
+async def test_a_tool_that_asks_is_allowed_for_the_run_durably(tmp_path: Path) -> None:
+    ws, config = workspace(tmp_path, [plan_script(classifier=[{"text": "", "delay_ms": 60_000}])])
+    engine, host = await start(ws, config)
+    run_id = engine.create("Greet by name")
+    ctx = engine.contexts[run_id]
+    s = engine.workflow.session(ctx, "implementer")
+    tools = BUILTIN.with_tools([ECHO])
+    with pytest.raises(ToolRefused, match="did not allow mcp__demo__echo"):
+        await call(s, "mcp__demo__echo", tools, text="a")
+    host.permission = PermissionAnswer.RUN
+    assert await call(s, "mcp__demo__echo", tools, text="b") == "implementer echoed b"
+    host.permission = PermissionAnswer.DENY
+    assert await call(s, "mcp__demo__echo", tools, text="c") == "implementer echoed c"
+    assert host.prompts == ["Baton run %s wants to call echo with {'text': 'a'}" % run_id,
+                            "Baton run %s wants to call echo with {'text': 'b'}" % run_id]
+    await engine.close()
+    engine, host = await start(ws, config)  # the person's "for this run" survives a restart
+    try:
+        assert engine.contexts[run_id].grants.allowed_tools == ["mcp__demo__echo"]
+    finally:
+        await engine.close()
+
+
+def test_the_registry_refuses_a_name_taken_and_keeps_the_built_ins() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        BUILTIN.with_tools([Tool(name="read_file", description="x", roles=frozenset({"planner"}),
+                                 handler=echo, parameters=SCHEMA)])
+    extended = BUILTIN.with_tools([ECHO])
+    assert BUILTIN.get("mcp__demo__echo") is None and extended.get("mcp__demo__echo") is ECHO
+    assert [t.name for t in extended.specs("implementer")][-1] == "mcp__demo__echo"
+    assert "mcp__demo__echo" not in [t.name for t in extended.specs("planner")]
+
+
+async def test_over_the_token_budget_the_run_fails(tmp_path: Path) -> None:
+    engine, host, ctx, s = await session_of_a_run(tmp_path)
+    try:
+        engine.settings.config.limits.run_tokens = 100
+        with pytest.raises(RunFailed, match="over its budget of 100"):
+            s.record(Message(role="assistant", text="x"), usage=Usage(input_tokens=90, output_tokens=20))
+    finally:
+        await engine.close()

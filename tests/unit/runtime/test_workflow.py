@@ -1,0 +1,149 @@
+"""The workflow, the one driver of the state machine: each route's states in order, an
+agent's question as a waiting state (answered by command, directly, or after a restart),
+cancellation and failure ending the run, and no other module moving a run."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import baton.runtime
+from baton.errors import RunFailed
+from baton.runtime.runs import State
+
+from .harness import plan_script, start, turn, workspace
+
+ASK = turn("ask_user", {"question": "Which greeting?", "options": ["Hello", "Hi"]})
+
+
+def states(host, run_id: str) -> list[str]:
+    out: list[str] = []
+    for n in host.notices:
+        if n.runId == run_id and (not out or out[-1] != n.state):
+            out.append(n.state)
+    return out
+
+
+async def test_plan_route_states_in_order(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        await host.state(run_id, "done")
+        assert states(host, run_id) == ["classifying", "planning", "awaiting_approval",
+                                        "implementing", "reviewing", "done"]
+    finally:
+        await engine.close()
+
+
+async def test_ask_route_answers_in_answer_md(tmp_path: Path) -> None:
+    script = plan_script(route="ask", planner=[{"text": "It prints hello."}])
+    engine, host = await start(*workspace(tmp_path, [script]))
+    try:
+        run_id = engine.create("What does hello do?")
+        done = await host.state(run_id, "done")
+        answer = engine.runs_dir / run_id / "answer.md"
+        assert "It prints hello." in answer.read_text() and host.shown == [answer]
+        assert done.answerUri == answer.as_uri()
+        assert "answerer" in engine.contexts[run_id].run.usage  # its own agent, the planner's provider
+    finally:
+        await engine.close()
+
+
+async def test_an_agents_question_waits_in_awaiting_input_and_the_answer_is_its_result(
+        tmp_path: Path) -> None:
+    script = plan_script(planner=[ASK, *plan_script()["planner"]])
+    engine, host = await start(*workspace(tmp_path, [script]))
+    try:
+        run_id = engine.create("Greet by name")
+        waiting = await host.state(run_id, "awaiting_input")
+        assert waiting.question.text == "Which greeting?" and waiting.actions[0] == "answer"
+        assert host.questions[0].text == "A question from the planner agent: Which greeting?"
+        engine.answer(run_id, "Hi")
+        await host.state(run_id, "awaiting_approval")
+        conv = engine.contexts[run_id].run.conversations["planner"]
+        [result] = [r for m in conv for r in m.tool_results if r.name == "ask_user"]
+        assert result.content == "The person answered: Hi"
+        assert states(host, run_id)[1:4] == ["planning", "awaiting_input", "planning"]
+    finally:
+        await engine.close()
+
+
+async def test_a_question_answered_in_the_hosts_own_prompt(tmp_path: Path) -> None:
+    script = plan_script(implementer=[ASK, *plan_script()["implementer"]])
+    engine, host = await start(*workspace(tmp_path, [script]))
+    host.reply = "Hello"
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        await host.state(run_id, "done")
+        assert "awaiting_input" in states(host, run_id)
+        assert engine.contexts[run_id].run.pending_answer is None  # the agent took it
+    finally:
+        await engine.close()
+
+
+async def test_a_question_open_at_a_restart_is_asked_again_and_answered_once(
+        tmp_path: Path) -> None:
+    ws, config = workspace(tmp_path, [plan_script(planner=[ASK, *plan_script()["planner"]])])
+    engine, host = await start(ws, config)
+    run_id = engine.create("Greet by name")
+    await host.state(run_id, "awaiting_input")
+    await engine.close()
+    engine, host = await start(ws, config)
+    try:
+        assert (await host.state(run_id, "awaiting_input")).question.text == "Which greeting?"
+        engine.answer(run_id, "Hi")
+        await host.state(run_id, "awaiting_approval")
+        run = engine.contexts[run_id].run
+        assert sum(1 for m in run.conversations["planner"] for r in m.tool_results
+                   if r.name == "ask_user") == 1
+    finally:
+        await engine.close()
+
+
+async def test_cancel_ends_a_working_run_cancelled(tmp_path: Path) -> None:
+    slow = plan_script(classifier=[turn("classify", {"route": "plan", "reason": "x"}, delay_ms=5000)])
+    engine, host = await start(*workspace(tmp_path, [slow]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "classifying")
+        engine.cancel(run_id)
+        notice = await host.state(run_id, "cancelled")
+        assert notice.reason == "cancelled by the person" and notice.actions == ["followUp"]
+    finally:
+        await engine.close()
+
+
+async def test_a_failing_agent_fails_the_run_with_the_reason(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script(planner=[])]))
+    try:
+        run_id = engine.create("Greet by name")
+        notice = await host.state(run_id, "failed")
+        assert "planner script has 0 turn(s)" in notice.error
+    finally:
+        await engine.close()
+
+
+async def test_an_illegal_transition_is_refused(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        with pytest.raises(RunFailed, match="illegal transition"):
+            await engine.workflow._move(engine.contexts[run_id], State.CLASSIFYING)
+    finally:
+        await engine.close()
+
+
+def test_only_the_workflow_moves_a_run() -> None:
+    """StateChanged is built in workflow.py and nowhere else in the package."""
+    package = Path(baton.runtime.__file__).parents[1]
+    movers = {str(p.relative_to(package)) for p in package.rglob("*.py")
+              for node in ast.walk(ast.parse(p.read_text()))
+              if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "StateChanged"}
+    assert movers == {"runtime/workflow.py"}
