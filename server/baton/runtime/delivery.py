@@ -220,9 +220,9 @@ class Delivery:
         current, version = self._now(rel)
         r = Rebased(change=change, current=current, version=version, after=current,
                     landed=change.new)
-        if current == change.base:
+        if _same(current, change.base):  # the person changed nothing (that the editor kept)
             r.after = change.new
-        elif current == change.new:
+        elif _same(current, change.new):
             pass  # already there (the person or a previous attempt made it)
         elif change.base is None or change.new is None or current is None:
             # A file created or deleted on one side and changed on the other: no lines to
@@ -464,9 +464,21 @@ def _lines(c: Any) -> str:
     return f"line {first}" if last <= first else f"lines {first}–{last}"
 
 
+def _same(a: str | None, b: str | None) -> bool:
+    """`a` and `b` are the same text, modulo what editors normalise on their own: line
+    endings, and the final newline (Neovim gives a new buffer one). So a file the editor
+    created, or a line end it fixed, never reads as the person's change."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    a, b = a.replace("\r\n", "\n"), b.replace("\r\n", "\n")
+    return a.removesuffix("\n") == b.removesuffix("\n")
+
+
 def _undo(e: FileEdit, text: str | None) -> str | None:
     """`text` with delivery `e` (before → after) taken back; what else changed stays."""
-    if text == e.after:
+    if _same(text, e.after):
         return e.before
     if e.before is None or e.after is None or text is None:
         return text  # the file was recreated or removed since: leave it to the merge onto now

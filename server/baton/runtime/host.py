@@ -28,8 +28,9 @@ class FileEdit(BaseModel):
     """
 
     path: str  # relative to the workspace root, forward slashes
-    before: str | None
-    after: str | None
+    # Defaults, not required: the journal leaves None out (a created file has no `before`).
+    before: str | None = None
+    after: str | None = None
     version: int | None = None
     rename_from: str | None = None
 

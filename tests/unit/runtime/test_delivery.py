@@ -283,3 +283,64 @@ def undo_is_clean(deliveries) -> bool:
 def test_streamed_writes_while_the_person_types_lose_nothing(steps, answers, typing):
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(streaming(Path(tmp).resolve(), steps, answers, typing))
+
+
+class NormalisingEditor:
+    """An editor whose buffers end with a newline whatever was sent (Neovim's 'fixeol'):
+    every file the run touched is open in it."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, str] = {}
+        self.asked: list = []
+
+    def open_document(self, path: Path) -> OpenDocument | None:
+        text = self.buffers.get(path.name)
+        return None if text is None else OpenDocument(text=text, version=None)
+
+    async def apply_edits(self, run_id, label, edits, *, confirm=False) -> ApplyResult:
+        for e in edits:
+            if e.after is None:
+                self.buffers.pop(e.path, None)
+            else:
+                self.buffers[e.path] = e.after if e.after.endswith("\n") else e.after + "\n"
+        return ApplyResult(applied=True)
+
+    async def ask_question(self, run_id, question):
+        self.asked.append(question.text)
+        return None
+
+    async def run_changed(self, notice) -> None:
+        pass
+
+    async def progress(self, run_id, kind, message) -> None:
+        pass
+
+
+async def test_what_the_editor_normalises_is_not_the_persons_change(tmp_path):
+    """A file Baton created, to which the editor added a final newline, reverts without a
+    conflict question; so does a line-ending change the editor made on its own."""
+    editor = NormalisingEditor()
+    run = Run(id="r", edit_mode="stream")
+    ctx = RunContext(run=run, folder=tmp_path / ".baton" / "runs" / "r",
+                     shadow=Shadow(PathPolicy(tmp_path), tmp_path / ".baton" / "runs" / "r" / "shadow",
+                                   lambda p: editor.buffers.get(p.name)),
+                     grants=None)  # type: ignore[arg-type]
+    editor.buffers["crlf.txt"] = "a\r\nb\r\n"
+    delivery = delivery_for(tmp_path, editor)  # type: ignore[arg-type]
+    ctx.shadow.write("notes.md", "x is two now")
+    ctx.shadow.write("crlf.txt", "a\r\nB\r\n")
+    assert await delivery.deliver(ctx)
+    assert editor.buffers == {"notes.md": "x is two now\n", "crlf.txt": "a\r\nB\r\n"}
+    editor.buffers["crlf.txt"] = "a\nB\n"  # the editor normalised the line endings
+    run.state = "done"  # type: ignore[assignment]
+    assert await delivery.revert(ctx)
+    assert editor.asked == []
+    assert editor.buffers == {"crlf.txt": "a\r\nb\r\n"}  # as it was before the run
+
+
+def test_a_delivery_of_a_created_file_survives_the_journal():
+    """The journal leaves None out: a created file's edit has no `before` once read back."""
+    from baton.runtime.runs import EVENT, Delivered
+    ev = Delivered(edits=[FileEdit(path="new.txt", before=None, after="x\n")], applied=True)
+    back = EVENT.validate_json(ev.model_dump_json(exclude_none=True))
+    assert back.edits == ev.edits
