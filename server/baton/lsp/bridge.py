@@ -59,7 +59,7 @@ class Bridge:
         self.timeout_s = timeout_s
         self.on_notice = on_notice
         self._progress: dict[str, _Progress] = {}
-        self._said: dict[str, str] = {}  # run → the last state a notice message was sent for
+        self._said: dict[str, tuple[str, str]] = {}  # run → (state, question) last told
         self._converter: Any = None
 
     def handlers(self) -> dict[str, Callable[[Any], Any]]:
@@ -78,11 +78,12 @@ class Bridge:
     def run_changed(self, notice: dict[str, Any]) -> None:
         self.on_notice(notice)
         self.ls.protocol.notify("baton/runChanged", notice)
-        if self.support.work_done_progress or self._said.get(notice["runId"]) == notice["state"]:
+        said = (notice["state"], (notice.get("question") or {}).get("text", ""))
+        if self.support.work_done_progress or self._said.get(notice["runId"]) == said:
             return
         # A client with no progress UI learns every state in its log, and what the person
         # must act on in a message.
-        self._said[notice["runId"]] = notice["state"]
+        self._said[notice["runId"]] = said
         self.ls.window_log_message(t.LogMessageParams(type=t.MessageType.Log,
                                                       message=notices.state_line(notice)))
         if (text := notices.to_act_on(notice)) is not None:

@@ -38,7 +38,7 @@ def to_act_on(n: dict[str, Any]) -> str | None:
     run_id, state = n["runId"], n["state"]
     lead = f"Baton run {run_id}"
     match state:
-        case "awaiting_input" if n.get("question"):
+        case _ if n.get("question"):  # a question or permission (awaiting_input), a conflict
             q = n["question"]
             options = q.get("options") or []
             how = (f"choose one of: {', '.join(options)}; " if options else "") + "answer with " + \

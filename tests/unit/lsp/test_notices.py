@@ -35,3 +35,10 @@ def test_states_to_act_on():
 def test_paths_are_shown_not_interpreted():
     text = notices.open_this(Path("/w/evil\u202e.txt/.baton/runs/r/plan.md").as_uri())
     assert "\u202e" not in text and "\\u202e" in text
+
+
+def test_a_question_outside_awaiting_input_is_said_too():
+    conflict = {"runId": "r", "state": "implementing", "task": "t",
+                "question": {"text": "You changed a.py line 3 …", "options": ["Keep mine", "Take the agent's"]}}
+    text = notices.to_act_on(conflict)
+    assert "You changed a.py" in text and "Keep mine, Take the agent's" in text and "baton.run.answer" in text
