@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..config import PermissionsConfig, VerifyConfig
@@ -37,6 +37,7 @@ from .parse_lint import parse_lint
 from .parse_tests import parse_tests
 from .report import VerifyResult
 
+Starting = Callable[[str, Side], Awaitable[None]]  # (command, side) about to run
 OUTPUT_CAP = 512_000  # bytes kept per stream (head and tail) for the parsers
 MIN_TIME_S = 1.0      # a command is not started with less of the run's time left
 
@@ -105,14 +106,16 @@ class Verifier:
         self.bwrap = bwrap
 
     async def verify(self, shadow: Shadow, base_store: Path, *, deadline: float | None = None,
-                     record: Callable[[Outcome], None] | None = None) -> VerifyResult:
+                     record: Callable[[Outcome], None] | None = None,
+                     starting: Starting | None = None) -> VerifyResult:
         """Every command on the change, and on the base where the change did not pass;
         `deadline` (time.monotonic) bounds them all; `record` gets each outcome a command
-        produced (not those taken from the cache)."""
+        produced (not those taken from the cache); `starting` is awaited before a command
+        runs (not for one taken from the cache)."""
         reports = []
         base: Shadow | None = None
         for command in self.config.commands:
-            change = await self.outcome(command, "change", shadow, deadline, record)
+            change = await self.outcome(command, "change", shadow, deadline, record, starting)
             before = None
             if not change.clean and change.error is None:
                 try:
@@ -121,7 +124,7 @@ class Verifier:
                     before = Outcome(command=command, side="base",
                                      error=f"the base could not be laid out: {e}")
                 else:
-                    before = await self.outcome(command, "base", base, deadline, record)
+                    before = await self.outcome(command, "base", base, deadline, record, starting)
             reports.append(compare(change, before))
         return VerifyResult.of(reports)
 
@@ -131,7 +134,8 @@ class Verifier:
                 f"env={','.join(sorted(p.env))}", f"layer={self.layer or 'probed'}"]
 
     async def outcome(self, command: str, side: Side, view: Shadow, deadline: float | None,
-                      record: Callable[[Outcome], None] | None = None) -> Outcome:
+                      record: Callable[[Outcome], None] | None = None,
+                      starting: Starting | None = None) -> Outcome:
         root = view.policy.root
         tree = await asyncio.to_thread(tree_state, root)
         key = view_key(view, tree, self._spec(command)) if tree is not None else None
@@ -144,6 +148,8 @@ class Verifier:
             if left < MIN_TIME_S:
                 return Outcome(command=command, side=side, error="the run's time is used up")
             timeout = min(timeout, left)
+        if starting is not None:
+            await starting(command, side)
         p = self.permissions
         try:
             result = await run_command(

@@ -106,13 +106,19 @@ async def test_the_base_runs_once_across_rounds_and_runs(ws: Path) -> None:
 async def test_recorded_outcomes_spare_a_restart_every_completed_command(ws: Path) -> None:
     shadow = run_shadow(ws)
     shadow.write("pkg/__init__.py", "def add(a, b):\n    return a - b\n")
-    rec = Recorder()
-    first = await verify(verifier(PYTEST, RUFF), shadow, rec)
+    rec, started = Recorder(), []
+
+    async def starting(command: str, side: str) -> None:
+        started.append((command, side))
+
+    first = await verify(verifier(PYTEST, RUFF), shadow, rec, starting=starting)
+    assert started == [(PYTEST, "change"), (PYTEST, "base"), (RUFF, "change")]
     restarted = OutcomeCache()
     restarted.seed(Outcome.model_validate(o.model_dump(mode="json")) for o in rec)  # via the journal
-    again = Recorder()
-    second = await verify(verifier(PYTEST, RUFF, cache=restarted), run_shadow(ws), again)
-    assert again == [] and second == first
+    again, started = Recorder(), []
+    second = await verify(verifier(PYTEST, RUFF, cache=restarted), run_shadow(ws), again,
+                          starting=starting)
+    assert again == [] and started == [] and second == first
 
 
 async def test_verification_changes_nothing(ws: Path) -> None:
