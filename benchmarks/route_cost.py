@@ -25,7 +25,8 @@ from baton.providers.base import OnDelta, Turn, TurnRequest
 from baton.providers.registry import FailoverProvider, Registry
 from baton.providers.scripted import ScriptedProvider
 from baton.runtime.engine import Engine
-from baton.runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer, Question, RunNotice
+from baton.runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer
+from baton.wire import Question, RunChanged
 from baton.runtime.runs import Route, State
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +83,7 @@ class AcceptingHost:
     def open_paths(self) -> list[Path]:
         return []
 
-    async def run_changed(self, notice: RunNotice) -> None:
+    async def run_changed(self, notice: RunChanged) -> None:
         assert self.engine is not None
         if notice.state == State.AWAITING_APPROVAL:
             asyncio.get_running_loop().call_soon(self._decide, self.engine.accept, notice.runId)

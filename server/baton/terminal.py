@@ -10,8 +10,8 @@ from typing import Literal, TextIO
 
 from .display import visible
 from .edits.diff import unified_diff
-from .runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
-                           Question, RunNotice)
+from .runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer
+from .wire import Question, RunChanged
 from .sandbox.paths import PathPolicy
 
 
@@ -20,7 +20,7 @@ class TerminalHost:
         self.policy = PathPolicy(root)
         self.interactive = interactive
         self.out = out
-        self.notices: asyncio.Queue[RunNotice] = asyncio.Queue()
+        self.notices: asyncio.Queue[RunChanged] = asyncio.Queue()
         self._last: dict[str, tuple[str, str | None]] = {}
 
     def say(self, text: str = "") -> None:
@@ -45,7 +45,7 @@ class TerminalHost:
     def open_paths(self) -> list[Path]:
         return []
 
-    async def run_changed(self, notice: RunNotice) -> None:
+    async def run_changed(self, notice: RunChanged) -> None:
         extra = f" — {notice.reason}" if notice.reason else ""
         if notice.error:
             extra = f" — {notice.error}"

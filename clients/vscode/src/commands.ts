@@ -3,7 +3,7 @@
 // means (a task, a run, a reason) and sends the server command with its one object argument.
 import * as vscode from "vscode";
 import type { BatonClient } from "./client";
-import { isTerminal, ServerCommand, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
+import { allows, ServerCommand, type Action, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
 import type { RunViewProvider } from "./runView";
@@ -17,12 +17,6 @@ export interface CommandContext {
   view: RunViewProvider;
   output: vscode.LogOutputChannel;
 }
-
-const awaitingApproval = (state: string): boolean => state === "awaiting_approval";
-const awaitingInput = (state: string): boolean => state === "awaiting_input";
-const going = (state: string): boolean => !isTerminal(state);
-const revertible = (state: string): boolean => state === "done" || state === "failed" || state === "cancelled";
-const any = (): boolean => true;
 
 /** Reports a failed server call (unknown run, wrong state, …) with the server's own message. */
 async function guarded<T>(what: string, action: () => Promise<T>): Promise<T | undefined> {
@@ -115,7 +109,7 @@ function promptWhileWaiting<T>(
         widget.dispose();
       }),
       ctx.runs.onDidChange((run) => {
-        if (run.runId === runId && run.state !== "awaiting_input") {
+        if (run.runId === runId && !allows(run, "answer")) {
           widget.hide();
         }
       }),
@@ -159,9 +153,10 @@ function askChoice(ctx: CommandContext, runId: string, text: string, options: st
 export async function answerQuestion(ctx: CommandContext, runId: string): Promise<void> {
   const question = await guarded("reading the question", () => waitingQuestion(ctx, runId));
   const text = question?.text ?? "The run is waiting for your answer.";
+  const options = question?.options ?? [];
   let answer: string | undefined;
-  if (question?.options !== undefined && question.options.length > 0) {
-    const picked = await askChoice(ctx, runId, text, question.options);
+  if (options.length > 0) {
+    const picked = await askChoice(ctx, runId, text, options);
     if (picked === undefined) {
       return;
     }
@@ -210,24 +205,28 @@ async function trustWorkspaceConfig(ctx: CommandContext): Promise<void> {
   }
 }
 
+/** Each action the server allows, as the palette commands that take it (in this order). */
+const ACTION_ITEMS: [Action, string, string][] = [
+  ["accept", "Accept plan", "baton.ui.acceptPlan"],
+  ["revise", "Revise plan…", "baton.ui.revisePlan"],
+  ["answer", "Answer question…", "baton.ui.answerQuestion"],
+  ["apply", "Apply changes", "baton.ui.applyChanges"],
+  ["steer", "Steer…", "baton.ui.steerRun"],
+  ["cancel", "Cancel run", "baton.ui.cancelRun"],
+  ["revert", "Revert run", "baton.ui.revertRun"],
+  ["followUp", "Follow up…", "baton.ui.followUp"],
+];
+
 async function runActions(run: RunSummary): Promise<void> {
   const actions: [string, string][] = [];
-  if (run.state === "awaiting_approval") {
-    actions.push(["Accept plan", "baton.ui.acceptPlan"], ["Revise plan…", "baton.ui.revisePlan"], ["Reject plan…", "baton.ui.rejectPlan"]);
+  for (const [action, label, command] of ACTION_ITEMS) {
+    if (allows(run, action)) {
+      actions.push([label, command]);
+    }
   }
-  if (run.state === "awaiting_input") {
-    actions.push(["Answer question…", "baton.ui.answerQuestion"]);
+  if (allows(run, "reject")) {
+    actions.push(run.state === "awaiting_apply" ? ["Reject changes…", "baton.ui.rejectChanges"] : ["Reject plan…", "baton.ui.rejectPlan"]);
   }
-  if (run.state === "awaiting_apply") {
-    actions.push(["Apply changes", "baton.ui.applyChanges"], ["Reject changes…", "baton.ui.rejectChanges"]);
-  }
-  if (going(run.state)) {
-    actions.push(["Steer…", "baton.ui.steerRun"], ["Cancel run", "baton.ui.cancelRun"]);
-  }
-  if (revertible(run.state)) {
-    actions.push(["Revert run", "baton.ui.revertRun"]);
-  }
-  actions.push(["Follow up…", "baton.ui.followUp"]);
   const picked = await vscode.window.showQuickPick(
     actions.map(([label, command]) => ({ label, command })),
     { title: `Baton: ${run.task}` },
@@ -244,9 +243,10 @@ async function runActions(run: RunSummary): Promise<void> {
 function onRun(
   ctx: CommandContext,
   purpose: string,
-  fits: (state: string) => boolean,
+  allowed: Action,
   action: (runId: string) => Promise<unknown>,
 ): (runId?: unknown) => Promise<void> {
+  const fits = (run: RunSummary): boolean => allows(run, allowed);
   return async (given?: unknown) => {
     const runId = typeof given === "string" ? given : await guarded("listing runs", () => ctx.picker.pick(purpose, fits));
     if (runId !== undefined) {
@@ -262,16 +262,16 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
   const table: Record<string, (...args: unknown[]) => Promise<unknown>> = {
     "baton.ui.runTask": () => startRun(ctx),
-    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", awaitingApproval, (runId) =>
+    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", "accept", (runId) =>
       send("accepting the plan", ServerCommand.accept, { runId }),
     ),
-    "baton.ui.rejectPlan": onRun(ctx, "awaiting approval", awaitingApproval, async (runId) => {
+    "baton.ui.rejectPlan": onRun(ctx, "awaiting approval", "reject", async (runId) => {
       const reason = await vscode.window.showInputBox({ title: "Baton: Reject Plan", prompt: "Why? (optional)" });
       if (reason !== undefined) {
         await send("rejecting the plan", ServerCommand.reject, reason.trim() ? { runId, reason: reason.trim() } : { runId });
       }
     }),
-    "baton.ui.revisePlan": onRun(ctx, "awaiting approval", awaitingApproval, async (runId) => {
+    "baton.ui.revisePlan": onRun(ctx, "awaiting approval", "revise", async (runId) => {
       const feedback = await vscode.window.showInputBox({
         title: "Baton: Revise Plan",
         prompt: "What should the planner change?",
@@ -282,21 +282,21 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         await send("revising the plan", ServerCommand.revise, { runId, feedback: feedback.trim() });
       }
     }),
-    "baton.ui.applyChanges": onRun(ctx, "holding changes to apply", (s) => s === "awaiting_apply", (runId) =>
+    "baton.ui.applyChanges": onRun(ctx, "holding changes to apply", "apply", (runId) =>
       send("applying the changes", ServerCommand.applyEdits, { runId }),
     ),
-    "baton.ui.rejectChanges": onRun(ctx, "holding changes to apply", (s) => s === "awaiting_apply", async (runId) => {
+    "baton.ui.rejectChanges": onRun(ctx, "holding changes to apply", "apply", async (runId) => {
       const reason = await vscode.window.showInputBox({ title: "Baton: Reject Changes", prompt: "Why? (optional)" });
       if (reason !== undefined) {
         await send("rejecting the changes", ServerCommand.rejectEdits, reason.trim() ? { runId, reason: reason.trim() } : { runId });
       }
     }),
-    "baton.ui.cancelRun": onRun(ctx, "running", going, (runId) => send("cancelling", ServerCommand.cancel, { runId })),
-    "baton.ui.revertRun": onRun(ctx, "finished to revert", revertible, (runId) =>
+    "baton.ui.cancelRun": onRun(ctx, "running", "cancel", (runId) => send("cancelling", ServerCommand.cancel, { runId })),
+    "baton.ui.revertRun": onRun(ctx, "finished to revert", "revert", (runId) =>
       send("reverting", ServerCommand.revert, { runId }),
     ),
-    "baton.ui.answerQuestion": onRun(ctx, "waiting for an answer", awaitingInput, (runId) => answerQuestion(ctx, runId)),
-    "baton.ui.steerRun": onRun(ctx, "running", going, async (runId) => {
+    "baton.ui.answerQuestion": onRun(ctx, "waiting for an answer", "answer", (runId) => answerQuestion(ctx, runId)),
+    "baton.ui.steerRun": onRun(ctx, "running", "steer", async (runId) => {
       const message = await vscode.window.showInputBox({
         title: "Baton: Steer Run",
         prompt: "A note the working agent reads at its next turn",
@@ -307,7 +307,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         await send("steering", ServerCommand.steer, { runId, message: message.trim() });
       }
     }),
-    "baton.ui.followUp": onRun(ctx, "to follow up", any, (runId) => startRun(ctx, runId)),
+    "baton.ui.followUp": onRun(ctx, "to follow up", "followUp", (runId) => startRun(ctx, runId)),
     "baton.ui.showRuns": async () => {
       const runs = await guarded("listing runs", () => ctx.picker.list());
       if (runs === undefined) {

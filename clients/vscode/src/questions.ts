@@ -5,17 +5,18 @@
 // is not lost: the status bar shows the waiting question and `Baton: Answer Question` asks again.
 import type * as vscode from "vscode";
 import { answerQuestion, type CommandContext } from "./commands";
+import { allows } from "./protocol";
 import type { TrackedRun } from "./runs";
 
 export function promptOnQuestions(ctx: CommandContext): vscode.Disposable {
   const prompting = new Set<string>();
   return ctx.runs.onDidChange((run: TrackedRun) => {
-    const arrived = run.state === "awaiting_input" && run.previousState !== "awaiting_input";
+    const arrived = allows(run, "answer") && run.previousState !== "awaiting_input";
     const question = run.question;
     if (!arrived || question === undefined || question === null || prompting.has(run.runId)) {
       return;
     }
-    if (question.options !== undefined && question.options.length > 0) {
+    if ((question.options ?? []).length > 0) {
       return;
     }
     prompting.add(run.runId);

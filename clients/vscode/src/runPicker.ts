@@ -10,15 +10,6 @@ interface RunItem extends vscode.QuickPickItem {
   runId: string;
 }
 
-function createdAtKey(run: RunSummary): number {
-  const value = run.createdAt;
-  if (typeof value === "number") {
-    return value;
-  }
-  const parsed = typeof value === "string" ? Date.parse(value) : NaN;
-  return Number.isNaN(parsed) ? 0 : parsed;
-}
-
 export class RunPicker {
   constructor(
     private readonly baton: BatonClient,
@@ -37,7 +28,15 @@ export class RunPicker {
     }
     for (const seen of this.runs.all()) {
       const known = byId.get(seen.runId);
-      byId.set(seen.runId, { ...known, runId: seen.runId, task: seen.task, route: seen.route ?? known?.route ?? null, state: seen.state });
+      byId.set(seen.runId, {
+        ...known,
+        runId: seen.runId,
+        task: seen.task,
+        route: seen.route ?? known?.route ?? null,
+        state: seen.state,
+        createdAt: known?.createdAt ?? 0,
+        actions: seen.actions ?? known?.actions ?? [],
+      });
     }
     const order = new Map(this.runs.all().map((run, index) => [run.runId, index]));
     return [...byId.values()].sort((a, b) => {
@@ -46,7 +45,7 @@ export class RunPicker {
       if (seenA !== undefined || seenB !== undefined) {
         return (seenA ?? Number.MAX_SAFE_INTEGER) - (seenB ?? Number.MAX_SAFE_INTEGER);
       }
-      return createdAtKey(b) - createdAtKey(a);
+      return b.createdAt - a.createdAt;
     });
   }
 
@@ -66,11 +65,12 @@ export class RunPicker {
   }
 
   /**
-   * Picks a run in a state `fits` accepts; `purpose` completes "No run is …" and the pick's title.
+   * Picks a run that `fits` (the server's actions say what a run allows); `purpose` completes
+   * "No run is …" and the pick's title.
    * Resolves undefined when there is none (after saying so) or the person dismissed the pick.
    */
-  async pick(purpose: string, fits: (state: string) => boolean): Promise<string | undefined> {
-    const runs = (await this.list()).filter((run) => fits(run.state));
+  async pick(purpose: string, fits: (run: RunSummary) => boolean): Promise<string | undefined> {
+    const runs = (await this.list()).filter(fits);
     const fromEditor = this.activeEditorRunId();
     if (fromEditor !== undefined && runs.some((run) => run.runId === fromEditor)) {
       return fromEditor;

@@ -1,7 +1,7 @@
 // The status-bar item: the active run's state at a glance; a click opens `Baton: Show Runs`,
 // or answers the question when the active run waits for one.
 import * as vscode from "vscode";
-import { isTerminal } from "./protocol";
+import { allows, isTerminal } from "./protocol";
 import type { RunTracker, TrackedRun } from "./runs";
 
 const STATE_LABELS: Record<string, string> = {
@@ -74,7 +74,7 @@ export class RunStatusBar implements vscode.Disposable {
       details.push(`question: ${run.question.text}`);
     }
     this.item.tooltip = details.join("\n");
-    this.item.command = run.state === "awaiting_input" ? "baton.ui.answerQuestion" : "baton.ui.showRuns";
+    this.item.command = allows(run, "answer") ? "baton.ui.answerQuestion" : "baton.ui.showRuns";
     this.item.backgroundColor = WAITING_FOR_PERSON.has(run.state)
       ? new vscode.ThemeColor("statusBarItem.warningBackground")
       : run.state === "failed"

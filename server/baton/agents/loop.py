@@ -17,16 +17,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import RunFailed, ToolRefused
-from ..providers.base import (
-    Message,
-    OnDelta,
-    Provider,
-    StopReason,
-    ToolCall,
-    ToolResult,
-    TurnRequest,
-    Usage,
-)
+from ..providers.base import (Message, OnDelta, Provider, StopReason, ToolCall, ToolResult,
+                              TurnRequest, Usage)
 from ..tools.registry import Pause, Tool, ToolRegistry
 from .roles import RoleSpec
 

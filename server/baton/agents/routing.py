@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Route = Literal["ask", "edit", "plan"]
+from ..wire import Route
 
 
 class RouteGuess(BaseModel):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from .routing import Route, fast_route
+from ..wire import Route
+from .routing import fast_route
 
 GOAL_ACCURACY = 0.95
 GOAL_DECIDED = 0.50

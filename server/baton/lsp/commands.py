@@ -8,74 +8,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pygls.exceptions import (
-    JsonRpcException,
-    JsonRpcInternalError,
-    JsonRpcInvalidParams,
-)
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 
 from ..config import load_config
 from ..config import trust_workspace as record_trust
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
-from ..runtime.runs import Route
+from ..wire import (AnswerArgs, EmptyArgs, HunkArgs, RejectArgs, ReviseArgs, Route, RunArgs,
+                    RunIdArgs, SelectionArgs, SteerArgs)
 from .command_names import UNKNOWN_RUN, WRONG_STATE
 
 log = logging.getLogger(__name__)
 
 
-
-class _Arg(BaseModel):
-    # Unknown fields are ignored, so newer clients keep working with this server.
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class RunArg(_Arg):
-    task: str = Field(min_length=1)
-    uri: str | None = None
-    range: dict[str, Any] | None = None
-    route: Route | None = None
-    parentRunId: str | None = None
-    diagnostic: str | None = None  # the problem a "Fix with Baton" run starts from
-
-
-class RunIdArg(_Arg):
-    runId: str = Field(min_length=1)
-
-
-class RejectArg(RunIdArg):
-    reason: str = ""
-
-
-class ReviseArg(RunIdArg):
-    feedback: str = Field(min_length=1)
-
-
-class AnswerArg(RunIdArg):
-    answer: str = Field(min_length=1)
-
-
-class SteerArg(RunIdArg):
-    message: str = Field(min_length=1)
-
-
-class HunkArg(RunIdArg):
-    path: str = Field(min_length=1)
-    hunk: str = Field(min_length=1)  # the hunk's id, as the code action in changes.diff gives it
-
-
-class EmptyArg(_Arg):
-    pass
-
-
-class SelectionArg(_Arg):
-    uri: str
-    range: dict[str, Any]
-    task: str | None = None
-
-
-def _parse(model: type[_Arg], args: tuple[Any, ...]) -> Any:
+def _parse(model: type[BaseModel], args: tuple[Any, ...]) -> Any:
     if len(args) > 1:
         raise JsonRpcInvalidParams(f"expected one object argument, got {len(args)} arguments")
     raw = args[0] if args else {}
@@ -114,7 +61,7 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
     argument, runs the command on the engine and maps Baton's errors to JSON-RPC ones."""
     out: dict[str, Command] = {}
 
-    def command(name: str, model: type[_Arg]) -> Callable[[Handler], Handler]:
+    def command(name: str, model: type[BaseModel]) -> Callable[[Handler], Handler]:
         def wrap(fn: Handler) -> Handler:
             async def handler(*args: Any) -> Any:
                 try:
@@ -129,79 +76,79 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
             return fn
         return wrap
 
-    @command("baton.run", RunArg)
-    def run(engine: Engine, a: RunArg) -> dict[str, str]:
+    @command("baton.run", RunArgs)
+    def run(engine: Engine, a: RunArgs) -> dict[str, str]:
         return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=a.route,
                                        parent_run_id=a.parentRunId, diagnostic=a.diagnostic)}
 
-    @command("baton.run.answer", AnswerArg)
-    def answer(engine: Engine, a: AnswerArg) -> None:
+    @command("baton.run.answer", AnswerArgs)
+    def answer(engine: Engine, a: AnswerArgs) -> None:
         engine.answer(a.runId, a.answer)
 
-    @command("baton.run.steer", SteerArg)
-    def steer(engine: Engine, a: SteerArg) -> None:
+    @command("baton.run.steer", SteerArgs)
+    def steer(engine: Engine, a: SteerArgs) -> None:
         engine.steer(a.runId, a.message)
 
-    @command("baton.plan.accept", RunIdArg)
-    def accept(engine: Engine, a: RunIdArg) -> None:
+    @command("baton.plan.accept", RunIdArgs)
+    def accept(engine: Engine, a: RunIdArgs) -> None:
         engine.accept(a.runId)
 
-    @command("baton.plan.reject", RejectArg)
-    def reject(engine: Engine, a: RejectArg) -> None:
+    @command("baton.plan.reject", RejectArgs)
+    def reject(engine: Engine, a: RejectArgs) -> None:
         engine.reject(a.runId, a.reason)
 
-    @command("baton.plan.revise", ReviseArg)
-    def revise(engine: Engine, a: ReviseArg) -> None:
+    @command("baton.plan.revise", ReviseArgs)
+    def revise(engine: Engine, a: ReviseArgs) -> None:
         engine.revise(a.runId, a.feedback)
 
-    @command("baton.edits.apply", RunIdArg)
-    def apply(engine: Engine, a: RunIdArg) -> None:
+    @command("baton.edits.apply", RunIdArgs)
+    def apply(engine: Engine, a: RunIdArgs) -> None:
         engine.apply(a.runId)
 
-    @command("baton.edits.reject", RejectArg)
-    def reject_edits(engine: Engine, a: RejectArg) -> None:
+    @command("baton.edits.reject", RejectArgs)
+    def reject_edits(engine: Engine, a: RejectArgs) -> None:
         engine.reject(a.runId, a.reason or "changes rejected")
 
     # Per-hunk review (code actions on each hunk of a held changes.diff).
-    @command("baton.edits.applyHunk", HunkArg)
-    async def apply_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:
+    @command("baton.edits.applyHunk", HunkArgs)
+    async def apply_hunk(engine: Engine, a: HunkArgs) -> dict[str, Any]:
         return {"hunksLeft": await engine.apply_hunk(a.runId, a.path, a.hunk)}
 
-    @command("baton.edits.rejectHunk", HunkArg)
-    async def reject_hunk(engine: Engine, a: HunkArg) -> dict[str, Any]:
+    @command("baton.edits.rejectHunk", HunkArgs)
+    async def reject_hunk(engine: Engine, a: HunkArgs) -> dict[str, Any]:
         return {"hunksLeft": await engine.reject_hunk(a.runId, a.path, a.hunk)}
 
-    @command("baton.run.cancel", RunIdArg)
-    def cancel(engine: Engine, a: RunIdArg) -> None:
+    @command("baton.run.cancel", RunIdArgs)
+    def cancel(engine: Engine, a: RunIdArgs) -> None:
         engine.cancel(a.runId)
 
-    @command("baton.run.revert", RunIdArg)
-    def revert(engine: Engine, a: RunIdArg) -> None:
+    @command("baton.run.revert", RunIdArgs)
+    def revert(engine: Engine, a: RunIdArgs) -> None:
         engine.revert(a.runId)
 
-    @command("baton.runs", EmptyArg)
-    def runs(engine: Engine, a: EmptyArg) -> list[dict[str, Any]]:
+    @command("baton.runs", EmptyArgs)
+    def runs(engine: Engine, a: EmptyArgs) -> list[dict[str, Any]]:
         return engine.list()
 
-    @command("baton.run.show", RunIdArg)
-    def show(engine: Engine, a: RunIdArg) -> dict[str, Any]:
+    @command("baton.run.show", RunIdArgs)
+    def show(engine: Engine, a: RunIdArgs) -> dict[str, Any]:
         return engine.show(a.runId)
 
     # Code actions on a selection: clients prompt for the text and call these with `task`.
-    @command("baton.selection.ask", SelectionArg)
-    def selection_ask(engine: Engine, a: SelectionArg) -> dict[str, str]:
+    @command("baton.selection.ask", SelectionArgs)
+    def selection_ask(engine: Engine, a: SelectionArgs) -> dict[str, str]:
         task = a.task or "Explain the selected code."
         return {"runId": engine.create(task, uri=a.uri, range=a.range, route=Route.ASK)}
 
-    @command("baton.selection.edit", SelectionArg)
-    def selection_edit(engine: Engine, a: SelectionArg) -> dict[str, str]:
+    @command("baton.selection.edit", SelectionArgs)
+    def selection_edit(engine: Engine, a: SelectionArgs) -> dict[str, str]:
         if not a.task:
             raise UserInputError("`task` is required: say what to change in the selection "
                                  "(your editor should have prompted for it)")
         return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=Route.EDIT)}
 
-    @command("baton.workspace.trust", EmptyArg)
-    async def trust(engine: Engine, a: EmptyArg) -> dict[str, str]:
+    @command("baton.workspace.trust", EmptyArgs)
+    async def trust(engine: Engine, a: EmptyArgs) -> dict[str, str]:
         return await trust_workspace(engine)
 
     return out

@@ -24,8 +24,8 @@ from pygls.workspace import Workspace
 
 from ..display import visible
 from ..runtime.disk_edits import apply_on_disk, stale
-from ..runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
-                            Question, RunNotice)
+from ..runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer
+from ..wire import Question, RunChanged
 from ..sandbox.paths import PathPolicy
 from . import workspace_edit
 from .channel import Channel, ChannelClosed
@@ -122,7 +122,7 @@ class LspHost:
             await asyncio.Event().wait()
 
     # -- Host -------------------------------------------------------------------------
-    async def run_changed(self, notice: RunNotice) -> None:
+    async def run_changed(self, notice: RunChanged) -> None:
         params = notice.model_dump(mode="json", exclude_none=True)
         for key in ("task", "routeReason", "error", "reason"):  # clients show these as they are
             if key in params:

@@ -4,21 +4,8 @@ allowed actions, so editors offer exactly these and decide nothing themselves.""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
+from ..wire import Action
 from .runs import Run, State
-
-
-class Action(StrEnum):
-    ACCEPT = "accept"  # baton.plan.accept: the plan (or an edit route's change)
-    REJECT = "reject"  # baton.plan.reject, baton.edits.reject
-    REVISE = "revise"  # baton.plan.revise
-    APPLY = "apply"  # baton.edits.apply, and per hunk
-    ANSWER = "answer"  # baton.run.answer
-    STEER = "steer"  # baton.run.steer: a note the working agent sees at its next turn
-    CANCEL = "cancel"  # baton.run.cancel
-    REVERT = "revert"  # baton.run.revert
-    FOLLOW_UP = "followUp"  # baton.run with parentRunId
 
 
 _WAITING_FOR: dict[Action, tuple[State, ...]] = {

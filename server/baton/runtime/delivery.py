@@ -41,9 +41,10 @@ from ..errors import RunFailed, UserInputError
 from ..sandbox.nofollow import write_tree_file
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Change, read_text_file
+from ..wire import Question
 from .context import RunContext
 from .file_locks import FileLocks
-from .host import ApplyResult, FileEdit, Host, Question
+from .host import ApplyResult, FileEdit, Host
 from .planfile import render_changes
 from .recorder import Recorder
 from .runs import ConflictAnswered, ConflictAsked, Delivered

@@ -6,26 +6,9 @@ import time
 from typing import Any
 
 from .context import RunContext
-from .runs import (
-    EVENT,
-    AgentMessage,
-    Answered,
-    Approval,
-    Asked,
-    ChangesApplied,
-    ConflictAnswered,
-    ConflictAsked,
-    Delivered,
-    Permission,
-    PlanAccepted,
-    Rejected,
-    Reviewed,
-    RevisionAsked,
-    Routed,
-    StateChanged,
-    Steered,
-    ToolDone,
-)
+from .runs import (EVENT, AgentMessage, Answered, Approval, Asked, ChangesApplied, ConflictAnswered,
+                   ConflictAsked, Delivered, Permission, PlanAccepted, Rejected, Reviewed,
+                   RevisionAsked, Routed, StateChanged, Steered, ToolDone)
 
 
 def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ..providers.registry import Registry
 from ..sandbox.grants import Grants, literal
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
+from ..wire import RunSummary
 from . import workspace_lock
 from .actions import Action, allowed, refusal
 from .briefing import Briefing, relative_uri
@@ -33,16 +34,8 @@ from .host import Host
 from .journal import Journal
 from .planfile import granted_files
 from .recorder import Recorder, usage
-from .runs import (
-    ChangesApplied,
-    Created,
-    PlanAccepted,
-    Rejected,
-    RevisionAsked,
-    Route,
-    Run,
-    Steered,
-)
+from .runs import (ChangesApplied, Created, PlanAccepted, Rejected, RevisionAsked, Route, Run,
+                   Steered)
 from .settings import Settings
 from .watcher import Watcher
 from .workflow import Workflow
@@ -251,9 +244,9 @@ class Engine:
                                           log.error("revert of %s failed: %s", run_id, t.exception()))
 
     def list(self) -> list[dict[str, Any]]:
-        return [{"runId": c.run.id, "task": c.run.task, "route": c.run.route, "state": c.run.state,
-                 "createdAt": c.run.created_at, "parentRunId": c.run.parent_run_id,
-                 "usage": usage(c.run), "actions": [str(a) for a in allowed(c.run)]}
+        return [RunSummary(runId=c.run.id, task=c.run.task, route=c.run.route, state=c.run.state,
+                           createdAt=c.run.created_at, parentRunId=c.run.parent_run_id,
+                           usage=usage(c.run), actions=allowed(c.run)).model_dump(mode="json")
                 for c in sorted(self.contexts.values(), key=lambda c: c.run.created_at)]
 
     def show(self, run_id: str) -> dict[str, Any]:

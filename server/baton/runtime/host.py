@@ -12,6 +12,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
+from ..wire import Question, RunChanged
+
 
 class PermissionAnswer(StrEnum):
     ONCE = "Allow once"
@@ -47,29 +49,6 @@ class Finding(BaseModel):
     severity: Literal["error", "warning", "info", "hint"] = "warning"
 
 
-class Question(BaseModel):
-    text: str
-    options: list[str] | None = None
-
-
-class RunNotice(BaseModel):
-    """What `baton/runChanged` carries (PROTOCOL §4)."""
-
-    runId: str
-    state: str
-    route: str | None = None
-    routeReason: str | None = None
-    task: str
-    planUri: str | None = None
-    answerUri: str | None = None
-    question: Question | None = None
-    error: str | None = None
-    usage: dict[str, dict[str, float]] | None = None
-    held: int | None = None  # the agent's hunks held back after a conflict (or a declined edit)
-    reason: str | None = None
-    actions: list[str] | None = None  # what the person may do now (runtime/actions.py)
-
-
 class OpenDocument(BaseModel):
     text: str
     version: int | None
@@ -82,7 +61,7 @@ class Host(Protocol):
     def open_paths(self) -> list[Path]:
         """The files the person has open, for the agents' context."""
 
-    async def run_changed(self, notice: RunNotice) -> None: ...
+    async def run_changed(self, notice: RunChanged) -> None: ...
 
     async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
                        message: str) -> None: ...

@@ -11,7 +11,8 @@ from typing import Literal
 
 from .actions import allowed
 from .context import RunContext
-from .host import Host, RunNotice
+from ..wire import RunChanged
+from .host import Host
 from .journal import Journal
 from .runs import Event, Run, State
 
@@ -38,18 +39,18 @@ class Recorder:
                        message: str) -> None:
         await self.host.progress(run_id, kind, message)
 
-    def notice(self, ctx: RunContext, reason: str = "") -> RunNotice:
+    def notice(self, ctx: RunContext, reason: str = "") -> RunChanged:
         run = ctx.run
         plan = ctx.folder / "plan.md"
         answer = ctx.folder / "answer.md"
-        return RunNotice(
+        return RunChanged(
             runId=run.id, state=run.state, route=run.route,
             routeReason=run.route_reason or None, task=run.task,
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
             question=run.question.question if run.question and run.state == State.AWAITING_INPUT else None,
             error=self.redact(run.error) or None, usage=usage(run), held=ctx.held or None,
-            reason=self.redact(reason) or None, actions=[str(a) for a in allowed(run)])
+            reason=self.redact(reason) or None, actions=allowed(run))
 
 
 def usage(run: Run) -> dict[str, dict[str, float]] | None:

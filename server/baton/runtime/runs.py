@@ -6,34 +6,13 @@ only ever changes a run by appending an event (`recorder.Recorder.emit`).
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
 from ..providers.base import Message, ToolResult, Usage
-from .host import FileEdit, Finding, Question
-
-
-class State(StrEnum):
-    QUEUED = "queued"
-    CLASSIFYING = "classifying"
-    PLANNING = "planning"
-    AWAITING_APPROVAL = "awaiting_approval"
-    AWAITING_INPUT = "awaiting_input"
-    IMPLEMENTING = "implementing"
-    REVIEWING = "reviewing"
-    AWAITING_APPLY = "awaiting_apply"
-    DONE = "done"
-    REJECTED = "rejected"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class Route(StrEnum):
-    ASK = "ask"
-    EDIT = "edit"
-    PLAN = "plan"
+from ..wire import Question, Route, State
+from .host import FileEdit, Finding
 
 
 TERMINAL = frozenset({State.DONE, State.REJECTED, State.FAILED, State.CANCELLED})

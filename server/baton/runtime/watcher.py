@@ -21,10 +21,11 @@ from ..edits.merge import merge3, resolve
 from ..errors import BatonError
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import read_text_file
+from ..wire import Question
 from .context import RunContext
 from .delivery import KEEP_MINE, SHOW_BOTH, TAKE_AGENT, Delivery
 from .file_locks import FileLocks
-from .host import Host, Question
+from .host import Host
 from .recorder import Recorder
 from .runs import State, Steered
 

@@ -19,14 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ..agents.loop import AgentOutput, run_agent
-from ..agents.roles import (
-    ANSWERER,
-    CLASSIFIER,
-    IMPLEMENTER,
-    PLANNER,
-    REVIEWER,
-    RoleSpec,
-)
+from ..agents.roles import ANSWERER, CLASSIFIER, IMPLEMENTER, PLANNER, REVIEWER, RoleSpec
 from ..agents.routing import fast_route, promote_edit
 from ..errors import BatonError, RunFailed
 from ..providers.base import Message
@@ -36,37 +29,17 @@ from ..tools import specs
 from ..tools.builtin import BUILTIN
 from ..tools.listing import iter_files
 from ..tools.registry import Pause, ToolRegistry
+from ..wire import Question
 from .briefing import Briefing, relative_uri
 from .context import RunContext
 from .delivery import Delivery
-from .host import Finding, Host, Question
-from .planfile import (
-    granted_files,
-    render_answer,
-    render_changes,
-    render_edit_proposal,
-    render_plan,
-)
+from .host import Finding, Host
+from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
+                       render_plan)
 from .recorder import Recorder, usage_line
-from .runs import (
-    TERMINAL,
-    WAITING,
-    Answer,
-    Answered,
-    Asked,
-    ChangesApplied,
-    Decision,
-    PlanAccepted,
-    PlanSubmitted,
-    Rejected,
-    Reviewed,
-    RevisionAsked,
-    Route,
-    Routed,
-    State,
-    StateChanged,
-    legal,
-)
+from .runs import (TERMINAL, WAITING, Answer, Answered, Asked, ChangesApplied, Decision,
+                   PlanAccepted, PlanSubmitted, Rejected, Reviewed, RevisionAsked, Route, Routed,
+                   State, StateChanged, legal)
 from .session import RoleSession
 from .settings import Settings
 from .streaming import Streamer

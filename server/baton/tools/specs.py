@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..sandbox.grants import MAX_PLAN_FILES, check_plan_file
+from ..wire import Route
 
 
 class _Args(BaseModel):
@@ -52,7 +53,7 @@ class RunCommand(_Args):
 
 
 class Classify(_Args):
-    route: Literal["ask", "edit", "plan"]
+    route: Route
     reason: str
 
 

@@ -65,19 +65,24 @@ vim.cmd('normal! ggVj\27')
 H.eq({ start = { line = 0, character = 0 }, ['end'] = { line = 1, character = 6 } },
   range_params(b, 1, 2, 'utf-16'), 'range of a linewise selection')
 
--- Without a run id, a command acts on the latest run in a state it answers.
+-- Without a run id, a command acts on the latest run whose actions (the server's) include it.
 local runs = require('baton.runs')
 runs.clear()
-runs.update({ runId = 'old', state = 'awaiting_approval', task = 'a' })
-runs.update({ runId = 'asking', state = 'awaiting_input', task = 'b', question = { text = 'q?', options = vim.NIL } })
-runs.update({ runId = 'finished', state = 'done', task = 'c' })
-runs.update({ runId = 'working', state = 'implementing', task = 'd' })
+runs.update({ runId = 'old', state = 'awaiting_approval', task = 'a',
+  actions = { 'accept', 'reject', 'revise', 'steer', 'cancel', 'followUp' } })
+runs.update({ runId = 'asking', state = 'awaiting_input', task = 'b', question = { text = 'q?', options = vim.NIL },
+  actions = { 'answer', 'steer', 'cancel', 'followUp' } })
+runs.update({ runId = 'finished', state = 'done', task = 'c', actions = { 'revert', 'followUp' } })
+runs.update({ runId = 'working', state = 'implementing', task = 'd', actions = { 'steer', 'cancel', 'followUp' } })
 H.eq('old', runs.pick('accept').runId, 'accept picks the run awaiting approval')
 H.eq('asking', runs.pick('answer').runId, 'answer picks the run awaiting input')
 H.eq(nil, runs.get('asking').question.options, 'a null options list is dropped')
 H.eq('finished', runs.pick('revert').runId, 'revert picks the latest finished run')
 H.eq('working', runs.pick('cancel').runId, 'cancel picks the latest active run')
 H.eq('working', runs.pick('steer').runId, 'steer picks the working run')
+runs.update({ runId = 'waiting', state = 'awaiting_approval', task = 'e',
+  actions = { 'accept', 'reject', 'revise', 'steer', 'cancel', 'followUp' } })
+H.eq('waiting', runs.pick('steer').runId, 'steer picks any run the server lets steer (as VS Code does)')
 runs.update({ runId = 'asking', state = 'planning', task = 'b' })
 H.eq(nil, runs.get('asking').question, 'a question does not outlive awaiting_input')
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from baton.config import load_config
 from baton.runtime.engine import Engine
-from baton.runtime.host import (ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer,
-                                Question, RunNotice)
+from baton.runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer
+from baton.wire import Question, RunChanged
 
 HELLO = 'def hello():\n    print("hello")\n'
 
@@ -42,7 +42,7 @@ class MemoryHost:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.notices: list[RunNotice] = []
+        self.notices: list[RunChanged] = []
         self.shown: list[Path] = []
         self.edits: list[list[FileEdit]] = []
         self.findings: list[Finding] = []
@@ -59,7 +59,7 @@ class MemoryHost:
     def open_paths(self) -> list[Path]:
         return list(self.buffers)
 
-    async def run_changed(self, notice: RunNotice) -> None:
+    async def run_changed(self, notice: RunChanged) -> None:
         self.notices.append(notice)
         self._changed.set()
         self._changed = asyncio.Event()
@@ -92,12 +92,12 @@ class MemoryHost:
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:
         self.findings += findings
 
-    def last(self, run_id: str) -> RunNotice:
+    def last(self, run_id: str) -> RunChanged:
         return [n for n in self.notices if n.runId == run_id][-1]
 
-    async def state(self, run_id: str, *states: str, timeout: float = 10) -> RunNotice:
+    async def state(self, run_id: str, *states: str, timeout: float = 10) -> RunChanged:
         """The run's notice once it is in one of `states`."""
-        async def reached() -> RunNotice:
+        async def reached() -> RunChanged:
             while True:
                 notice = next((n for n in reversed(self.notices) if n.runId == run_id), None)
                 if notice is not None and notice.state in states:

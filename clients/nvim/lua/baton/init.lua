@@ -172,7 +172,7 @@ end
 --- Accepts the plan (or, in review mode, applies the held changes).
 function M.accept(run_id)
   with_run('accept', run_id, function(id, c, run)
-    local command = run and run.state == 'awaiting_apply' and 'baton.edits.apply' or 'baton.plan.accept'
+    local command = run and runs.allows(run, 'apply') and 'baton.edits.apply' or 'baton.plan.accept'
     client.exec(c, command, { runId = id })
   end)
 end
@@ -180,7 +180,7 @@ end
 --- Rejects the plan (or, in review mode, the held changes).
 function M.reject(run_id, reason)
   with_run('reject', run_id, function(id, c, run)
-    local command = run and run.state == 'awaiting_apply' and 'baton.edits.reject' or 'baton.plan.reject'
+    local command = run and runs.allows(run, 'apply') and 'baton.edits.reject' or 'baton.plan.reject'
     client.exec(c, command, { runId = id, reason = reason })
   end)
 end

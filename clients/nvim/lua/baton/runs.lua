@@ -18,6 +18,7 @@ M.TERMINAL = { done = true, rejected = true, failed = true, cancelled = true }
 ---@field reason string?
 ---@field usage table?
 ---@field held integer?  the agent's hunks held back after a conflict, in changes.diff
+---@field actions string[]?  what the server says the person may do with the run now
 ---@field client_id integer?
 ---@field seq integer  order of the last change seen
 
@@ -36,7 +37,7 @@ function M.update(notice, client_id)
   run = run or { runId = notice.runId }
   -- Optional fields describe the current state only: a question or error of an
   -- earlier state must not linger (vim.NIL from JSON null counts as absent).
-  for _, key in ipairs({ 'state', 'route', 'task', 'planUri', 'answerUri', 'question', 'error', 'reason', 'usage', 'held' }) do
+  for _, key in ipairs({ 'state', 'route', 'task', 'planUri', 'answerUri', 'question', 'error', 'reason', 'usage', 'held', 'actions' }) do
     local value = notice[key]
     if value == vim.NIL then
       value = nil
@@ -74,6 +75,7 @@ function M.merge(list, client_id)
         -- Runs seen only in the journal rank below those seen live, oldest first.
         seq = -1e9 + seq,
         createdAt = item.createdAt,
+        actions = type(item.actions) == 'table' and item.actions or nil,
       }
     end
   end
@@ -110,26 +112,38 @@ function M.is_active(run)
   return not M.TERMINAL[run.state]
 end
 
---- Which run a command acts on when it names none: the latest run in one of the
---- states the command answers, else (for commands on active runs) the latest active run.
+--- Whether the server says `run` allows `action` now (`actions` of its notice): the
+--- server decides which action fits which state, the plugin only asks.
+---@param run baton.Run
+---@param action string
+function M.allows(run, action)
+  return vim.tbl_contains(run.actions or {}, action)
+end
+
+--- The server's actions each command takes (`:Baton accept` also applies held changes).
 M.wanted = {
-  accept = { awaiting_approval = true, awaiting_apply = true },
-  reject = { awaiting_approval = true, awaiting_apply = true },
-  revise = { awaiting_approval = true },
-  answer = { awaiting_input = true },
-  steer = { planning = true, implementing = true, awaiting_input = true },
-  cancel = {},
-  -- revert undoes what a run applied, so it looks at finished runs first.
-  revert = { done = true, failed = true, cancelled = true },
-  followup = { done = true, failed = true, rejected = true, cancelled = true },
+  accept = { 'accept', 'apply' },
+  reject = { 'reject' },
+  revise = { 'revise' },
+  answer = { 'answer' },
+  steer = { 'steer' },
+  cancel = { 'cancel' },
+  revert = { 'revert' },
+  followup = { 'followUp' },
 }
 
+--- Which run a command acts on when it names none: the latest run that allows one of
+--- the command's actions, else (for commands on active runs) the latest active run.
 ---@param action string
 ---@return baton.Run?
 function M.pick(action)
-  local states = M.wanted[action] or {}
   local run = M.latest(function(r)
-    return states[r.state] == true
+    for _, a in ipairs(M.wanted[action] or {}) do
+      if M.allows(r, a) then
+        return true
+      end
+    end
+    return false
   end)
   if run then
     return run
