@@ -9,7 +9,7 @@ from .report import Row, fmt_ms
 
 
 def bench_shadow_rows(n_files: int = 30_000) -> tuple[list[Row], dict]:
-    from baton.sandbox.bench import bench_shadow
+    from .shadow_cost import bench_shadow
 
     out = io.StringIO()  # its own per-line print goes to the raw results instead
     r = bench_shadow(n_files, with_cp=False, with_command=False, out=out)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,8 @@ def report(workspace: Path) -> dict[str, Any]:
     out["roles"] = {role: config.chain(role) for role in ROLES}
     out["verify"] = _verify(config.verify, workspace.resolve())
     out["mcp"] = _mcp(config, workspace.resolve(), out["problems"])
-    out["sandbox"] = _sandbox(config.permissions.allow_unsandboxed_commands)
+    from .sandbox.isolation import isolation_report
+    out["sandbox"] = isolation_report()
     if out["sandbox"].get("layer") in (None, "none"):
         out["problems"].append("commands: no isolation layer; " + out["sandbox"].get("fix", ""))
     else:
@@ -93,15 +93,6 @@ def _print_verify(verify: dict[str, Any]) -> None:
     for p in proposed:
         missing = "" if p["available"] else " — not installed here"
         print(f"    {p['command']}: {p['because']}{missing}")
-
-
-def _sandbox(opt_in: bool) -> dict[str, Any]:
-    try:
-        from .sandbox.isolation import isolation_report
-    except ImportError:
-        return {"layer": "none", "why": "this build has no command sandbox",
-                "bwrap": shutil.which("bwrap")}
-    return isolation_report()
 
 
 def _mcp(config: Config, workspace: Path, problems: list[str]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from baton.config import Config
 from baton.errors import ToolRefused
 from baton.lsp.client_support import ClientSupport
 from baton.lsp.engine_link import EngineLink
-from baton.lsp.host import LspHost
+from baton.lsp.channel_host import ChannelHost
 from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn
 from baton.runtime.context import RunContext
 from baton.runtime.engine import Engine
@@ -167,8 +167,8 @@ class Channel:
         return self.pick(params["options"]) if self.pick and method == "choose" else None
 
 
-def lsp_host(ws: Path, channel: Channel) -> LspHost:
-    return LspHost(channel, ws, None, ClientSupport())  # type: ignore[arg-type]
+def lsp_host(ws: Path, channel: Channel) -> ChannelHost:
+    return ChannelHost(channel, ws, None, ClientSupport())  # type: ignore[arg-type]
 
 
 def shown_texts(channel: Channel) -> list[str]:

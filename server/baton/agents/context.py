@@ -43,9 +43,6 @@ ROLE_SHARES: dict[str, dict[str, float]] = {
     "reviewer": {"instructions": 0.10, "repo_map": 0.10, "task": 0.05, "plan": 0.15,
                  "selection": 0.05, "diagnostic": 0.05, "open_buffers": 0.10, "diff": 0.40},
 }
-# How each section is cut: a selection keeps its middle (the selected lines sit between the
-# surrounding code), everything else its beginning.
-SECTION_KEEP: dict[str, Keep] = {"selection": "middle"}
 ROLES = ("classifier", *ROLE_SHARES)
 
 # Suggested budgets per role, in characters (÷4 ≈ tokens). `ask` and `edit` runs work in one
@@ -276,6 +273,7 @@ def build_context(role: str, *, task: str, selection: str | None, selection_path
         sections["plan"] = _Section("Accepted plan", plan.strip())
     if selection:
         sections["selection"] = _Section(f"Selection ({selection_path or 'unsaved buffer'})",
+                                         # the selected lines sit between the code around them
                                          selection, keep="middle", fenced=True)
     if diagnostic and diagnostic.strip():
         sections["diagnostic"] = _Section("Diagnostic", diagnostic.strip())

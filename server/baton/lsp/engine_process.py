@@ -23,7 +23,7 @@ from pygls.workspace import Workspace
 from ..runtime.engine import Engine
 from .channel import LINE_LIMIT, Channel, ChannelError
 from .client_support import ClientSupport
-from .host import LspHost
+from .channel_host import ChannelHost
 from .logs import to_client
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class EngineSide:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.engine: Engine | None = None
-        self.host: LspHost | None = None
+        self.host: ChannelHost | None = None
         self.ready = asyncio.get_running_loop().create_future()
         self.workspace: Workspace | None = None
         self.params: dict[str, Any] = {}
@@ -104,8 +104,8 @@ class EngineSide:
         notice = ws_file.notice() if ws_file is not None else None
         if notice:
             log.warning("%s", notice)
-        host = self.host = LspHost(self.channel, root, self.workspace,
-                                   ClientSupport.from_json(p.get("client")))
+        host = self.host = ChannelHost(self.channel, root, self.workspace,
+                                       ClientSupport.from_json(p.get("client")))
         engine = Engine(root, config, host)
         await engine.start()
         self.engine = engine

@@ -127,10 +127,8 @@ class AnthropicProvider:
         self.name = name
         self.cfg = cfg
         self.capabilities = Capabilities(
-            native_tools=True, parallel_tool_calls=True, streaming=True,
             max_output_tokens=cfg.max_output_tokens or 8192,
             context_window=cfg.context_window or 200_000,
-            prompt_caching=bool(extra.get("cache", True)),
             reasoning_replay=bool(extra.get("thinking_budget")))
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = resolve_prices(name, cfg.model, extra.get("prices"))

@@ -73,12 +73,10 @@ class Usage(BaseModel):
 
 
 class Capabilities(BaseModel):
-    native_tools: bool = True
-    parallel_tool_calls: bool = True
-    streaming: bool = True
+    """What the loop and the failover chain ask of a provider (an adapter's own quirks, such
+    as tools described in the prompt, stay in the adapter)."""
     max_output_tokens: int = 8192
     context_window: int = 200_000
-    prompt_caching: bool = False
     reasoning_replay: bool = False  # provider_state must be sent back on later turns
 
 

@@ -94,11 +94,9 @@ class OpenAIProvider:
         self.name = name
         self.cfg = cfg
         self.capabilities = Capabilities(
-            native_tools=True, parallel_tool_calls=True, streaming=True,
             # Reasoning tokens count against the output limit: leave them room.
             max_output_tokens=cfg.max_output_tokens or (32_000 if reasoning else 8192),
             context_window=cfg.context_window or (400_000 if reasoning else 128_000),
-            prompt_caching=True,  # automatic on OpenAI's side; cached tokens are reported
             reasoning_replay=reasoning)
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = resolve_prices(name, cfg.model, extra.get("prices"))

@@ -123,9 +123,8 @@ class OpenAICompatProvider:
         self.cfg = cfg
         self.native_tools = bool(extra.get("native_tools", True))
         self.capabilities = Capabilities(
-            native_tools=self.native_tools, parallel_tool_calls=self.native_tools,
-            streaming=True, max_output_tokens=cfg.max_output_tokens or 4096,
-            context_window=cfg.context_window or DEFAULT_CONTEXT, prompt_caching=False)
+            max_output_tokens=cfg.max_output_tokens or 4096,
+            context_window=cfg.context_window or DEFAULT_CONTEXT)
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = resolve_prices(name, cfg.model, extra.get("prices"))
         self.sleep: Sleep | None = None
@@ -152,8 +151,6 @@ class OpenAICompatProvider:
                         "protocol from now on (set native_tools = false to skip this attempt)",
                         self.name, e)
             self.native_tools = False
-            self.capabilities = self.capabilities.model_copy(
-                update={"native_tools": False, "parallel_tool_calls": False})
             return await self._complete(request, on_delta)
 
     async def _complete(self, request: TurnRequest, on_delta: OnDelta | None) -> Turn:

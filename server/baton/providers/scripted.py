@@ -57,8 +57,7 @@ def _estimate_tokens(text: str) -> int:
 
 
 class ScriptedProvider:
-    capabilities = Capabilities(native_tools=True, parallel_tool_calls=True, streaming=False,
-                                max_output_tokens=8192, context_window=1_000_000)
+    capabilities = Capabilities(max_output_tokens=8192, context_window=1_000_000)
 
     def __init__(self, name: str, script_path: Path, model: str = "scripted") -> None:
         self.name = name

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import json
 import os
 import stat
@@ -37,7 +36,6 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 class Touched(BaseModel):
     base_exists: bool
-    base_sha256: str | None
     deleted: bool = False
     written: bool = False
 
@@ -46,10 +44,6 @@ class Change(BaseModel):
     path: str
     base: str | None  # None: the file did not exist
     new: str | None  # None: the agent deleted it
-
-
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def decode_text(name: str, data: bytes) -> str:
@@ -171,8 +165,7 @@ class Shadow:
         if t is None:
             if base is not None:
                 self._put("base", rel, base.encode("utf-8", "surrogatepass"))
-            t = Touched(base_exists=base is not None,
-                        base_sha256=sha256(base) if base is not None else None)
+            t = Touched(base_exists=base is not None)
             self.touched[rel] = t
         return t
 
@@ -221,7 +214,6 @@ class Shadow:
             else:
                 self._put("base", rel, text.encode("utf-8", "surrogatepass"))
             t.base_exists = text is not None
-            t.base_sha256 = sha256(text) if text is not None else None
             self._account(rel)
             self._save()
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from baton.agents.routing import RouteGuess, count_files_named, fast_route, promote_edit
-from baton.agents.routing_eval import (
+from benchmarks.routing_eval import (
     DEFAULT_DATA,
     GOAL_ACCURACY,
     GOAL_DECIDED,

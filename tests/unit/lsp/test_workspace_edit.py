@@ -14,7 +14,7 @@ from pygls.workspace import Workspace
 
 from baton.lsp import workspace_edit as we
 from baton.lsp.client_support import ClientSupport
-from baton.lsp.host import LspHost
+from baton.lsp.channel_host import ChannelHost
 from baton.runtime.host import FileEdit
 
 FULL = ClientSupport(apply_edit=True, document_changes=True,
@@ -87,10 +87,10 @@ class Channel:
         return self.answer
 
 
-def host(tmp_path: Path, support: ClientSupport, answer: dict | None = None) -> tuple[LspHost, Channel]:
+def host(tmp_path: Path, support: ClientSupport, answer: dict | None = None) -> tuple[ChannelHost, Channel]:
     ch = Channel(answer)
     ws = Workspace(tmp_path.as_uri(), position_encoding="utf-16")
-    return LspHost(ch, tmp_path, ws, support), ch  # type: ignore[arg-type]
+    return ChannelHost(ch, tmp_path, ws, support), ch  # type: ignore[arg-type]
 
 
 def sent(ch: Channel, method: str) -> list[dict]:
@@ -153,7 +153,7 @@ async def test_a_client_that_cannot_apply_edits_gets_closed_files_written_and_op
 async def test_an_applied_edit_waits_for_the_editor_to_report_its_change(tmp_path, monkeypatch):
     """Neovim answers applyEdit before its (debounced) didChange: the next delivery must not
     be computed against the buffer as it was."""
-    from baton.lsp import host as lsp_host
+    from baton.lsp import channel_host as lsp_host
     monkeypatch.setattr(lsp_host, "SETTLE_S", 5.0)
     h, _ = host(tmp_path, FULL)
     uri = (tmp_path / "a.py").as_uri()
@@ -169,7 +169,7 @@ async def test_an_applied_edit_waits_for_the_editor_to_report_its_change(tmp_pat
 
 
 async def test_an_editor_that_reported_before_answering_is_not_waited_for(tmp_path, monkeypatch):
-    from baton.lsp import host as lsp_host
+    from baton.lsp import channel_host as lsp_host
     monkeypatch.setattr(lsp_host, "SETTLE_S", 5.0)
     h, _ = host(tmp_path, FULL)
     uri = (tmp_path / "a.py").as_uri()

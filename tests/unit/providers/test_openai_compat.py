@@ -61,7 +61,7 @@ async def test_switches_to_text_protocol_when_the_server_rejects_tools(fake, cap
     p = provider(fake)
     turn = await p.complete(request())
     assert turn.tool_calls[0].arguments == {"path": "b"}
-    assert "rejects tools" in caplog.text and not p.capabilities.native_tools
+    assert "rejects tools" in caplog.text and not p.native_tools
     await p.complete(request())  # stays on the text protocol: no second rejected attempt
     assert ["tools" in r.body for r in fake.requests] == [True, False, False]
 

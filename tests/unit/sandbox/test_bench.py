@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from baton.sandbox.bench import bench_shadow
+from benchmarks.shadow_cost import bench_shadow
 
 
 def test_bench_shadow_small_tree() -> None:

@@ -18,9 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import isolation
-from .paths import PathPolicy
-from .shadow import Shadow
+from baton.sandbox import isolation
+from baton.sandbox.paths import PathPolicy
+from baton.sandbox.shadow import Shadow
 
 TOUCHED = 5
 
@@ -75,7 +75,7 @@ def bench_shadow(n_files: int = 30_000, *, with_cp: bool = True, with_command: b
         result: dict = {"files": n_files, "generate_s": round(generate, 2),
                         "shadow_create_ms": create_ms, "shadow_write_ms_per_file": write_ms,
                         "changes_list_ms": changes_ms, "touched": len(touched)}
-        from .commands import run_command  # not at import: bench is a leaf tool
+        from baton.sandbox.commands import run_command
 
         if with_command and isolation.active().layer == "bwrap":
             async def one() -> float:

@@ -50,7 +50,7 @@ def _shown(question: Question) -> Question:
                     if question.options else None)
 
 
-class LspHost:
+class ChannelHost:
     def __init__(self, channel: Channel, root: Path, workspace: Workspace,
                  support: ClientSupport) -> None:
         self.channel = channel

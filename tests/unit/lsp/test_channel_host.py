@@ -9,10 +9,10 @@ from pathlib import Path
 
 from pygls.workspace import Workspace
 
-from baton.lsp import host as lsp_host
+from baton.lsp import channel_host as lsp_host
 from baton.lsp.channel import ChannelClosed
 from baton.lsp.client_support import ClientSupport
-from baton.lsp.host import LspHost
+from baton.lsp.channel_host import ChannelHost
 
 
 class FakeChannel:
@@ -30,9 +30,9 @@ class FakeChannel:
         return None
 
 
-def make_host(tmp_path: Path) -> tuple[LspHost, FakeChannel]:
+def make_host(tmp_path: Path) -> tuple[ChannelHost, FakeChannel]:
     ch = FakeChannel()
-    return LspHost(ch, tmp_path, Workspace(tmp_path.as_uri()), ClientSupport()), ch  # type: ignore[arg-type]
+    return ChannelHost(ch, tmp_path, Workspace(tmp_path.as_uri()), ClientSupport()), ch  # type: ignore[arg-type]
 
 
 def reports(ch: FakeChannel) -> list[str]:

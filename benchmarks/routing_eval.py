@@ -1,6 +1,6 @@
 """How well the routing fast path does on a labelled set of tasks.
 
-    python -m baton.agents.routing_eval [tests/data/routing_tasks.jsonl] [--split dev|holdout]
+    python -m benchmarks.routing_eval [tests/data/routing_tasks.jsonl] [--split dev|holdout]
 
 Prints the accuracy where the fast path decides, the share of tasks it decides (the
 rest go to the model classifier), and every misrouted task. Exit status 1 when the
@@ -17,12 +17,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..wire import Route
-from .routing import fast_route
+from baton.agents.routing import fast_route
+from baton.wire import Route
 
 GOAL_ACCURACY = 0.95
 GOAL_DECIDED = 0.50
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "routing_tasks.jsonl"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "routing_tasks.jsonl"
 
 
 class LabelledTask(BaseModel):
@@ -124,7 +124,7 @@ def format_report(report: EvalReport, path: Path | str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baton.agents.routing_eval",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.routing_eval",
                                      description="Accuracy of the routing fast path.")
     parser.add_argument("path", nargs="?", default=str(DEFAULT_DATA))
     parser.add_argument("--split", default=None,
