@@ -7,9 +7,10 @@ after the host's permission prompt answered `Allow for this run`.
 A path the person allows during the run is that literal path, matched by equality: a file
 named `**` grants that file, not the workspace. Only the plan's and the config's entries
 are patterns. The glob language is deliberately smaller than gitignore's (no negation, no
-comments, a file pattern never grants what is under a folder of that name), so it is a
-small translator here rather than pathspec: every pattern is parsed completely, and one
-that cannot be is a `BadPattern` with the reason, never a regex error.
+comments, a file pattern never grants what is under a folder of that name): wcmatch's glob
+with `**` (globstar), dot files matched and case kept. What wcmatch would quietly read
+some other way (an empty range, a bracket that matches `/`) is refused first, as a
+`BadPattern` with the reason for the model, never a matcher error.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import re
 import shlex
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+
+from wcmatch import glob as wcglob
 
 from ..display import code, visible
 
@@ -48,10 +51,13 @@ def is_glob(pattern: str) -> bool:
     return any(c in _GLOB_CHARS for c in pattern)
 
 
-def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
-    """The regex of the bracket expression opening at `pattern[i]` and the index after
+GLOB_FLAGS = wcglob.GLOBSTAR | wcglob.DOTGLOB | wcglob.CASE
+
+
+def _bracket(pattern: str, i: int) -> int | None:
+    """Checks the bracket expression opening at `pattern[i]` and returns the index after
     it, or None when no `]` closes it (then `[` is literal). `[!ab]` and `[^ab]` negate, a
-    `]` first in the set is literal, `a-z` is a range; no set matches `/`."""
+    `]` first in the set is literal, `a-z` is a range; a set must not reach `/`."""
     j = i + 1
     negate = j < len(pattern) and pattern[j] in "!^"
     if negate:
@@ -64,7 +70,7 @@ def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
     if j >= len(pattern):
         return None
     body = pattern[start:j]
-    parts, k = [], 0
+    k = 0
     while k < len(body):
         if k + 2 < len(body) and body[k + 1] == "-":
             lo, hi = body[k], body[k + 2]
@@ -74,44 +80,20 @@ def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
             if lo <= "/" <= hi:
                 raise BadPattern(f"the range {lo}-{hi} in [{body}] includes /; a bracket "
                                  "expression matches one character of a name")
-            parts.append(re.escape(lo) + "-" + re.escape(hi))
             k += 3
         else:
             if body[k] == "/":
                 raise BadPattern(f"[{body}] includes /; a bracket expression matches one "
                                  "character of a name")
-            parts.append(re.escape(body[k]))
             k += 1
-    return ("[^/" if negate else "[") + "".join(parts) + "]", j + 1
+    return j + 1
 
 
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob anchored at the workspace root: `*` and `?` stay within one directory,
-    `**` crosses directories, `**/` may match no directory at all (as in git)."""
-    out, i, n = [], 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[" and (parsed := _bracket(pattern, i)) is not None:
-            out.append(parsed[0])
-            i = parsed[1]
-        else:
-            out.append(re.escape(c))
-            i += 1
-    # Built only from escaped characters and the pieces above, so it always compiles.
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+def _check(pattern: str) -> None:
+    """BadPattern for a glob whose bracket expressions cannot be read as the person reads them."""
+    i = 0
+    while i < len(pattern):
+        i = (_bracket(pattern, i) or i + 1) if pattern[i] == "[" else i + 1
 
 
 def compile_grant(pattern: str) -> Callable[[str], bool]:
@@ -124,8 +106,9 @@ def compile_grant(pattern: str) -> Callable[[str], bool]:
     if p.endswith("/"):
         return lambda path: path.startswith(p)
     if is_glob(p):
-        regex = _glob_regex(p)
-        return lambda path: regex.match(path) is not None
+        _check(p)
+        matcher = wcglob.compile(p, flags=GLOB_FLAGS)
+        return lambda path: matcher.match(path)
     return lambda path: path == p or path.startswith(p + "/")
 
 
