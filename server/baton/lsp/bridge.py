@@ -21,6 +21,7 @@ from lsprotocol import types as t
 from pygls.lsp.server import LanguageServer
 
 from . import notices
+from .channel_messages import Applied, ApplyEdit, Choose, LogMessage, Progress, ShowDocument
 from .client_support import ClientSupport
 from .logs import MESSAGE_TYPES
 
@@ -60,7 +61,6 @@ class Bridge:
         self.on_notice = on_notice
         self._progress: dict[str, _Progress] = {}
         self._said: dict[str, tuple[str, str]] = {}  # run → (state, question) last told
-        self._converter: Any = None
 
     def handlers(self) -> dict[str, Callable[[Any], Any]]:
         return {"runChanged": self.run_changed, "progress": self.progress,
@@ -68,14 +68,8 @@ class Bridge:
                 "logMessage": self.log_message, "applyEdit": self.apply_edit,
                 "publishDiagnostics": self.publish_diagnostics}
 
-    @property
-    def converter(self) -> Any:
-        if self._converter is None:  # built on the first edit, not at start-up
-            from pygls.protocol import default_converter
-            self._converter = default_converter()
-        return self._converter
-
     def run_changed(self, notice: dict[str, Any]) -> None:
+        """`notice` is baton/wire.py's RunChanged as JSON: forwarded as it is."""
         self.on_notice(notice)
         self.ls.protocol.notify("baton/runChanged", notice)
         said = (notice["state"], (notice.get("question") or {}).get("text", ""))
@@ -91,7 +85,7 @@ class Bridge:
             self.ls.window_show_message(t.ShowMessageParams(type=kind, message=text))
 
     # -- progress ---------------------------------------------------------------------
-    def progress(self, p: dict[str, Any]) -> None:
+    def progress(self, p: Progress) -> None:
         run_id, kind, message = p["runId"], p["kind"], p["message"]
         if not self.support.work_done_progress:
             return
@@ -142,7 +136,7 @@ class Bridge:
             self.ls.work_done_progress.tokens.pop(state.token, None)
 
     # -- documents, prompts, messages -------------------------------------------------
-    async def show_document(self, p: dict[str, Any]) -> None:
+    async def show_document(self, p: ShowDocument) -> None:
         if not self.support.show_document:
             self.ls.window_show_message(t.ShowMessageParams(
                 type=t.MessageType.Info, message=notices.open_this(p["uri"])))
@@ -154,7 +148,7 @@ class Bridge:
         except Exception as e:
             log.info("showDocument %s failed: %s", p["uri"].rsplit("/", 1)[-1], e)
 
-    async def choose(self, p: dict[str, Any]) -> str | None:
+    async def choose(self, p: Choose) -> str | None:
         kind = t.MessageType.Warning if p.get("warning") else t.MessageType.Info
         # `timeoutS: null`: no limit, for what a person may take their time over (the workspace
         # trust offer, a run's question or permission).
@@ -172,16 +166,15 @@ class Bridge:
             return None
         return item.title if item is not None else None
 
-    def log_message(self, p: dict[str, Any]) -> None:
+    def log_message(self, p: LogMessage) -> None:
         kind = "warning" if p.get("warning") else p.get("type", "info")
         self.ls.window_log_message(t.LogMessageParams(
             type=MESSAGE_TYPES.get(kind, t.MessageType.Log), message=p["message"]))
 
-    async def apply_edit(self, p: dict[str, Any]) -> dict[str, Any]:
-        edit = self.converter.structure(p["edit"], t.WorkspaceEdit)
+    async def apply_edit(self, p: ApplyEdit) -> Applied:
         try:
-            result = await _answer(self.ls.workspace_apply_edit_async(
-                t.ApplyWorkspaceEditParams(edit=edit, label=p["label"])), self.timeout_s)
+            result = await _answer(self.ls.protocol.send_json_request(
+                "workspace/applyEdit", {"label": p["label"], "edit": p["edit"]}), self.timeout_s)
         except TimeoutError:
             return {"applied": False, "reason": "the editor did not answer in time"}
         reason = result.failure_reason or ""
@@ -194,5 +187,5 @@ class Bridge:
         return {"applied": bool(result.applied), "reason": reason}
 
     def publish_diagnostics(self, p: dict[str, Any]) -> None:
-        self.ls.text_document_publish_diagnostics(
-            self.converter.structure(p, t.PublishDiagnosticsParams))
+        """`p` is the PublishDiagnosticsParams the engine process built, as JSON."""
+        self.ls.protocol.send_json_notification("textDocument/publishDiagnostics", p)

@@ -29,6 +29,7 @@ from ..wire import Question, RunChanged
 from ..sandbox.paths import PathPolicy
 from . import workspace_edit
 from .channel import Channel, ChannelClosed
+from .channel_messages import ApplyEdit, Choose, LogMessage, Progress, ShowDocument
 from .client_support import ClientSupport
 from .documents import open_buffer
 
@@ -134,7 +135,7 @@ class ChannelHost:
     async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],
                        message: str) -> None:
         message = visible(message, limit=NOTICE_LIMIT)  # it carries streamed model text
-        params = {"runId": run_id, "kind": kind, "message": message}
+        params = Progress(runId=run_id, kind=kind, message=message)
         if kind == "begin":  # never waited on: progress must not hold up a run (lsp/bridge.py)
             self._tell("progress", params)
             self._reported[run_id] = time.monotonic()
@@ -152,7 +153,7 @@ class ChannelHost:
         wait = self._reported.get(run_id, 0.0) + REPORT_EVERY_S - time.monotonic()
         if wait <= 0:
             self._reported[run_id] = time.monotonic()
-            self._tell("progress", {"runId": run_id, "kind": "report", "message": message})
+            self._tell("progress", Progress(runId=run_id, kind="report", message=message))
             return
         first = run_id not in self._held
         self._held[run_id] = message
@@ -165,16 +166,16 @@ class ChannelHost:
             self._report(run_id, message)
 
     async def show_document(self, path: Path, *, take_focus: bool) -> None:
-        await self._ask("showDocument", {"uri": path.as_uri(), "takeFocus": take_focus})
+        await self._ask("showDocument", ShowDocument(uri=path.as_uri(), takeFocus=take_focus))
 
     async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
-        title = await self._ask("choose", {
-            "message": visible(prompt, limit=PROMPT_LIMIT),
-            "options": [a.value for a in PermissionAnswer], "warning": True})
+        title = await self._ask("choose", Choose(
+            message=visible(prompt, limit=PROMPT_LIMIT),
+            options=[a.value for a in PermissionAnswer], warning=True))
         if title is None:
-            self._tell("logMessage", {
-                "warning": True,
-                "message": f"Baton run {run_id}: no answer to a permission prompt, so it is denied."})
+            self._tell("logMessage", LogMessage(
+                warning=True,
+                message=f"Baton run {run_id}: no answer to a permission prompt, so it is denied."))
             return PermissionAnswer.DENY
         return PermissionAnswer(title) if title in PermissionAnswer._value2member_map_ else PermissionAnswer.DENY
 
@@ -185,9 +186,8 @@ class ChannelHost:
         options = shown.options or []
         # A question is a durable waiting state, not a timeout: it waits as long as the
         # person takes (a closed box answers None).
-        title = await self._ask("choose", {
-            "message": f"Baton run {run_id}: {shown.text}",
-            "options": options, "timeoutS": None})
+        title = await self._ask("choose", Choose(
+            message=f"Baton run {run_id}: {shown.text}", options=options, timeoutS=None))
         # The person picked a title as shown; the agent gets its own option back.
         return dict(zip(options, question.options)).get(title, title)
 
@@ -209,8 +209,10 @@ class ChannelHost:
             edit = workspace_edit.build(label, parts.for_editor, self.support, self.root,
                                         getattr(enc, "value", enc), confirm=confirm)
             counts = dict(self._changes)
-            result = ApplyResult.model_validate(await self._ask("applyEdit", {
-                "label": label, "edit": self.converter.unstructure(edit)}))
+            # The one conversion on the way out: lsprotocol's classes to JSON, here; the
+            # editor's process sends it on as it is (lsp/bridge.py).
+            result = ApplyResult.model_validate(await self._ask("applyEdit", ApplyEdit(
+                label=label, edit=self.converter.unstructure(edit))))
             if not result.applied:
                 return result
             await self._settle(parts.for_editor, counts)
@@ -218,9 +220,9 @@ class ChannelHost:
             result = apply_on_disk(self.policy, parts.on_disk)
             if not result.applied:
                 return result
-            self._tell("logMessage", {"message": visible(
+            self._tell("logMessage", LogMessage(message=visible(
                 f"{label}: Baton applied " + ", ".join(_what(e) for e in parts.on_disk)
-                + " itself, on disk: your editor declares it cannot.", limit=NOTICE_LIMIT)})
+                + " itself, on disk: your editor declares it cannot.", limit=NOTICE_LIMIT)))
         return ApplyResult(applied=True)
 
     def _moved(self, edits: list[FileEdit]) -> str | None:

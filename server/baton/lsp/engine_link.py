@@ -24,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 from ..display import visible
 from .bridge import Bridge
 from .channel import LINE_LIMIT, Channel, ChannelError
+from .channel_messages import Change, Command, DidChange, DidClose, DidOpen, Init, Message, Started
 from .client_support import ClientSupport
 from .command_names import NOT_READY
 
@@ -38,8 +39,8 @@ class EngineLink:
                  config: dict[str, Any] | None) -> None:
         self.ls = ls
         self.root = root
-        self.init = {"root": str(root), "encoding": encoding, "client": support.to_json(),
-                     "config": config}
+        self.init = Init(root=str(root), encoding=encoding, client=support.to_json(),
+                         config=config)
         self.bridge = Bridge(ls, support, DEFAULT_TIMEOUT_S, self._on_notice)
         self.states: dict[str, str] = {}
         self.runs_dir = root / ".baton" / "runs"
@@ -88,10 +89,10 @@ class EngineLink:
         # later document notification as it comes.
         channel.notify("init", self.init)
         for doc in list(self.ls.workspace.text_documents.values()):
-            channel.notify("didOpen", {"uri": doc.uri, "languageId": doc.language_id or "",
-                                       "version": doc.version, "text": doc.source})
+            channel.notify("didOpen", DidOpen(uri=doc.uri, languageId=doc.language_id or "",
+                                              version=doc.version, text=doc.source))
         self.channel = channel
-        result = await channel.request("start", {})
+        result: Started = await channel.request("start", {})
         self.runs_dir = Path(result["runsDir"])
         self.states.update(result["states"])
         self.bridge.timeout_s = result["timeoutS"]
@@ -146,7 +147,7 @@ class EngineLink:
     def _on_notice(self, notice: dict[str, Any]) -> None:
         self.states[notice["runId"]] = notice["state"]
 
-    def _message(self, m: dict[str, Any]) -> None:
+    def _message(self, m: Message) -> None:
         # Engine messages quote configuration and repository text (a config error, a file
         # name): shown, never interpreted, by the editor.
         message = visible(m["message"], multiline=True, limit=4000)
@@ -157,7 +158,7 @@ class EngineLink:
         self.ls.window_show_message(t.ShowMessageParams(type=kind, message=message))
 
     # -- to the engine ----------------------------------------------------------------
-    def _forward(self, method: str, params: dict[str, Any]) -> None:
+    def _forward(self, method: str, params: DidOpen | DidChange | DidClose) -> None:
         # Without a channel there is nothing to keep in step: a (re)start sends every
         # open buffer as it is then.
         if self.channel is not None and not self.channel.closed:
@@ -165,20 +166,20 @@ class EngineLink:
 
     def did_open(self, p: t.DidOpenTextDocumentParams) -> None:
         d = p.text_document
-        self._forward("didOpen", {"uri": d.uri, "languageId": d.language_id, "version": d.version,
-                                  "text": d.text})
+        self._forward("didOpen", DidOpen(uri=d.uri, languageId=d.language_id, version=d.version,
+                                         text=d.text))
 
     def did_change(self, p: t.DidChangeTextDocumentParams) -> None:
         changes = []
         for c in p.content_changes:
             r = getattr(c, "range", None)
-            changes.append({"text": c.text, "range": None if r is None else
-                            [r.start.line, r.start.character, r.end.line, r.end.character]})
-        self._forward("didChange", {"uri": p.text_document.uri, "version": p.text_document.version,
-                                    "changes": changes})
+            changes.append(Change(text=c.text, range=None if r is None else
+                                  [r.start.line, r.start.character, r.end.line, r.end.character]))
+        self._forward("didChange", DidChange(uri=p.text_document.uri,
+                                             version=p.text_document.version, changes=changes))
 
     def did_close(self, p: t.DidCloseTextDocumentParams) -> None:
-        self._forward("didClose", {"uri": p.text_document.uri})
+        self._forward("didClose", DidClose(uri=p.text_document.uri))
 
     async def command(self, name: str, args: list[Any]) -> Any:
         await self.wait_ready()
@@ -186,6 +187,6 @@ class EngineLink:
         if channel is None:
             raise JsonRpcException("Baton's engine is restarting; try again in a moment", code=NOT_READY)
         try:
-            return await channel.request("command", {"name": name, "args": args})
+            return await channel.request("command", Command(name=name, args=args))
         except ChannelError as e:
             raise JsonRpcException(e.message, code=e.code) from None

@@ -22,6 +22,8 @@ from pygls.workspace import Workspace
 
 from ..runtime.engine import Engine
 from .channel import LINE_LIMIT, Channel, ChannelError
+from .channel_messages import (Change, Choose, Command, DidChange, DidClose, DidOpen, Init, Message,
+                               Started)
 from .client_support import ClientSupport
 from .channel_host import ChannelHost
 from .logs import to_client
@@ -35,7 +37,7 @@ NICE = 10
 TRUST_ACTION, NOT_NOW = "Trust this configuration", "Not now"
 
 
-def _change(c: dict[str, Any]) -> t.TextDocumentContentChangeEvent:
+def _change(c: Change) -> t.TextDocumentContentChangeEvent:
     if c.get("range") is None:
         return t.TextDocumentContentChangeWholeDocument(text=c["text"])
     a, b, x, y = c["range"]
@@ -51,7 +53,7 @@ class EngineSide:
         self.host: ChannelHost | None = None
         self.ready = asyncio.get_running_loop().create_future()
         self.workspace: Workspace | None = None
-        self.params: dict[str, Any] = {}
+        self.params: Init | None = None
         self._commands: dict[str, Any] = {}
         self._probe: asyncio.Task[Any] | None = None
         self._trust_offer: asyncio.Task[Any] | None = None
@@ -61,18 +63,18 @@ class EngineSide:
                 "didOpen": self.did_open, "didChange": self.did_change, "didClose": self.did_close}
 
     # -- notifications, applied in order ----------------------------------------------
-    def init(self, p: dict[str, Any]) -> None:
+    def init(self, p: Init) -> None:
         """First of all: the buffers forwarded next land in this mirror."""
         self.params = p
         self.workspace = Workspace(Path(p["root"]).resolve().as_uri(),
                                    position_encoding=p.get("encoding") or "utf-16")
 
-    def did_open(self, p: dict[str, Any]) -> None:
+    def did_open(self, p: DidOpen) -> None:
         assert self.workspace is not None, "init comes first"
         self.workspace.put_text_document(t.TextDocumentItem(
             uri=p["uri"], language_id=p.get("languageId") or "", version=p["version"], text=p["text"]))
 
-    def did_change(self, p: dict[str, Any]) -> None:
+    def did_change(self, p: DidChange) -> None:
         assert self.workspace is not None
         doc = t.VersionedTextDocumentIdentifier(uri=p["uri"], version=p["version"])
         for c in p["changes"]:
@@ -80,26 +82,26 @@ class EngineSide:
         if self.host is not None:
             self.host.changed(p["uri"])
 
-    def did_close(self, p: dict[str, Any]) -> None:
+    def did_close(self, p: DidClose) -> None:
         assert self.workspace is not None
         self.workspace.remove_text_document(p["uri"])
 
     # -- requests ---------------------------------------------------------------------
-    async def start(self, _: Any) -> dict[str, Any]:
+    async def start(self, _: Any) -> Started:
         from ..config import defaults, load_config
         from ..errors import ConfigError
         p = self.params
-        assert self.workspace is not None, "init comes first"
+        assert p is not None and self.workspace is not None, "init comes first"
         root = Path(p["root"]).resolve()
-        messages: list[dict[str, str]] = []
+        messages: list[Message] = []
         overrides = p.get("config")
         try:
             config = await asyncio.to_thread(load_config, root, overrides if isinstance(overrides, dict) else None)
         except ConfigError as e:
-            messages.append({"type": "error", "message": f"Baton: {e}. Using the defaults."})
+            messages.append(Message(type="error", message=f"Baton: {e}. Using the defaults."))
             config = defaults()
         if config.offline and any("offline" in o for o in config.origin):
-            messages.append({"type": "log", "message": "Baton: " + config.origin[-1]})
+            messages.append(Message(type="log", message="Baton: " + config.origin[-1]))
         ws_file = config.workspace_file
         notice = ws_file.notice() if ws_file is not None else None
         if notice:
@@ -113,17 +115,17 @@ class EngineSide:
         self._probe = asyncio.ensure_future(self._probe_isolation(engine))
         if notice and ws_file is not None:
             self._trust_offer = asyncio.ensure_future(self._offer_trust(engine, notice, ws_file))
-        return {"runsDir": str(engine.runs_dir),
-                "states": {rid: str(ctx.run.state) for rid, ctx in engine.contexts.items()},
-                "timeoutS": config.limits.client_request_timeout_s, "messages": messages}
+        return Started(runsDir=str(engine.runs_dir),
+                       states={rid: str(ctx.run.state) for rid, ctx in engine.contexts.items()},
+                       timeoutS=config.limits.client_request_timeout_s, messages=messages)
 
     async def _probe_isolation(self, engine: Engine) -> None:
         isolation = await engine.probe_isolation()
         if isolation.layer == "none":
-            await self.channel.request("message", {
-                "type": "warning",
-                "message": "Baton: commands from agents will be refused: no sandbox is available "
-                           f"here. {isolation.fix} (see `baton doctor`)"})
+            await self.channel.request("message", Message(
+                type="warning",
+                message="Baton: commands from agents will be refused: no sandbox is available "
+                        f"here. {isolation.fix} (see `baton doctor`)"))
 
     async def _offer_trust(self, engine: Engine, notice: str, ws_file: Any) -> None:
         """Once a start: what the workspace file may not do yet, with an action that trusts
@@ -131,12 +133,11 @@ class EngineSide:
         one with a mistake, gets the notice alone: trusting it would not help."""
         try:
             if ws_file.problem or ws_file.digest is None:
-                await self.channel.request("message", {"type": "warning", "message": notice})
+                await self.channel.request("message", Message(type="warning", message=notice))
                 return
             # No time limit: a person may read the file first; nothing waits on this answer.
-            answer = await self.channel.request("choose", {
-                "message": notice, "options": [TRUST_ACTION, NOT_NOW], "warning": True,
-                "timeoutS": None})
+            answer = await self.channel.request("choose", Choose(
+                message=notice, options=[TRUST_ACTION, NOT_NOW], warning=True, timeoutS=None))
             if answer != TRUST_ACTION:
                 return
             from ..display import visible
@@ -145,14 +146,14 @@ class EngineSide:
             try:
                 result = await trust_workspace(engine, ws_file.digest)
             except BatonError as e:
-                await self.channel.request("message", {"type": "error", "message": f"Baton: {e}"})
+                await self.channel.request("message", Message(type="error", message=f"Baton: {e}"))
                 return
-            await self.channel.request("message", {
-                "type": "info", "message": f"Baton trusts {visible(result['path'])} now: all of it applies."})
+            await self.channel.request("message", Message(
+                type="info", message=f"Baton trusts {visible(result['path'])} now: all of it applies."))
         except ChannelError:
             pass  # the editor went away; the next start asks again
 
-    async def command(self, p: dict[str, Any]) -> Any:
+    async def command(self, p: Command) -> Any:
         if not self._commands:
             from . import commands
 

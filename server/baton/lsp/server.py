@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
 from .. import __version__
@@ -44,6 +46,22 @@ class BatonProtocol(LanguageServerProtocol):
         super()._send_response(msg_id, result, error)
         if hasattr(self.writer, "responded"):  # lsp/stdio.py: a response ends its write
             self.writer.responded()
+
+    # What the engine process built (an edit, diagnostics) arrives as JSON and leaves as it
+    # is: pygls's own send_request and notify want lsprotocol objects for a known method,
+    # which would parse the JSON only to write it out again. The client's answer is parsed
+    # as pygls parses any answer (the method's result type).
+    def send_json_request(self, method: str, params: dict[str, Any]) -> asyncio.Future[Any]:
+        msg_id = str(uuid.uuid4())
+        future: Future[Any] = Future()
+        self._request_futures[msg_id] = future
+        self._result_types[msg_id] = self.get_result_type(method)
+        self._send_data(JsonRPCRequestMessage(id=msg_id, method=method, params=params,
+                                              jsonrpc=self.VERSION))
+        return asyncio.wrap_future(future)
+
+    def send_json_notification(self, method: str, params: dict[str, Any]) -> None:
+        self._send_data(JsonRPCNotification(method=method, params=params, jsonrpc=self.VERSION))
 
 
 class BatonServer(LanguageServer):

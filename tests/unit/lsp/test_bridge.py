@@ -112,3 +112,47 @@ async def test_without_show_document_the_person_is_told_where_and_how():
     await b.show_document({"uri": "file:///w/.baton/runs/r/plan.md", "takeFocus": False})
     [text] = ls.shown
     assert "/w/.baton/runs/r/plan.md" in text and "Accept plan" in text
+
+
+async def test_an_edit_goes_to_the_editor_as_the_engine_built_it_and_its_answer_is_parsed():
+    """One conversion per hop: the JSON the engine process built leaves the editor's process
+    as it is (no lsprotocol objects in between), and the client's answer is parsed once."""
+    import json
+
+    from baton.lsp.server import build
+
+    ls = build()
+    written: list[bytes] = []
+    ls.protocol.set_writer(SimpleNamespace(write=written.append, close=lambda: None),
+                           include_headers=False)
+    edit = {"documentChanges": [{"textDocument": {"uri": "file:///w/a.py", "version": 3},
+                                 "edits": [{"range": {"start": {"line": 0, "character": 0},
+                                                      "end": {"line": 0, "character": 5}},
+                                            "newText": "hi", "annotationId": "baton"}]}],
+            "changeAnnotations": {"baton": {"label": "Baton run r", "needsConfirmation": False}}}
+    b = Bridge(ls, ClientSupport(), 30.0, lambda n: None)
+    answer = asyncio.ensure_future(b.apply_edit({"label": "Baton run r", "edit": edit}))
+    await asyncio.sleep(0)
+    [request] = [json.loads(w) for w in written]
+    assert request["method"] == "workspace/applyEdit"
+    assert request["params"] == {"label": "Baton run r", "edit": edit}
+    ls.protocol.handle_message(ls.protocol.structure_message(
+        {"jsonrpc": "2.0", "id": request["id"], "result": {"applied": False, "failureReason": "no"}}))
+    assert await answer == {"applied": False, "reason": "no; the editor stopped"}
+
+
+def test_diagnostics_go_to_the_editor_as_the_engine_built_them():
+    import json
+
+    from baton.lsp.server import build
+
+    ls = build()
+    written: list[bytes] = []
+    ls.protocol.set_writer(SimpleNamespace(write=written.append, close=lambda: None),
+                           include_headers=False)
+    params = {"uri": "file:///w/a.py", "diagnostics": [{
+        "range": {"start": {"line": 1, "character": 0}, "end": {"line": 2, "character": 0}},
+        "message": "x", "severity": 2, "source": "baton", "code": "run r"}]}
+    bridge(ls).publish_diagnostics(params)
+    [sent] = [json.loads(w) for w in written]
+    assert sent == {"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics", "params": params}
