@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Pause:
-    """The call waits for the person: the question (already made visible, see
-    tools/ask.py) the workflow puts to them."""
+    """The call waits for the person: the question (already made visible, as
+    tools/builtin.shown_question does) the workflow puts to them."""
     question: str
     options: list[str] | None = None
 
