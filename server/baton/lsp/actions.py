@@ -9,9 +9,10 @@ with it the question of a run awaiting input."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote
 
 from lsprotocol import types as t
+from pygls.uris import to_fs_path
 from pygls.workspace import Workspace
 
 from .documents import open_buffer
@@ -24,12 +25,11 @@ def _run_file(runs_dir: Path, uri: str) -> tuple[str, str] | None:
     """(runId, file name) when `uri` is a run's document under .baton/runs/."""
     if "/runs/" not in uri:  # most requests: a person's file, told apart without parsing
         return None
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
+    path = to_fs_path(uri)  # None unless a file: URI
+    if path is None:
         return None
-    path = Path(unquote(parsed.path))
     try:
-        rel = path.relative_to(runs_dir)
+        rel = Path(path).relative_to(runs_dir)
     except ValueError:
         return None
     parts = rel.parts
@@ -101,7 +101,7 @@ def _hunk_actions(workspace: Workspace, uri: str, rng: t.Range, run_id: str) -> 
     """`Apply this hunk` / `Reject this hunk` for each hunk the range touches, found in the
     document as the person sees it (the open buffer, else the file); the command checks the
     hunk is still pending, so a stale document cannot apply the wrong lines."""
-    path = Path(unquote(urlparse(uri).path))
+    path = Path(to_fs_path(uri) or "")
     doc = open_buffer(workspace, path)
     try:
         text = doc.source if doc else path.read_text(encoding="utf-8")
