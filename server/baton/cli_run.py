@@ -52,6 +52,8 @@ async def run_headless(workspace: Path, task: str, *, route: str, yes: bool) -> 
     finally:
         await engine.close()
     run = ctx.run
+    if run.verifications:  # the evidence: what the project's own commands said of the change
+        host.say(run.verifications[-1].report)
     if run.reviews:
         last = run.reviews[-1]
         host.say(f"Review: {last.verdict}" + "".join(

@@ -85,6 +85,9 @@ class LimitsConfig(BaseModel):
     # Per-run budgets; 0 means no limit. A run that goes over fails with the figures.
     run_tokens: int = Field(default=0, ge=0)
     run_cost_usd: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    # The time Baton works on a run (agents' turns, tool calls, verification; never the time
+    # it waits for the person), in seconds.
+    run_seconds: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     # A run's shadow (what its agents and commands wrote, with the base of each file): bytes
     # stored and files touched. Bounds the disk one run can fill; there is no "unlimited".
     shadow_max_bytes: int = Field(default=256 * 2**20, gt=0)
@@ -121,6 +124,7 @@ UNTRUSTED_LIMITS = {
     "edit_max_lines": _lower,
     "run_tokens": _lower_budget,
     "run_cost_usd": _lower_budget,
+    "run_seconds": _lower_budget,
     "shadow_max_bytes": _lower,
     "shadow_max_files": _lower,
 }

@@ -11,7 +11,7 @@ from typing import Literal, TextIO
 from .display import visible
 from .edits.diff import unified_diff
 from .runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer
-from .wire import Question, RunChanged
+from .wire import Question, RunChanged, Verify
 from .sandbox.paths import PathPolicy
 
 
@@ -22,6 +22,7 @@ class TerminalHost:
         self.out = out
         self.notices: asyncio.Queue[RunChanged] = asyncio.Queue()
         self._last: dict[str, tuple[str, str | None]] = {}
+        self._verify: dict[str, Verify | None] = {}
 
     def say(self, text: str = "") -> None:
         # Everything printed passes here: a file's or a model's escape sequences and carriage
@@ -52,6 +53,10 @@ class TerminalHost:
         if self._last.get(notice.runId) != (notice.state, extra):
             self.say(f"● {notice.state}{extra}")
         self._last[notice.runId] = (notice.state, extra)
+        verify = notice.verify
+        if verify is not None and self._verify.get(notice.runId) != verify:
+            self.say(f"  verify: {'passed' if verify.passed else 'did not pass'} — {verify.summary}")
+        self._verify[notice.runId] = verify
         await self.notices.put(notice)
 
     async def progress(self, run_id: str, kind: Literal["begin", "report", "end"],

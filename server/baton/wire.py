@@ -28,6 +28,7 @@ class State(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"
     AWAITING_INPUT = "awaiting_input"
     IMPLEMENTING = "implementing"
+    VERIFYING = "verifying"  # [verify] commands run on the change (only when configured)
     REVIEWING = "reviewing"
     AWAITING_APPLY = "awaiting_apply"
     DONE = "done"
@@ -60,6 +61,14 @@ class Question(BaseModel):
     options: list[str] | None = None
 
 
+class Verify(BaseModel):
+    """The last verification of a run's change: `passed` when it brought no new failure
+    and every command gave a verdict; `summary` one line ("212 passed, 0 new lint
+    messages", "2 new failures: tests/test_x.py::test_y, …")."""
+    passed: bool
+    summary: str
+
+
 class RunChanged(BaseModel):
     """`baton/runChanged`, at every state change and whenever what it says changes. Each
     notice describes the whole run: a field left out is over (a question answered)."""
@@ -77,6 +86,7 @@ class RunChanged(BaseModel):
     held: int | None = None  # the agent's hunks held back after a conflict (or a declined edit)
     reason: str | None = None
     actions: list[Action] = Field(default_factory=list)  # what the person may do now
+    verify: Verify | None = None  # once the change was verified ([verify])
 
 
 class RunSummary(BaseModel):
@@ -149,7 +159,7 @@ class Trusted(BaseModel):
 
 
 CONTRACT: list[type[BaseModel]] = [
-    Question, RunChanged, RunSummary, RunArgs, RunIdArgs, RejectArgs,
+    Question, Verify, RunChanged, RunSummary, RunArgs, RunIdArgs, RejectArgs,
     ReviseArgs, AnswerArgs, SteerArgs, HunkArgs, EmptyArgs, SelectionArgs, Trusted]
 
 

@@ -11,6 +11,7 @@ const STATE_LABELS: Record<string, string> = {
   awaiting_input: "question waiting",
   awaiting_approval: "plan to review",
   implementing: "implementing",
+  verifying: "verifying",
   reviewing: "reviewing",
   awaiting_apply: "changes to apply",
   done: "done",

@@ -24,6 +24,7 @@ export type State =
   | "awaiting_approval"
   | "awaiting_input"
   | "implementing"
+  | "verifying"
   | "reviewing"
   | "awaiting_apply"
   | "done"
@@ -119,6 +120,19 @@ export interface RunChanged {
       [k: string]: number;
     };
   } | null;
+  verify?: Verify | null;
+}
+/**
+ * The last verification of a run's change: `passed` when it brought no new failure
+ * and every command gave a verdict; `summary` one line ("212 passed, 0 new lint
+ * messages", "2 new failures: tests/test_x.py::test_y, …").
+ *
+ * This interface was referenced by `BatonWireContract`'s JSON-Schema
+ * via the `definition` "Verify".
+ */
+export interface Verify {
+  passed: boolean;
+  summary: string;
 }
 /**
  * This interface was referenced by `BatonWireContract`'s JSON-Schema

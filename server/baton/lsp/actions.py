@@ -8,13 +8,16 @@ with it the question of a run awaiting input."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types as t
 from pygls.uris import to_fs_path
 from pygls.workspace import Workspace
 
+from ..display import visible
 from .documents import open_buffer
 
 FIX_CONTEXT_LINES = 3
@@ -41,9 +44,20 @@ def _cmd(title: str, command: str, arg: dict) -> t.CodeAction:
                         command=t.Command(title=title, command=command, arguments=[arg]))
 
 
+def _apply_title(verify: dict[str, Any] | None) -> str:
+    """Apply says what the project's own commands said of the change, when they ran."""
+    if not verify:
+        return "Apply changes"
+    if verify.get("passed"):
+        return "Apply changes (verify passed)"
+    return f"Apply changes (verify did not pass: {visible(str(verify.get('summary', '')), limit=80)})"
+
+
 def code_actions(runs_dir: Path, states: dict[str, str], workspace: Workspace,
-                 params: t.CodeActionParams) -> list[t.CodeAction]:
-    """`states` is each run's state as last notified (baton/runChanged)."""
+                 params: t.CodeActionParams,
+                 verified: Mapping[str, dict[str, Any]] | None = None) -> list[t.CodeAction]:
+    """`states` is each run's state as last notified (baton/runChanged), `verified` its
+    `verify` when it has one."""
     uri = params.text_document.uri
     out: list[t.CodeAction] = []
     found = _run_file(runs_dir, uri)
@@ -57,7 +71,8 @@ def code_actions(runs_dir: Path, states: dict[str, str], workspace: Workspace,
                         _cmd("Reject plan", "baton.plan.reject", arg)]
             if name == "changes.diff" and state == "awaiting_apply":
                 out += _hunk_actions(workspace, uri, params.range, run_id)
-                out += [_cmd("Apply changes", "baton.edits.apply", arg),
+                verify = (verified or {}).get(run_id)
+                out += [_cmd(_apply_title(verify), "baton.edits.apply", arg),
                         _cmd("Reject changes", "baton.edits.reject", arg)]
         return out
     rng = _range(params.range)

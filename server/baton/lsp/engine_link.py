@@ -43,6 +43,7 @@ class EngineLink:
                          config=config)
         self.bridge = Bridge(ls, support, DEFAULT_TIMEOUT_S, self._on_notice)
         self.states: dict[str, str] = {}
+        self.verified: dict[str, dict[str, Any]] = {}  # runChanged's verify, per run
         self.runs_dir = root / ".baton" / "runs"
         self.channel: Channel | None = None
         self.proc: asyncio.subprocess.Process | None = None
@@ -146,6 +147,8 @@ class EngineLink:
     # -- from the engine --------------------------------------------------------------
     def _on_notice(self, notice: dict[str, Any]) -> None:
         self.states[notice["runId"]] = notice["state"]
+        if notice.get("verify"):
+            self.verified[notice["runId"]] = notice["verify"]
 
     def _message(self, m: Message) -> None:
         # Engine messages quote configuration and repository text (a config error, a file

@@ -174,7 +174,8 @@ def build() -> BatonServer:
                 return None
         assert ls_.link is not None
         from . import actions
-        return actions.code_actions(ls_.link.runs_dir, ls_.link.states, ls_.workspace, params) or None
+        return actions.code_actions(ls_.link.runs_dir, ls_.link.states, ls_.workspace, params,
+                                    ls_.link.verified) or None
 
     @ls.feature(t.SHUTDOWN)
     async def shutdown(ls_: BatonServer, params: Any) -> None:

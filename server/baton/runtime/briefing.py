@@ -124,6 +124,8 @@ class Briefing:
             instructions=instructions, repo_map=repo, plan=run.accepted_plan,
             diff=self.run_diff(ctx) if role in ("implementer", "reviewer") else None,
             budget_chars=budget)
+        if role == "reviewer" and run.verifications:  # the change's evidence, new failures first
+            part += f"\n\n{run.verifications[-1].report}"
         return f"{prefix}\n\n{part}" if prefix else part
 
     def _open_buffers(self, limit: int = 8) -> dict[str, str]:

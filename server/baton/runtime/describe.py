@@ -8,7 +8,8 @@ from typing import Any
 from .context import RunContext
 from .runs import (EVENT, AgentMessage, Answered, Approval, Asked, ChangesApplied, ConflictAnswered,
                    ConflictAsked, Delivered, Permission, PlanAccepted, Rejected, Reviewed,
-                   RevisionAsked, Routed, StateChanged, Steered, ToolDone)
+                   RevisionAsked, Routed, Run, StateChanged, Steered, ToolDone, Verified,
+                   VerifyRan)
 
 
 def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:
@@ -30,8 +31,21 @@ def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:
         "held": ctx.held,
         "reverted": run.reverted,
         "reviews": [r.model_dump(exclude={"ts"}) for r in run.reviews],
+        "verify": _verify(run),
         "events": transcript_summary(ctx),
     }
+
+
+def _verify(run: Run) -> dict[str, Any] | None:
+    """The last verification: verdict, summary, the report the reviewer saw; the time all
+    verification took in this run (it counts against `[limits] run_seconds`)."""
+    if not run.verifications:
+        return None
+    last = run.verifications[-1]
+    return {"passed": last.passed, "summary": last.summary, "report": last.report,
+            "rounds": len(run.verifications),
+            "seconds": round(sum(v.duration_s for v in run.verifications), 3),
+            "commandsRun": len(run.verify_outcomes)}
 
 
 def transcript_summary(ctx: RunContext) -> list[str]:
@@ -98,6 +112,14 @@ def _describe(ev: Any) -> list[str]:
                     + (f" ({ev.reason})" if ev.reason else "")]
         case Reviewed():
             return [f"review: {ev.verdict}, {len(ev.findings)} finding(s)"]
+        case VerifyRan():
+            o = ev.outcome
+            status = (f"not run ({o.error})" if o.error else "timed out" if o.timed_out
+                      else f"exit {o.exit_code}")
+            return [f"verify ran {o.command[:80]} on the {o.side}: {status}, {o.duration_s:.1f} s"]
+        case Verified():
+            return [f"verify {'passed' if ev.passed else 'did not pass'}: {ev.summary}"
+                    + (" (sent back to the implementer)" if ev.sent_back else "")]
     return []
 
 

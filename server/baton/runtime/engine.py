@@ -37,6 +37,7 @@ from .recorder import Recorder, usage
 from .runs import (ChangesApplied, Created, PlanAccepted, Rejected, RevisionAsked, Route, Run,
                    Steered)
 from .settings import Settings
+from .verification import Verification
 from .watcher import Watcher
 from .workflow import Workflow
 
@@ -69,8 +70,11 @@ class Engine:
         self.delivery = Delivery(recorder=self.recorder, host=host, policy=self.policy,
                                  locks=self.locks)
         self.briefing = Briefing(self.root, host=host, delivery=self.delivery, runs=self.contexts)
+        self.verification = Verification(recorder=self.recorder, settings=self.settings,
+                                         policy=self.policy)
         self.workflow = Workflow(recorder=self.recorder, host=host, settings=self.settings,
-                                 policy=self.policy, delivery=self.delivery, briefing=self.briefing)
+                                 policy=self.policy, delivery=self.delivery, briefing=self.briefing,
+                                 verification=self.verification)
         self.watcher = Watcher(self.contexts.values, recorder=self.recorder, host=host,
                                policy=self.policy, delivery=self.delivery, locks=self.locks)
         self._lock: int | None = None

@@ -129,7 +129,18 @@ def render_edit_proposal(run: Run, summary: str, diff: str) -> str:
         f"> Task: {md_text(run.task, limit=SUMMARY_LIMIT)}\n\n"
         "Nothing has been applied yet. **Accept plan** applies this change to your files; "
         "**Reject plan** discards it.\n\n"
+        + _verify_section(run) +
         f"{fence}diff\n{shown}\n{fence}\n")
+
+
+def _verify_section(run: Run) -> str:
+    """The verification as Markdown that renders as itself: each line escaped as data."""
+    lines = verify_lines(run)
+    if not lines:
+        return ""
+    head, rest = lines[0], lines[1:]
+    return (f"**{md_text(head)}**\n\n" + "".join(f"- {md_text(line)}\n" for line in rest)
+            + ("\n" if rest else ""))
 
 
 def render_answer(run: Run, text: str) -> str:
@@ -140,6 +151,23 @@ def render_answer(run: Run, text: str) -> str:
 
 
 def render_changes(run: Run, diff: str) -> str:
+    verify = "".join(f"# {line}\n" for line in verify_lines(run))
     return (f"# Baton run {run.id}: {visible(' '.join(run.task.split()), limit=200)}\n"
+            + verify +
             "# Use the code actions: Apply changes / Reject changes, or on a hunk:\n"
             "# Apply this hunk / Reject this hunk.\n" + diff)
+
+
+def verify_lines(run: Run, most: int = 20) -> list[str]:
+    """The last verification of the run's change, one line each: the verdict with the
+    summary, then its new failures (each a line, whatever the output held)."""
+    if not run.verifications:
+        return []
+    v = run.verifications[-1]
+    out = [f"Verification {'passed' if v.passed else 'did not pass'}: {visible(v.summary, limit=300)}"]
+    for f in v.findings[:most]:
+        where = f"{f.path}:{f.line}: " if f.kind == "lint" else ""
+        out.append("  " + visible(where + f.message, limit=300))
+    if len(v.findings) > most:
+        out.append(f"  … and {len(v.findings) - most} more")
+    return out

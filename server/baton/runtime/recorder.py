@@ -50,7 +50,8 @@ class Recorder:
             answerUri=answer.as_uri() if answer.exists() else None,
             question=run.question.question if run.question and run.state == State.AWAITING_INPUT else None,
             error=self.redact(run.error) or None, usage=usage(run), held=ctx.held or None,
-            reason=self.redact(reason) or None, actions=allowed(run))
+            reason=self.redact(reason) or None, actions=allowed(run),
+            verify=run.verifications[-1].wire() if run.verifications else None)
 
 
 def usage(run: Run) -> dict[str, dict[str, float]] | None:

@@ -11,13 +11,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from ..providers.base import Message, ToolResult, Usage
-from ..wire import Question, Route, State
+from ..verify.compare import Finding as VerifyFinding
+from ..verify.outcome import Outcome
+from ..wire import Question, Route, State, Verify
 from .host import FileEdit, Finding
 
 
 TERMINAL = frozenset({State.DONE, State.REJECTED, State.FAILED, State.CANCELLED})
 # States in which the run waits for the person and has no agent working.
 WAITING = frozenset({State.AWAITING_APPROVAL, State.AWAITING_INPUT, State.AWAITING_APPLY})
+# States whose time counts against `[limits] run_seconds`: Baton (an agent, a command) works.
+WORKING = frozenset(State) - WAITING - TERMINAL
 
 _S = State
 TRANSITIONS: dict[State, frozenset[State]] = {
@@ -30,9 +34,11 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     # or awaiting_apply when the editor declined it
     _S.AWAITING_APPROVAL: frozenset({_S.IMPLEMENTING, _S.PLANNING, _S.DONE, _S.AWAITING_APPLY,
                                      _S.REVIEWING, _S.REJECTED}),
-    # edit route: the change is the plan → awaiting_approval
+    # edit route: the change is the plan → awaiting_approval; with [verify], verifying first
     _S.IMPLEMENTING: frozenset({_S.REVIEWING, _S.AWAITING_APPROVAL, _S.AWAITING_INPUT,
-                                _S.AWAITING_APPLY}),
+                                _S.AWAITING_APPLY, _S.VERIFYING}),
+    # new failures back to the implementer, or on to review (an edit route: its proposal)
+    _S.VERIFYING: frozenset({_S.IMPLEMENTING, _S.REVIEWING, _S.AWAITING_APPROVAL}),
     _S.REVIEWING: frozenset({_S.IMPLEMENTING, _S.AWAITING_APPLY, _S.DONE}),
     _S.AWAITING_APPLY: frozenset({_S.DONE, _S.REJECTED}),
 }
@@ -204,10 +210,33 @@ class ConflictAnswered(_Event):
     reason: str = ""
 
 
+class VerifyRan(_Event):
+    """One verify command's outcome on one view (verify/runner.py): journaled so that a
+    restarted run does not run a command that completed again."""
+    kind: Literal["verify_ran"] = "verify_ran"
+    outcome: Outcome
+
+
+class Verified(_Event):
+    """A verification's result: what runChanged, changes.diff and the reviewer show, and
+    whether its new failures went back to the implementer."""
+    kind: Literal["verified"] = "verified"
+    passed: bool
+    summary: str
+    findings: list[VerifyFinding] = Field(default_factory=list)  # new failures, without output
+    report: str = ""    # for the reviewer: the summary, each new failure with its output
+    feedback: str = ""  # the message that sent them back to the implementer, when it did
+    sent_back: bool = False
+    duration_s: float = 0.0
+
+    def wire(self) -> Verify:
+        return Verify(passed=self.passed, summary=self.summary)
+
+
 Event = Annotated[
     Created | StateChanged | Routed | AgentMessage | ToolDone | PlanSubmitted | PlanAccepted
     | RevisionAsked | ChangesApplied | Rejected | Approval | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer | ConflictAsked
-    | ConflictAnswered,
+    | ConflictAnswered | VerifyRan | Verified,
     Field(discriminator="kind")]
 EVENT = TypeAdapter(Event)
 
@@ -245,6 +274,11 @@ class Run(BaseModel):
     steers: list[str] = Field(default_factory=list)  # not yet seen by an agent
     permissions: list[Permission] = Field(default_factory=list)
     reverted: bool = False
+    verify_outcomes: list[Outcome] = Field(default_factory=list)  # every verify command run
+    verifications: list[Verified] = Field(default_factory=list)
+    verified: Verified | None = None  # the result of the verification under way, once there
+    working_s: float = 0.0  # time spent in WORKING states up to `working_since`
+    working_since: float | None = None  # when the run last entered a WORKING state
 
     @property
     def terminal(self) -> bool:
@@ -262,7 +296,13 @@ class Run(BaseModel):
                 self.edit_mode, self.context, self.created_at = ev.edit_mode, ev.context, ev.ts
                 self.selection, self.selection_path = ev.selection, ev.selection_path
                 self.diagnostic = ev.diagnostic
+                self.working_since = ev.ts
             case StateChanged():
+                if self.working_since is not None:
+                    self.working_s += max(ev.ts - self.working_since, 0.0)
+                self.working_since = ev.ts if ev.state in WORKING else None
+                if ev.state == State.VERIFYING:
+                    self.verified = None
                 if ev.state == State.AWAITING_INPUT:
                     self.resume_state = self.state
                 if self.state == State.AWAITING_INPUT:
@@ -317,6 +357,16 @@ class Run(BaseModel):
                 self.conflict = ev.question
             case ConflictAnswered():
                 self.conflict = None
+            case VerifyRan():
+                self.verify_outcomes.append(ev.outcome)
+            case Verified():
+                self.verifications.append(ev)
+                self.verified = ev
+
+    def working_seconds(self, now: float) -> float:
+        """How long Baton has worked on the run; its time waiting for the person is not counted."""
+        since = self.working_since
+        return self.working_s + (max(now - since, 0.0) if since is not None else 0.0)
 
     def total_usage(self) -> Usage:
         total = Usage()

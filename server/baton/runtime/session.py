@@ -76,11 +76,14 @@ class RoleSession:
                steers_consumed: int = 0) -> None:
         self.recorder.emit(self.ctx, AgentMessage(agent=self.agent, message=message, usage=usage,
                                                   provider=provider, steers_consumed=steers_consumed))
-        if usage is not None:
-            self._check_budget()
+        self._check_budget()
 
     def _check_budget(self) -> None:
         limits = self.settings.config.limits
+        worked = self.ctx.run.working_seconds(time.time())
+        if limits.run_seconds and worked > limits.run_seconds:
+            raise RunFailed(f"the run has worked {worked:.0f} s, over its budget of "
+                            f"{limits.run_seconds:g} s (`[limits] run_seconds`)")
         total = self.ctx.run.total_usage()
         tokens = total.input_tokens + total.output_tokens
         if limits.run_tokens and tokens > limits.run_tokens:

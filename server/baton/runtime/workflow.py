@@ -39,17 +39,19 @@ from .planfile import (granted_files, render_answer, render_changes, render_edit
 from .recorder import Recorder, usage_line
 from .runs import (TERMINAL, WAITING, Answer, Answered, Asked, ChangesApplied, Decision,
                    PlanAccepted, PlanSubmitted, Rejected, Reviewed, RevisionAsked, Route, Routed,
-                   State, StateChanged, legal)
+                   Run, State, StateChanged, legal)
 from .session import RoleSession
 from .settings import Settings
 from .streaming import Streamer
+from .verification import Verification
 
 log = logging.getLogger(__name__)
 
 
 class Workflow:
     def __init__(self, *, recorder: Recorder, host: Host, settings: Settings, policy: PathPolicy,
-                 delivery: Delivery, briefing: Briefing, tools: ToolRegistry = BUILTIN) -> None:
+                 delivery: Delivery, briefing: Briefing, tools: ToolRegistry = BUILTIN,
+                 verification: Verification | None = None) -> None:
         self.recorder = recorder
         self.host = host
         self.settings = settings
@@ -58,6 +60,7 @@ class Workflow:
         self.delivery = delivery
         self.briefing = briefing
         self.tools = tools
+        self.verification = verification  # None: no verifying state (tests of other states)
         self.closing = False  # the daemon stops: drivers end without ending their runs
         self._handlers: dict[State, Callable[[RunContext], Awaitable[None]]] = {
             State.QUEUED: self._queued,
@@ -66,6 +69,7 @@ class Workflow:
             State.AWAITING_APPROVAL: self._awaiting_approval,
             State.AWAITING_INPUT: self._awaiting_input,
             State.IMPLEMENTING: self._implementing,
+            State.VERIFYING: self._verifying,
             State.REVIEWING: self._reviewing,
             State.AWAITING_APPLY: self._awaiting_apply,
         }
@@ -324,10 +328,24 @@ class Workflow:
         await self._end_stream(ctx)
         assert out.call is not None
         summary = specs.Finish.model_validate(out.call.arguments).summary
+        if run.route == Route.EDIT and not self.run_diff(ctx):
+            raise RunFailed(f"the implementer made no change ({summary})")
+        # What the stream has not delivered yet; conflicts held while the agent worked are
+        # asked about now. Whatever stays held is offered once the review is done.
+        if run.route != Route.EDIT and run.edit_mode == "stream" and not ctx.declined \
+                and not await self.delivery.deliver(ctx):
+            ctx.declined = True
+        if self.verification is not None and self.verification.configured:
+            await self._move(ctx, State.VERIFYING, "the implementer finished")
+            return
+        await self._implemented(ctx, summary)
+
+    async def _implemented(self, ctx: RunContext, summary: str) -> None:
+        """The implementer's change is done (and verified, with `[verify]`): an edit route
+        proposes it to the person, the plan route has it reviewed."""
+        run = ctx.run
         if run.route == Route.EDIT:
             diff = self.run_diff(ctx)
-            if not diff:
-                raise RunFailed(f"the implementer made no change ({summary})")
             changes = self.delivery.full_changes(ctx)
             lines = sum(1 for line in diff.splitlines()
                         if line[:1] in "+-" and not line.startswith(("+++", "---")))
@@ -339,25 +357,41 @@ class Workflow:
             await self._propose(ctx, render_edit_proposal(run, summary, diff),
                                 "change ready for your approval")
             return
-        # What the stream has not delivered yet; conflicts held while the agent worked are
-        # asked about now. Whatever stays held is offered once the review is done.
-        if run.edit_mode == "stream" and not ctx.declined and not await self.delivery.deliver(ctx):
-            ctx.declined = True
         await self._move(ctx, State.REVIEWING)
+
+    async def _verifying(self, ctx: RunContext) -> None:
+        """The change proves itself with the project's own commands (runtime/verification.py).
+        New failures go back to the implementer, at most `[verify] rounds` times; then the
+        run goes on with them attached: the reviewer sees them, the editor shows them as
+        diagnostics. Resumed after a restart, a result already journaled stands."""
+        assert self.verification is not None
+        run = ctx.run
+        verified = run.verified or await self.verification.run(ctx)
+        await self.host.publish_findings(run.id, self.verification.diagnostics(run))
+        if verified.sent_back:
+            implementer = self.session(ctx, "implementer")
+            said = implementer.conversation()
+            if not said or said[-1].text != verified.feedback:  # not twice across a restart
+                implementer.record(Message(role="user", text=verified.feedback))
+            await self._move(ctx, State.IMPLEMENTING, f"verify: {verified.summary}")
+            return
+        await self._implemented(ctx, _finish_summary(run))
 
     async def _reviewing(self, ctx: RunContext) -> None:
         run = ctx.run
         diff = self.run_diff(ctx) or "(no changes)"
         session = self.session(ctx, "reviewer")
         if session.conversation():  # a later round: the reviewer sees the new diff
+            verify = f"\n\n{run.verifications[-1].report}" if run.verifications else ""
             session.record(Message(role="user", text=f"The implementer revised. The changes now:"
-                                                     f"\n\n```diff\n{diff}\n```"))
+                                                     f"\n\n```diff\n{diff}\n```{verify}"))
         out = await self._agent(ctx, REVIEWER)
         assert out is not None and out.call is not None  # the reviewer cannot ask
         args = specs.SubmitReview.model_validate(out.call.arguments)
         findings = [Finding(**f.model_dump()) for f in args.findings]
         self.recorder.emit(ctx, Reviewed(verdict=args.verdict, findings=findings))
-        await self.host.publish_findings(run.id, findings)
+        verify = self.verification.diagnostics(run) if self.verification is not None else []
+        await self.host.publish_findings(run.id, findings + verify)
         rounds = sum(1 for r in run.reviews if r.verdict == "request_changes")
         if args.verdict == "request_changes" and rounds <= self.settings.config.limits.review_rounds:
             listed = "\n".join(f"- {f.path}:{f.line} [{f.severity}] {f.message}" for f in findings)
@@ -416,3 +450,12 @@ class Workflow:
         ok = await self.delivery.revert(ctx)
         await self.recorder.notify(ctx, "reverted" if ok else
                                    f"revert failed: {self.delivery.last_failure}")
+
+
+def _finish_summary(run: Run) -> str:
+    """What the implementer said it did, in its last `finish` call."""
+    for message in reversed(run.conversations.get("implementer", [])):
+        for call in reversed(message.tool_calls):
+            if call.name == "finish":
+                return str(call.arguments.get("summary", ""))
+    return ""

@@ -12,7 +12,7 @@ import baton.runtime
 LAYERS = [
     "host", "runs", "actions", "journal", "workspace_lock", "disk_edits", "planfile",
     "context", "file_locks", "settings", "recorder", "describe", "delivery", "streaming",
-    "briefing", "session", "watcher", "workflow", "engine",
+    "verification", "briefing", "session", "watcher", "workflow", "engine",
 ]
 RUNTIME = Path(baton.runtime.__file__).parent
 
@@ -51,7 +51,7 @@ def test_nothing_below_the_runtime_imports_it():
     """Agents, tools, the sandbox, edits and providers know nothing of runs."""
     package = RUNTIME.parent
     wrong = []
-    for sub in ("agents", "tools", "sandbox", "edits", "providers"):
+    for sub in ("agents", "tools", "sandbox", "edits", "providers", "verify"):
         for path in (package / sub).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(

@@ -19,6 +19,7 @@ M.TERMINAL = { done = true, rejected = true, failed = true, cancelled = true }
 ---@field usage table?
 ---@field held integer?  the agent's hunks held back after a conflict, in changes.diff
 ---@field actions string[]?  what the server says the person may do with the run now
+---@field verify {passed: boolean, summary: string}?  the last verification of its change
 ---@field client_id integer?
 ---@field seq integer  order of the last change seen
 
@@ -37,7 +38,7 @@ function M.update(notice, client_id)
   run = run or { runId = notice.runId }
   -- Optional fields describe the current state only: a question or error of an
   -- earlier state must not linger (vim.NIL from JSON null counts as absent).
-  for _, key in ipairs({ 'state', 'route', 'task', 'planUri', 'answerUri', 'question', 'error', 'reason', 'usage', 'held', 'actions' }) do
+  for _, key in ipairs({ 'state', 'route', 'task', 'planUri', 'answerUri', 'question', 'error', 'reason', 'usage', 'held', 'actions', 'verify' }) do
     local value = notice[key]
     if value == vim.NIL then
       value = nil

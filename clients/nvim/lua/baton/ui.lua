@@ -51,7 +51,13 @@ function M.on_run_changed(notice, client_id)
   local before = runs.get(notice.runId)
   local asked = before and before.state == 'awaiting_input' and before.question and before.question.text
   local was_held = before and before.held or 0
+  local was_verified = before and before.verify and before.verify.summary
   local run, previous = runs.update(notice, client_id)
+  if type(run.verify) == 'table' and run.verify.summary ~= was_verified then
+    local verdict = run.verify.passed and 'verify passed' or 'verify did not pass'
+    M.notify(('“%s” %s: %s'):format(short(run.task), verdict, run.verify.summary),
+      run.verify.passed and levels.INFO or levels.WARN)
+  end
   local new_question = run.state == 'awaiting_input' and run.question and run.question.text ~= asked
   local head = ('“%s” '):format(short(run.task))
   local held = run.held and ('%d hunk(s) held back where you changed the same lines'):format(run.held)
