@@ -102,6 +102,16 @@ H.eq(1, said('held back where you changed the same lines: apply or reject them i
 ui.on_run_changed({ runId = 'held', state = 'done', task = 'h', held = vim.NIL })
 H.eq(nil, runs.get('held').held, 'a settled count does not linger')
 
+-- A verification's verdict: said once per new summary, as a warning when it did not pass.
+local failing = { passed = false, summary = '1 new failure: tests/test_x.py::test_y' }
+ui.on_run_changed({ runId = 'v', state = 'verifying', task = 'v' })
+ui.on_run_changed({ runId = 'v', state = 'implementing', task = 'v', verify = failing })
+ui.on_run_changed({ runId = 'v', state = 'verifying', task = 'v', verify = failing })
+H.eq(1, said('verify did not pass: 1 new failure: tests/test_x.py::test_y'), 'a verdict is said once')
+ui.on_run_changed({ runId = 'v', state = 'reviewing', task = 'v', verify = { passed = true, summary = '2 passed' } })
+H.eq(1, said('verify passed: 2 passed'), 'a new verdict is said')
+H.eq('2 passed', runs.get('v').verify.summary, 'the run keeps its last verdict')
+
 -- Baton attaches to files inside a project only, rooted at the marker.
 local root_for = require('baton.client').root_for
 vim.fn.mkdir(H.tmp .. '/proj/.baton', 'p')
