@@ -159,7 +159,8 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
             given = verdict.startswith("yes: ")
             print(f"  {'✓' if given else '✗'} {name}: {verdict.removeprefix('yes: ')}")
         for k, v in sb.items():
-            if k not in ("layer", "why", "guarantees"):
+            # An empty `unavailable`, `fix` or `forced` says nothing a person needs to read.
+            if k not in ("layer", "why", "guarantees") and v not in ({}, "", None):
                 print(f"  {k}: {v}")
         _print_verify(data["verify"])
         from .mcp.doctor import lines
