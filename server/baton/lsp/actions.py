@@ -53,23 +53,24 @@ def _apply_title(verify: dict[str, Any] | None) -> str:
     return f"Apply changes (verify did not pass: {visible(str(verify.get('summary', '')), limit=80)})"
 
 
-def code_actions(runs_dir: Path, states: dict[str, str], workspace: Workspace,
+def code_actions(runs_dir: Path, allowed: dict[str, list[str]], workspace: Workspace,
                  params: t.CodeActionParams,
                  verified: Mapping[str, dict[str, Any]] | None = None) -> list[t.CodeAction]:
-    """`states` is each run's state as last notified (baton/runChanged), `verified` its
+    """`allowed` is what each run allows, as last notified (baton/runChanged's `actions`:
+    the server's one rule, runtime/actions.py), `verified` its
     `verify` when it has one."""
     uri = params.text_document.uri
     out: list[t.CodeAction] = []
     found = _run_file(runs_dir, uri)
     if found:
         run_id, name = found
-        state = states.get(run_id)
-        if state is not None:
+        actions = allowed.get(run_id)
+        if actions is not None:
             arg = {"runId": run_id}
-            if name == "plan.md" and state == "awaiting_approval":
+            if name == "plan.md" and "accept" in actions:
                 out += [_cmd("Accept plan", "baton.plan.accept", arg),
                         _cmd("Reject plan", "baton.plan.reject", arg)]
-            if name == "changes.diff" and state == "awaiting_apply":
+            if name == "changes.diff" and "apply" in actions:
                 out += _hunk_actions(workspace, uri, params.range, run_id)
                 verify = (verified or {}).get(run_id)
                 out += [_cmd(_apply_title(verify), "baton.edits.apply", arg),
@@ -91,12 +92,12 @@ def code_actions(runs_dir: Path, states: dict[str, str], workspace: Workspace,
         sel = {"uri": uri, "range": rng}
         out.append(_cmd("Ask Baton about this selection", "baton.selection.ask", sel))
         out.append(_cmd("Baton: edit this selection…", "baton.selection.edit", sel))
-        out += _selected_text_actions(workspace, uri, params.range, states)
+        out += _selected_text_actions(workspace, uri, params.range, allowed)
     return out
 
 
 def _selected_text_actions(workspace: Workspace, uri: str, rng: t.Range,
-                           states: dict[str, str]) -> list[t.CodeAction]:
+                           allowed: dict[str, list[str]]) -> list[t.CodeAction]:
     doc = workspace.text_documents.get(unquote(uri))
     if doc is None:
         return []
@@ -105,8 +106,8 @@ def _selected_text_actions(workspace: Workspace, uri: str, rng: t.Range,
         return []
     out = [_cmd("Run the selected text as a Baton task", "baton.run",
                 {"task": text, "uri": uri, "range": _range(rng)})]
-    for run_id, state in states.items():
-        if state == "awaiting_input":
+    for run_id, actions in allowed.items():
+        if "answer" in actions:
             out.append(_cmd(f"Answer Baton run {run_id} with the selected text", "baton.run.answer",
                             {"runId": run_id, "answer": text}))
     return out

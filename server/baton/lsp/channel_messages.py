@@ -53,7 +53,7 @@ class Message(TypedDict):
 class Started(TypedDict):
     """The answer to `start`."""
     runsDir: str
-    states: dict[str, str]  # run id → state, for code actions answered from memory
+    actions: dict[str, list[str]]  # run id → what it allows, for code actions from memory
     timeoutS: float
     messages: list[Message]
 

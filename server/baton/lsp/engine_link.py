@@ -42,7 +42,7 @@ class EngineLink:
         self.init = Init(root=str(root), encoding=encoding, client=support.to_json(),
                          config=config)
         self.bridge = Bridge(ls, support, DEFAULT_TIMEOUT_S, self._on_notice)
-        self.states: dict[str, str] = {}
+        self.actions: dict[str, list[str]] = {}  # run → what it allows, for code actions
         self.verified: dict[str, dict[str, Any]] = {}  # runChanged's verify, per run
         self.runs_dir = root / ".baton" / "runs"
         self.channel: Channel | None = None
@@ -95,7 +95,7 @@ class EngineLink:
         self.channel = channel
         result: Started = await channel.request("start", {})
         self.runs_dir = Path(result["runsDir"])
-        self.states.update(result["states"])
+        self.actions.update(result["actions"])
         self.bridge.timeout_s = result["timeoutS"]
         for m in result["messages"]:
             self._message(m)
@@ -146,7 +146,7 @@ class EngineLink:
 
     # -- from the engine --------------------------------------------------------------
     def _on_notice(self, notice: dict[str, Any]) -> None:
-        self.states[notice["runId"]] = notice["state"]
+        self.actions[notice["runId"]] = notice.get("actions") or []
         if notice.get("verify"):
             self.verified[notice["runId"]] = notice["verify"]
 

@@ -20,6 +20,7 @@ from typing import Any
 from lsprotocol import types as t
 from pygls.workspace import Workspace
 
+from ..runtime.actions import allowed
 from ..runtime.engine import Engine
 from .channel import LINE_LIMIT, Channel, ChannelError
 from .channel_messages import (Change, Choose, Command, DidChange, DidClose, DidOpen, Init, Message,
@@ -116,7 +117,8 @@ class EngineSide:
         if notice and ws_file is not None:
             self._trust_offer = asyncio.ensure_future(self._offer_trust(engine, notice, ws_file))
         return Started(runsDir=str(engine.runs_dir),
-                       states={rid: str(ctx.run.state) for rid, ctx in engine.contexts.items()},
+                       actions={rid: [str(a) for a in allowed(ctx.run)]
+                                for rid, ctx in engine.contexts.items()},
                        timeoutS=config.limits.client_request_timeout_s, messages=messages)
 
     async def _probe_isolation(self, engine: Engine) -> None:

@@ -174,7 +174,7 @@ def build() -> BatonServer:
                 return None
         assert ls_.link is not None
         from . import actions
-        return actions.code_actions(ls_.link.runs_dir, ls_.link.states, ls_.workspace, params,
+        return actions.code_actions(ls_.link.runs_dir, ls_.link.actions, ls_.workspace, params,
                                     ls_.link.verified) or None
 
     @ls.feature(t.SHUTDOWN)
