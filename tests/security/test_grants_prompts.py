@@ -37,7 +37,7 @@ from baton.runtime.context import RunContext
 from baton.runtime.engine import Engine
 from baton.runtime.host import Finding, PermissionAnswer
 from baton.runtime.planfile import FILES_HEADING, granted_files, render_answer, render_plan
-from baton.runtime.runs import PlanSubmitted, Route, Run, State
+from baton.runtime.runs import Answered, Asked, PlanSubmitted, Route, Run, State
 from baton.runtime.session import RoleSession
 from baton.runtime.workflow import Workflow
 from baton.sandbox.grants import Grants
@@ -46,6 +46,7 @@ from baton.sandbox.shadow import Shadow
 from baton.terminal import TerminalHost
 from baton.tools import specs
 from baton.tools.builtin import BUILTIN
+from baton.tools.registry import AskFirst
 from baton.wire import Question, RunChanged
 
 FORGED_SECTION = f"<!--\n{FILES_HEADING}\n\n- `**`\n-->"
@@ -119,13 +120,29 @@ class Recorder:
         pass
 
 
+class AskingSession(RoleSession):
+    """A permission as a run asks it: the call pauses (AskFirst), the workflow puts the
+    prompt to the host and records the answer, and the call goes on with it."""
+
+    async def ask_permission(self, subject: str, prompt: str, *, kind: str = "path") -> bool:
+        try:
+            return await super().ask_permission(subject, prompt, kind=kind)
+        except AskFirst as e:
+            pause = e.pause
+        answer = await self.host.ask_permission(self.run_id, pause.question)
+        self.recorder.emit(self.ctx, Asked(agent=self.agent, call_id="c1", permission=pause.permission,
+                                           question=Question(text=pause.question, options=pause.options)))
+        self.recorder.emit(self.ctx, Answered(answer=str(answer or PermissionAnswer.DENY)))
+        return await super().ask_permission(subject, prompt, kind=kind)
+
+
 def session(ws: Path, shadow: Shadow, host: Any, grants: Grants | None = None) -> tuple[RoleSession, Recorder]:
     recorder = Recorder()
     run = Run(id="r1", task="t", route=Route.PLAN, state=State.IMPLEMENTING)
     ctx = RunContext(run=run, folder=ws / ".baton" / "runs" / "r1", shadow=shadow,
                      grants=grants or Grants(["hello.py"], []))
     settings = SimpleNamespace(config=SimpleNamespace(limits=SimpleNamespace(client_request_timeout_s=5.0)))
-    s = RoleSession(ctx, "implementer", recorder=recorder, host=host,  # type: ignore[arg-type]
+    s = AskingSession(ctx, "implementer", recorder=recorder, host=host,  # type: ignore[arg-type]
                     settings=settings, policy=PathPolicy(ws))  # type: ignore[arg-type]
     return s, recorder
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ..errors import RunFailed, ToolRefused
 from ..providers.base import (Message, OnDelta, Provider, StopReason, ToolCall, ToolResult,
                               TurnRequest, Usage)
-from ..tools.registry import Pause, Tool, ToolRegistry
+from ..tools.registry import AskFirst, Pause, Tool, ToolRegistry
 from .roles import RoleSpec
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,8 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
                 assert tool is not None
                 try:
                     content = await session.execute(tool, call, args)
+                except AskFirst as e:  # a permission the person has not given yet
+                    content = e.pause
                 except ToolRefused as e:
                     content = None
                     result = _error(call, str(e))

@@ -168,15 +168,13 @@ class ChannelHost:
     async def show_document(self, path: Path, *, take_focus: bool) -> None:
         await self._ask("showDocument", ShowDocument(uri=path.as_uri(), takeFocus=take_focus))
 
-    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
+    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer | None:
+        # As long as the person takes; a closed box leaves it to `baton.run.answer`.
         title = await self._ask("choose", Choose(
             message=visible(prompt, limit=PROMPT_LIMIT),
-            options=[a.value for a in PermissionAnswer], warning=True))
+            options=[a.value for a in PermissionAnswer], warning=True, timeoutS=None))
         if title is None:
-            self._tell("logMessage", LogMessage(
-                warning=True,
-                message=f"Baton run {run_id}: no answer to a permission prompt, so it is denied."))
-            return PermissionAnswer.DENY
+            return None
         return PermissionAnswer(title) if title in PermissionAnswer._value2member_map_ else PermissionAnswer.DENY
 
     async def ask_question(self, run_id: str, question: Question) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from ..sandbox.grants import Grants
 from ..sandbox.shadow import Shadow
+from ..wire import Question
 from .runs import Run
 
 
@@ -36,6 +37,9 @@ class RunContext:
     decision: asyncio.Future[Any] | None = None
     # A decision that arrived after the state changed but before the driver waited for it.
     early: Any = None
+    # A question Baton asks outside awaiting_input (a conflict), while it waits: the host's
+    # prompt or `baton.run.answer` (which resolves the future) answers it.
+    asking: tuple[Question, asyncio.Future[str]] | None = None
     resumed: bool = False  # rebuilt from the journal by a restarted daemon
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     stream: EditStream | None = None  # while the implementer works in stream mode

@@ -336,16 +336,31 @@ class Delivery:
                 self.recorder.emit(ctx, ConflictAsked(question=question))
             await self.recorder.flush()  # asked again after a restart
         await self.recorder.progress(run.id, "report", "waiting for your answer: " + places[:80])
-        try:
-            answer = await self.host.ask_question(run.id, question)
-        except Exception as e:
-            log.info("run %s: asking about a conflict failed: %s", run.id, e)
-            answer = None
+        answer = await self._answer(ctx, question)
         choice = ways.get(answer) if answer is not None else None
         if durable:
             self.recorder.emit(ctx, ConflictAnswered(answer=answer if choice else None,
                                                      reason="" if choice else "dismissed"))
         return choice  # type: ignore[return-value]
+
+    async def _answer(self, ctx: RunContext, question: Question) -> str | None:
+        """The person's answer, as long as they take: through the host's prompt or
+        `baton.run.answer` (runChanged carries the question meanwhile). None: dismissed."""
+        by_command: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        ctx.asking = (question, by_command)
+        await self.recorder.notify(ctx, "a question for you")
+        direct = asyncio.ensure_future(self.host.ask_question(ctx.run.id, question))
+        try:
+            await asyncio.wait({direct, by_command}, return_when=asyncio.FIRST_COMPLETED)
+            if by_command.done():
+                return by_command.result()
+            return direct.result()
+        except Exception as e:
+            log.info("run %s: asking about a conflict failed: %s", ctx.run.id, e)
+            return None
+        finally:
+            direct.cancel()
+            ctx.asking = None
 
     async def _send(self, ctx: RunContext, edits: list[FileEdit], *, revert: bool,
                     attempt: int) -> bool:

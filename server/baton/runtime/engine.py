@@ -35,7 +35,7 @@ from .journal import Journal
 from .planfile import granted_files
 from .recorder import Recorder, usage
 from .runs import (ChangesApplied, Created, PlanAccepted, Rejected, RevisionAsked, Route, Run,
-                   Steered)
+                   State, Steered)
 from .settings import Settings
 from .verification import Verification
 from .watcher import Watcher
@@ -226,6 +226,17 @@ class Engine:
         return left
 
     def answer(self, run_id: str, answer: str) -> None:
+        """The question of a run awaiting input (an agent's, or a permission), or the one
+        Baton asks meanwhile (a conflict). A question with fixed options (a permission, a
+        conflict) takes one of them, in any case."""
+        ctx = self.get(run_id)
+        asked = ctx.asking if ctx.run.state != State.AWAITING_INPUT else None
+        if asked is not None and not asked[1].done():
+            asked[1].set_result(_one_of(asked[0].options or [], answer))
+            return
+        question = ctx.run.question
+        if question is not None and question.permission is not None:
+            answer = _one_of(question.question.options or [], answer)
         self._decide(run_id, Action.ANSWER, "Answer", answer)
 
     def steer(self, run_id: str, message: str) -> None:
@@ -273,3 +284,11 @@ def _redactor(config: Config):
             text = text.replace(k, "[redacted]")
         return text
     return redact
+
+
+def _one_of(options: list[str], answer: str) -> str:
+    """`answer` as one of the question's options (case aside), or the person is told them."""
+    for option in options:
+        if option.casefold() == answer.strip().casefold():
+            return option
+    raise UserInputError("answer with one of: " + ", ".join(options))

@@ -68,8 +68,10 @@ class Host(Protocol):
 
     async def show_document(self, path: Path, *, take_focus: bool) -> None: ...
 
-    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer:
-        """Ask the person; a host that cannot ask answers DENY."""
+    async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer | None:
+        """Ask the person, as long as they take; None when not answered here (a prompt
+        dismissed: the answer may still come through `baton.run.answer`). A host where no
+        answer can ever come (a terminal that is not interactive) answers DENY."""
 
     async def ask_question(self, run_id: str, question: Question) -> str | None:
         """Ask directly where the host can (a terminal prompt, a message box with the

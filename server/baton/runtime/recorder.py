@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from .actions import allowed
+from .actions import Action, allowed
 from .context import RunContext
 from ..wire import RunChanged
 from .host import Host
@@ -43,14 +43,18 @@ class Recorder:
         run = ctx.run
         plan = ctx.folder / "plan.md"
         answer = ctx.folder / "answer.md"
+        actions = allowed(run)
+        if ctx.asking is not None and Action.ANSWER not in actions:  # a conflict asked meanwhile
+            actions.append(Action.ANSWER)
         return RunChanged(
             runId=run.id, state=run.state, route=run.route,
             routeReason=run.route_reason or None, task=run.task,
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
-            question=run.question.question if run.question and run.state == State.AWAITING_INPUT else None,
+            question=run.question.question if run.question and run.state == State.AWAITING_INPUT
+            else ctx.asking[0] if ctx.asking else None,
             error=self.redact(run.error) or None, usage=usage(run), held=ctx.held or None,
-            reason=self.redact(reason) or None, actions=allowed(run),
+            reason=self.redact(reason) or None, actions=actions,
             verify=run.verifications[-1].wire() if run.verifications else None)
 
 

@@ -175,6 +175,7 @@ class Asked(_Event):
     agent: str
     call_id: str
     question: Question
+    permission: str | None = None  # Baton's permission prompt about this subject, for the call
 
 
 class Answered(_Event):
@@ -270,6 +271,7 @@ class Run(BaseModel):
     reviews: list[Reviewed] = Field(default_factory=list)
     question: Asked | None = None
     pending_answer: str | None = None
+    asked_permission: str | None = None  # the subject `pending_answer` allows or denies
     conflict: Question | None = None  # a conflict question asked and not yet answered
     steers: list[str] = Field(default_factory=list)  # not yet seen by an agent
     permissions: list[Permission] = Field(default_factory=list)
@@ -338,6 +340,8 @@ class Run(BaseModel):
                 self.apply(ev.upgraded(self.state))
             case Permission():
                 self.permissions.append(ev)
+                if self.asked_permission == ev.subject:  # the answer is used
+                    self.asked_permission, self.pending_answer = None, None
             case Delivered():
                 self.deliveries.append(ev)
                 if ev.revert and ev.applied:
@@ -346,6 +350,7 @@ class Run(BaseModel):
                 self.reviews.append(ev)
             case Asked():
                 self.question = ev
+                self.asked_permission = ev.permission
                 self.pending_answer = None
             case Answered():
                 self.pending_answer = ev.answer

@@ -18,7 +18,7 @@ from ..errors import RunFailed, ToolRefused
 from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.paths import PathPolicy
 from ..tools.files import FileTools
-from ..tools.registry import Pause, Tool
+from ..tools.registry import AskFirst, Pause, Tool
 from .context import RunContext
 from .host import Host, PermissionAnswer
 from .recorder import Recorder
@@ -151,18 +151,22 @@ class RoleSession:
 
     async def ask_permission(self, subject: str, prompt: str, *, kind: str = "path") -> bool:
         """Ask the person. `prompt` quotes `subject` with `display.code`, so nothing in it can
-        end the quote; what the subject hides is shown as escapes, and said."""
+        end the quote; what the subject hides is shown as escapes, and said.
+
+        A permission is a question like an agent's (PROTOCOL §3): the call pauses (AskFirst),
+        the run waits in awaiting_input as long as the person takes, across restarts, for the
+        host's prompt or `baton.run.answer`; then the call runs again and finds the answer."""
         shown = len(visible(subject))
         if shown > PROMPT_SUBJECT_LIMIT:  # a person cannot allow what they cannot read
             raise ToolRefused(f"too long to ask the person about ({shown} characters shown, at "
                               f"most {PROMPT_SUBJECT_LIMIT}); split it into shorter steps")
-        notes = [non_ascii_note(subject), HIDDEN_NOTE if has_hidden(subject) else ""]
-        text = " ".join([visible(prompt), *filter(None, notes)])
-        timeout = self.settings.config.limits.client_request_timeout_s * 10
-        try:
-            answer = await asyncio.wait_for(self.host.ask_permission(self.run_id, text), timeout)
-        except TimeoutError:
-            answer = PermissionAnswer.DENY
+        run = self.ctx.run
+        if run.asked_permission != subject or run.pending_answer is None:
+            notes = [non_ascii_note(subject), HIDDEN_NOTE if has_hidden(subject) else ""]
+            raise AskFirst(Pause(question=" ".join([visible(prompt), *filter(None, notes)]),
+                                 options=[a.value for a in PermissionAnswer], permission=subject))
+        answer = PermissionAnswer(run.pending_answer) \
+            if run.pending_answer in PermissionAnswer._value2member_map_ else PermissionAnswer.DENY
         self.recorder.emit(self.ctx, Permission(subject=subject, answer=answer,
                                                 command=kind == "command", tool=kind == "tool"))
         if answer == PermissionAnswer.RUN:

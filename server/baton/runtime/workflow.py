@@ -146,10 +146,12 @@ class Workflow:
         return None
 
     async def wait_for_person(self, ctx: RunContext, agent: str, call_id: str, pause: Pause) -> None:
-        """An agent's tool call waits for the person: the run waits in awaiting_input."""
+        """An agent's tool call waits for the person (its question, or a permission it
+        needs): the run waits in awaiting_input."""
         self.recorder.emit(ctx, Asked(agent=agent, call_id=call_id, question=Question(
-            text=pause.question, options=pause.options)))
-        await self._move(ctx, State.AWAITING_INPUT, "a question for you")
+            text=pause.question, options=pause.options), permission=pause.permission))
+        await self._move(ctx, State.AWAITING_INPUT, "a permission for you" if pause.permission
+                         else "a question for you")
 
     def _write(self, ctx: RunContext, name: str, text: str) -> None:
         path = ctx.folder / name
@@ -298,17 +300,18 @@ class Workflow:
         # the agent's in the host's own prompt, so a question dressed as a permission prompt
         # (options "Allow once", "Allow for this run") reads as what it is.
         asked = run.question.question
-        direct = asyncio.get_running_loop().create_task(self.host.ask_question(run.id, Question(
-            text=f"A question from the {run.question.agent} agent: {asked.text}",
-            options=asked.options)))
+        direct = asyncio.get_running_loop().create_task(
+            self.host.ask_permission(run.id, asked.text) if run.question.permission is not None
+            else self.host.ask_question(run.id, Question(
+                text=f"A question from the {run.question.agent} agent: {asked.text}",
+                options=asked.options)))
         try:
             await asyncio.wait({direct, waiting}, return_when=asyncio.FIRST_COMPLETED)
             if waiting.done():
                 answer = waiting.result()
             else:
-                answer = direct.result()
-                if answer is None:
-                    answer = await waiting
+                answer = direct.result()  # a permission's is a PermissionAnswer: its str value
+                answer = await waiting if answer is None else str(answer)
         finally:
             direct.cancel()
             ctx.decision = None

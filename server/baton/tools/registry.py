@@ -44,6 +44,16 @@ class Pause:
     tools/builtin.shown_question does) the workflow puts to them."""
     question: str
     options: list[str] | None = None
+    permission: str | None = None  # a permission prompt's subject (a path, command, tool)
+
+
+class AskFirst(Exception):
+    """Raised inside a call that needs the person's permission they have not given yet
+    (runtime/session.py ask_permission): the call pauses, and runs again once they answered."""
+
+    def __init__(self, pause: Pause) -> None:
+        super().__init__(pause.question)
+        self.pause = pause
 
 
 class ToolEnv(Protocol):

@@ -11,10 +11,11 @@ import pytest
 
 from baton.errors import RunFailed, ToolRefused
 from baton.providers.base import Message, ToolCall, ToolResult, Usage
-from baton.runtime.host import PermissionAnswer
+from baton.runtime.runs import Answered, Asked
 from baton.runtime.session import RoleSession
 from baton.tools.builtin import BUILTIN
-from baton.tools.registry import Tool, ToolRegistry
+from baton.tools.registry import AskFirst, Pause, Tool, ToolRegistry
+from baton.wire import Question
 
 from .harness import plan_script, start, workspace
 
@@ -77,15 +78,32 @@ async def test_a_write_is_told_to_the_stream_and_named_in_progress(tmp_path: Pat
         await engine.close()
 
 
+async def answered(s: RoleSession, answer: str, name: str, registry: ToolRegistry = BUILTIN,
+                   **args: Any) -> tuple[Pause, Any]:
+    """The call pauses for a permission (AskFirst); the person answers, recorded as the
+    workflow records it; the call runs again and finds the answer."""
+    with pytest.raises(AskFirst) as paused:
+        await call(s, name, registry, **args)
+    pause = paused.value.pause
+    assert pause.options == ["Allow once", "Allow for this run", "Deny"]
+    s.recorder.emit(s.ctx, Asked(agent=s.agent, call_id=f"c-{name}", permission=pause.permission,
+                                 question=Question(text=pause.question, options=pause.options)))
+    s.recorder.emit(s.ctx, Answered(answer=answer))
+    return pause, await call(s, name, registry, **args)
+
+
 async def test_out_of_grant_write_and_command_ask_and_are_refused(tmp_path: Path) -> None:
     engine, host, ctx, s = await session_of_a_run(tmp_path)
     try:
         with pytest.raises(ToolRefused, match="not in this run's write grant"):
-            await call(s, "write_file", path="other.py", content="x")
+            await answered(s, "Deny", "write_file", path="other.py", content="x")
         with pytest.raises(ToolRefused, match="did not allow it"):
-            await call(s, "run_command", command="make")
-        assert len(host.prompts) == 2 and "`make`" in host.prompts[1]
+            await answered(s, "Deny", "run_command", command="make")
+        assert ctx.run.asked_permission is None and ctx.run.pending_answer is None  # used once
+        assert [p.subject for p in ctx.run.permissions] == ["other.py", "make"]
         assert not (engine.root / "other.py").exists()
+        pause, out = await answered(s, "Allow once", "write_file", path="other.py", content="x")
+        assert "`other.py`" in pause.question and out.startswith("created other.py")
     finally:
         await engine.close()
 
@@ -98,13 +116,11 @@ async def test_a_tool_that_asks_is_allowed_for_the_run_durably(tmp_path: Path) -
     s = engine.workflow.session(ctx, "implementer")
     tools = BUILTIN.with_tools([ECHO])
     with pytest.raises(ToolRefused, match="did not allow mcp__demo__echo"):
-        await call(s, "mcp__demo__echo", tools, text="a")
-    host.permission = PermissionAnswer.RUN
-    assert await call(s, "mcp__demo__echo", tools, text="b") == "implementer echoed b"
-    host.permission = PermissionAnswer.DENY
-    assert await call(s, "mcp__demo__echo", tools, text="c") == "implementer echoed c"
-    assert host.prompts == ["Baton run %s wants to call echo with {'text': 'a'}" % run_id,
-                            "Baton run %s wants to call echo with {'text': 'b'}" % run_id]
+        await answered(s, "Deny", "mcp__demo__echo", tools, text="a")
+    pause, out = await answered(s, "Allow for this run", "mcp__demo__echo", tools, text="b")
+    assert out == "implementer echoed b"
+    assert pause.question == "Baton run %s wants to call echo with {'text': 'b'}" % run_id
+    assert await call(s, "mcp__demo__echo", tools, text="c") == "implementer echoed c"  # no asking
     await engine.close()
     engine, host = await start(ws, config)  # the person's "for this run" survives a restart
     try:
