@@ -178,3 +178,17 @@ async def test_an_editor_that_reported_before_answering_is_not_waited_for(tmp_pa
     h.workspace.update_text_document(t.VersionedTextDocumentIdentifier(uri=uri, version=4),
                                      t.TextDocumentContentChangeWholeDocument(text=EDIT.after))
     assert (await asyncio.wait_for(h.apply_edits("r", "l", [EDIT]), 1)).applied
+
+
+async def test_what_baton_writes_itself_never_goes_through_a_link(tmp_path):
+    """A repository that swaps the file for a link to one outside: the disk fallback
+    refuses it (the same no-follow path policy as every other file access)."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "a.py").symlink_to(outside)
+    h, _ = host(ws, NOTHING)
+    result = await h.apply_edits("r", "l", [FileEdit(path="a.py", before="secret\n", after="pwned\n")])
+    assert not result.applied
+    assert outside.read_text() == "secret\n" and (ws / "a.py").is_symlink()
