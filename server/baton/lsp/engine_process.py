@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # When the machine is saturated (a build, a test run), the editor and its language
 # servers get the CPU before agent work does. Commands that agents run inherit it.
 NICE = 10
+CLOSE_GRACE_S = 5.0
 # The actions of the untrusted-workspace prompt (PROTOCOL §2 "Workspace trust").
 TRUST_ACTION, NOT_NOW = "Trust this configuration", "Not now"
 
@@ -191,7 +192,19 @@ async def serve(fd: int) -> None:
     try:
         await channel.serve()
     finally:
-        await side.close()
+        # The server is gone, so this process goes too, whatever a run is waiting on: a run
+        # that does not stop within the grace period is abandoned here and resumes from the
+        # journal on the next start, instead of keeping the workspace's engine lock (the
+        # next engine could never start) and living on as an orphan.
+        # asyncio.wait, not wait_for: wait_for would wait for a cancelled close to finish.
+        closing = asyncio.ensure_future(side.close())
+        done, _ = await asyncio.wait({closing}, timeout=CLOSE_GRACE_S)
+        if not done:
+            log.warning("the engine did not close within %ss; exiting anyway", CLOSE_GRACE_S)
+        elif closing.exception() is not None:
+            log.warning("closing the engine failed: %s", closing.exception())
+        logging.shutdown()
+        os._exit(0)
 
 
 def main(fd: int) -> int:
