@@ -94,6 +94,9 @@ class LspClient:
                 "general": {"positionEncodings": ["utf-16"]}}
         at, _ = await self.request_timed("initialize", {
             "processId": os.getpid(), "rootUri": uri, "capabilities": caps,
+            # Named, as editors name themselves: without a name Baton takes the client for
+            # Eglot 1.9 and spaces its messages after responses (lsp/stdio.py).
+            "clientInfo": {"name": "baton-bench"},
             "workspaceFolders": [{"uri": uri, "name": "ws"}],
             "initializationOptions": options or {}})
         self.notify("initialized", {})

@@ -26,6 +26,7 @@ from baton.edits.diff import apply_text_edits
 WAIT_S = 30.0
 TERMINAL = {"done", "rejected", "failed", "cancelled"}
 CLIENTS = {"vscode": "visual-studio-code", "neovim": "neovim@v0.11.0", "emacs": "emacs@v29.1"}
+CLIENT_NAMES = {"vscode": "Visual Studio Code", "neovim": "Neovim", "emacs": "Emacs (eglot)"}
 
 
 def write_workspace(root: Path, files: dict[str, str], script: dict[str, Any],
@@ -84,7 +85,8 @@ class Editor:
         self.encoding = "utf-16"
         # What initialize declares; a test may change these before start().
         self.capabilities: t.ClientCapabilities = client_capabilities(CLIENTS[kind])
-        self.client_info: t.ClientInfo | None = None
+        # As each editor names itself (none would be taken for Eglot 1.9: lsp/stdio.py).
+        self.client_info: t.ClientInfo | None = t.ClientInfo(name=CLIENT_NAMES[kind])
         self.rooted = True  # sends the workspace as its folder and root
         self.violations: list[str] = []  # server messages the capabilities did not allow
         self._register()

@@ -41,7 +41,8 @@ async def make_client(tmp_path: Path) -> AsyncIterator[MakeClient]:
         editor = Editor(ws, config, kind)
         if capabilities is not None:
             editor.capabilities = capabilities
-        editor.client_info = client_info
+        if client_info is not None:
+            editor.client_info = client_info
         editor.rooted = rooted
         await editor.start()
         editors.append(editor)
