@@ -92,7 +92,7 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd
     holds `seccomp.program(inet=True)` (see `seccomp_pipe`)."""
     ws = str(workspace)
     argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
-    for tools in toolchain_under_tmp(workspace):
+    for tools in toolchain_under_tmp(workspace, command):
         argv += ["--ro-bind", tools, tools]
     argv += ["--bind", ws, ws]
     for p in protected or []:
@@ -114,12 +114,16 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd
     return argv + ["--", *command]
 
 
-def toolchain_under_tmp(workspace: Path) -> list[str]:
-    """Folders of the tools a command needs (the Python running Baton, `PATH`) that the
-    private /tmp would hide: a checkout or virtual environment under /tmp (CI clones there)
-    stays usable, read-only. The workspace itself is bound on its own."""
+def toolchain_under_tmp(workspace: Path, command: list[str] = ()) -> list[str]:
+    """Folders of the tools a command needs (the Python running Baton and its PYTHONPATH,
+    `PATH`, the folder of a program named by absolute path, as an MCP server's script is)
+    that the private /tmp would hide: a checkout or virtual environment under /tmp (CI may
+    clone there) stays usable, read-only. The workspace itself is bound on its own."""
+    programs = [os.path.dirname(a) if os.path.isfile(a) else a
+                for a in command if os.path.isabs(a) and os.path.exists(a)]
     candidates = [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                  *os.environ.get("PATH", "").split(os.pathsep)]
+                  *os.environ.get("PATH", "").split(os.pathsep),
+                  *os.environ.get("PYTHONPATH", "").split(os.pathsep), *programs]
     found: list[str] = []
     for c in candidates:
         if not c or not os.path.isabs(c):
