@@ -44,6 +44,12 @@ async def mid_implementation(make_editor):
     # Progress reports each tool call once its result is durable in the journal.
     await ed.wait_for(lambda: any(m == "implementer: edit_file notes.txt" for tok, _, m in ed.progress if tok == token),
                       "the implementer's second tool call")
+    # Stream mode sends each write to the editor as it is made: the kill must come after
+    # that delivery landed, not inside it (a daemon killed between the editor applying an
+    # edit and Baton recording it finds the edit there and asks about it after the restart).
+    notes = ed.root / "notes.txt"  # not open in the editor: the edit is applied on disk
+    await ed.wait_for(lambda: notes.exists() and notes.read_text() == "step one, two\n",
+                      "the streamed edit")
     script = json.loads((ed.config.parent / "script.json").read_text())
     script["runs"][0]["implementer"][2] = turn(("read_file", {"path": "notes.txt"}))
     script["runs"][0]["implementer"].append(turn(("finish", {"summary": "done"})))
