@@ -148,6 +148,11 @@ class McpServerConfig(BaseModel):
             raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {', '.join(ROLES)}")
         return roles
 
+    def sees(self, role: str) -> bool:
+        """Whether `role` is offered this server's tools (by default every role but the
+        classifier, which only routes)."""
+        return role in (self.roles if self.roles is not None else ROLES[1:])
+
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerConfig:
         if bool(self.command) == bool(self.url):

@@ -10,13 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import ROLES, Config
 from ..display import visible
 from ..errors import ToolRefused
 from ..sandbox.isolation import active
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
-from .servers import RunServers, check_url, roles_of
+from .servers import RunServers, check_url
 
 
 def describe(config: Config, workspace: Path) -> tuple[dict[str, Any], list[str]]:
@@ -25,7 +25,7 @@ def describe(config: Config, workspace: Path) -> tuple[dict[str, Any], list[str]
     problems: list[str] = []
     layer = active().layer
     for name, cfg in config.mcp.servers.items():
-        entry: dict[str, Any] = {"roles": list(roles_of(cfg)), "allow": cfg.allow,
+        entry: dict[str, Any] = {"roles": [r for r in ROLES if cfg.sees(r)], "allow": cfg.allow,
                                  "network": cfg.network, "env": sorted(cfg.env)}
         if cfg.url:
             entry["url"] = cfg.url

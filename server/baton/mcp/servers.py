@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from ..config import ROLES, McpServerConfig
+from ..config import McpServerConfig
 from ..display import visible
 from ..errors import ToolRefused
 from ..sandbox.environment import child_env
@@ -38,7 +38,6 @@ from .tools import McpTool, offered
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROLES = tuple(r for r in ROLES if r != "classifier")
 START_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 120.0  # without a sign of life (progress) from the server
 MAX_STARTS = 3
@@ -49,10 +48,6 @@ class Outcome(BaseModel):
     is_error: bool = False
     changed: list[str] = Field(default_factory=list)  # folded into the run's shadow
     denied: list[str] = Field(default_factory=list)  # outside the write grant, discarded
-
-
-def roles_of(config: McpServerConfig) -> tuple[str, ...]:
-    return tuple(config.roles) if config.roles is not None else DEFAULT_ROLES
 
 
 def check_url(url: str, network: bool) -> str:
@@ -108,7 +103,7 @@ class RunServers:
 
     async def tools(self, role: str) -> list[McpTool]:
         """The tools `role` is offered, starting the servers it sees that are not running."""
-        seen = [s for s in self._servers.values() if role in roles_of(s.config)]
+        seen = [s for s in self._servers.values() if s.config.sees(role)]
         await asyncio.gather(*(self._ensure(s) for s in seen))  # each start waits its own
         return [t for s in seen for t in s.tools]
 

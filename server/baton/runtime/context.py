@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..sandbox.grants import Grants
 from ..sandbox.shadow import Shadow
 from ..wire import Question
 from .runs import Run
+
+if TYPE_CHECKING:
+    from ..mcp.servers import RunServers
 
 
 class EditStream(Protocol):
@@ -45,6 +48,7 @@ class RunContext:
     stream: EditStream | None = None  # while the implementer works in stream mode
     declined: bool = False  # the editor declined a streamed edit: the rest waits for the end
     held: int = 0  # the agent's hunks held back after a conflict or a declined edit
+    servers: RunServers | None = None  # its MCP servers, once an agent needed them
 
     def new_decision(self) -> asyncio.Future[Any]:
         self.decision = asyncio.get_running_loop().create_future()

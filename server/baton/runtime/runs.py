@@ -272,6 +272,7 @@ class Run(BaseModel):
     question: Asked | None = None
     pending_answer: str | None = None
     asked_permission: str | None = None  # the subject `pending_answer` allows or denies
+    asked_call: str | None = None  # the call whose question `pending_answer` answers
     conflict: Question | None = None  # a conflict question asked and not yet answered
     steers: list[str] = Field(default_factory=list)  # not yet seen by an agent
     permissions: list[Permission] = Field(default_factory=list)
@@ -330,7 +331,9 @@ class Run(BaseModel):
                     conv[-1].tool_results.append(ev.result)
                 else:
                     conv.append(Message(role="tool", tool_results=[ev.result]))
-                if ev.result.name == "ask_user":  # the answer is consumed: never reused
+                # The answer is consumed by the call that asked (ask_user, or an MCP tool
+                # whose server asked mid-call): never reused.
+                if ev.result.name == "ask_user" or ev.result.call_id == self.asked_call:
                     self.question, self.pending_answer = None, None
             case PlanSubmitted():
                 self.plan = ev
@@ -351,6 +354,7 @@ class Run(BaseModel):
             case Asked():
                 self.question = ev
                 self.asked_permission = ev.permission
+                self.asked_call = ev.call_id
                 self.pending_answer = None
             case Answered():
                 self.pending_answer = ev.answer

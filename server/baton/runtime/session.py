@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,15 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.warning("progress report failed: %s", task.exception())
 
 
+# (run, agent, the call in flight, its question) → the person's answer; the workflow's, as
+# it alone moves the run to awaiting_input and back.
+AskDuringCall = Callable[[RunContext, str, str, Pause], Awaitable[str | None]]
+
+
 class RoleSession:
     def __init__(self, ctx: RunContext, agent: str, *, recorder: Recorder, host: Host,
-                 settings: Settings, policy: PathPolicy) -> None:
+                 settings: Settings, policy: PathPolicy,
+                 ask_during_call: AskDuringCall | None = None) -> None:
         self.ctx = ctx
         self.agent = agent
         self.recorder = recorder
@@ -54,6 +61,8 @@ class RoleSession:
         self._last_delta = 0.0
         self._streamed = ""
         self._wrote: dict[str, str] = {}  # call id → the file it wrote, for progress
+        self._ask_during_call = ask_during_call
+        self._call: ToolCall | None = None  # the call being executed
 
     def _stream_progress(self, text: str) -> None:
         """Streamed model text, shown as progress at most every STREAM_REPORT_S, so the
@@ -121,7 +130,11 @@ class RoleSession:
             if not await self.ask_permission(tool.name, tool.prompt(self.run_id, call.arguments),
                                              kind="tool"):
                 raise ToolRefused(f"the person did not allow {tool.name}")
-        out = await tool.handler(self, args)
+        self._call = call
+        try:
+            out = await tool.handler(self, args)
+        finally:
+            self._call = None
         if tool.writes and not isinstance(out, Pause):
             # A file tool names its file; anything else may have changed any of them.
             path = getattr(args, "path", None) if tool.args is not None else None
@@ -141,6 +154,17 @@ class RoleSession:
 
     def answer(self) -> str | None:
         return self.ctx.run.pending_answer
+
+    async def ask_person(self, question: str, options: list[str] | None) -> str | None:
+        if self._ask_during_call is None or self._call is None:
+            return None
+        return await self._ask_during_call(self.ctx, self.agent, self._call.id,
+                                           Pause(question=question, options=options))
+
+    def report(self, text: str) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self.recorder.progress(self.run_id, "report", f"{self.agent}: {text}"))
+        task.add_done_callback(_log_failure)
 
     async def permit_write(self, rel: str) -> bool:
         if self.grants.allows(rel):

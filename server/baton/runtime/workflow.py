@@ -101,6 +101,7 @@ class Workflow:
             if not run.terminal:
                 await self._move(ctx, State.FAILED, f"internal error: {type(e).__name__}: {e}")
         finally:
+            await self._stop_servers(ctx)  # they die with the run (or the daemon)
             if run.terminal or not self.closing:
                 await self.recorder.progress(run.id, "end", f"{run.state}"
                                              + (f": {self.recorder.redact(run.error)}" if run.error else "")
@@ -120,6 +121,8 @@ class Workflow:
         if state in WAITING or state in TERMINAL:
             # What the person is told (a plan awaits you, the run is over) survives a crash.
             await self.recorder.flush()
+        if state in (State.AWAITING_APPROVAL, State.AWAITING_APPLY):
+            await self._stop_servers(ctx)  # nothing calls them while the person decides
         await self.recorder.notify(ctx, reason)
         if state not in TERMINAL:
             await self.recorder.progress(run.id, "report", f"{state}" + (f": {reason}" if reason else ""))
@@ -127,7 +130,43 @@ class Workflow:
     # -- helpers ----------------------------------------------------------------------
     def session(self, ctx: RunContext, agent: str) -> RoleSession:
         return RoleSession(ctx, agent, recorder=self.recorder, host=self.host,
-                           settings=self.settings, policy=self.policy)
+                           settings=self.settings, policy=self.policy,
+                           ask_during_call=self._ask_during_call)
+
+    async def _tools(self, ctx: RunContext, role: RoleSpec) -> ToolRegistry:
+        """The registry `role` uses in this run: Baton's tools, and the tools of the MCP
+        servers it sees (started now if they are not running)."""
+        servers = self.settings.config.mcp.servers
+        if not any(s.sees(role.config_role) for s in servers.values()):
+            return self.tools
+        from ..mcp.registered import registry_tools  # the MCP SDK loads only when used
+        from ..mcp.servers import RunServers
+        if ctx.servers is None:
+            ctx.servers = RunServers(
+                servers, ctx.shadow, provider_keys=self.settings.provider_keys(),
+                allow_unsandboxed=self.settings.config.permissions.allow_unsandboxed_commands)
+        offered = await ctx.servers.tools(role.config_role)
+        for name, problem in ctx.servers.problems.items():
+            await self.recorder.progress(ctx.run.id, "report",
+                                         f"MCP server {name} is not available: {problem}"[:200])
+        return self.tools.with_tools(registry_tools(ctx.servers, offered, role.name))
+
+    async def _stop_servers(self, ctx: RunContext) -> None:
+        if ctx.servers is not None:
+            await ctx.servers.stop()
+
+    async def _ask_during_call(self, ctx: RunContext, agent: str, call_id: str,
+                               pause: Pause) -> str | None:
+        """A tool call in flight asks the person (an MCP server's question): the run waits in
+        awaiting_input, as for `ask_user`, and goes back once they answered. A state that
+        cannot wait for an answer (reviewing) gets None: the question is not asked."""
+        if not legal(ctx.run.state, State.AWAITING_INPUT):
+            return None
+        await self.wait_for_person(ctx, agent, call_id, pause)
+        answer = await self._answer(ctx)
+        self.recorder.emit(ctx, Answered(answer=answer))
+        await self._move(ctx, ctx.run.resume_state or State.IMPLEMENTING, "answered")
+        return answer
 
     async def _agent(self, ctx: RunContext, role: RoleSpec) -> AgentOutput | None:
         """The role's output; None when the agent asked the person and the run now waits
@@ -138,7 +177,8 @@ class Workflow:
                 ctx, role.config_role)))
         provider = self.settings.providers.for_role(role.config_role)
         max_turns = self.settings.config.limits.max_turns.get(role.config_role, 30)
-        out = await run_agent(role, provider, session, self.tools, max_turns=max_turns)
+        tools = await self._tools(ctx, role)
+        out = await run_agent(role, provider, session, tools, max_turns=max_turns)
         if out.pause is None:
             return out
         assert out.call is not None

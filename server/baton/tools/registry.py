@@ -76,6 +76,14 @@ class ToolEnv(Protocol):
     def answer(self) -> str | None:
         """The person's answer to the question this agent asked, once they gave it."""
 
+    async def ask_person(self, question: str, options: list[str] | None) -> str | None:
+        """Ask the person while the call goes on (an MCP server's question mid-call): the
+        run waits in awaiting_input meanwhile, as for `ask_user`. `question` is already
+        made visible. None: there is no one to ask."""
+
+    def report(self, text: str) -> None:
+        """Show how the call is getting on as the run's progress (already made visible)."""
+
 
 Handler = Callable[[ToolEnv, Any], Awaitable["str | Pause"]]
 
