@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import stat
 import subprocess
 import sys
