@@ -90,3 +90,28 @@ async def test_a_restart_mid_run_does_not_repeat_a_completed_call(make_editor):
     assert results(ed.root, run_id, "mcp__demo__append") == ["appended to log.txt\n"
                                                              "files changed (now part of your changes): log.txt"]
     assert (ed.root / "log.txt").read_text() == "once\n"
+
+
+async def test_a_servers_question_and_progress_go_through_the_run(make_editor):
+    """Elicitation takes the question path of ask_user (awaiting_input, baton.run.answer),
+    the call goes on with the answer, and the answer is not reused by a later question;
+    the server's progress is the run's."""
+    implementer = [turn(("mcp__demo__ask_name", {})),
+                   turn(("mcp__demo__count", {"steps": 3})),
+                   turn(("ask_user", {"question": "Anything else?"})),
+                   turn(("finish", {"summary": "done"}))]
+    ed = await make_editor(plan_script(implementer=implementer),
+                           extra_config=mcp_config(["ask_name", "count"]))
+    run_id = await ed.run("Ask me", route="plan")
+    await ed.wait_state(run_id, "awaiting_approval")
+    await ed.command("baton.plan.accept", {"runId": run_id})
+    notice = await ed.wait_state(run_id, "awaiting_input")
+    assert notice["question"]["text"].startswith("The MCP server demo asks: Which name should I use?")
+    await ed.command("baton.run.answer", {"runId": run_id, "answer": "Ada"})
+    await ed.wait_for(lambda: ed.states(run_id).count("awaiting_input") == 2, "the agent's own question")
+    assert results(ed.root, run_id, "mcp__demo__ask_name") == ["hello Ada"]
+    assert results(ed.root, run_id, "mcp__demo__count") == ["counted 3"]
+    token = f"baton-run-{run_id}"
+    assert any("implementer: demo 1/3: step 1" in m for tok, _, m in ed.progress if tok == token)
+    await ed.command("baton.run.answer", {"runId": run_id, "answer": "no"})
+    await ed.wait_state(run_id, "done")
