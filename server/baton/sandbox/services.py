@@ -168,8 +168,7 @@ class ServiceProcess:
         writes, deletes = await asyncio.to_thread(self._changes)
         if writes or deletes:
             await self._tell(writes, deletes)
-        # After what the daemon wrote, so only the process's own changes are as new.
-        self._since = time.clock_gettime_ns(CLOCK_REALTIME_COARSE)
+        self._since = await _next_tick()
 
     async def _tell(self, writes: list[tuple[str, bytes]], deletes: list[str]) -> None:
         assert self._ctl is not None
@@ -219,6 +218,16 @@ class ServiceProcess:
         except (asyncio.TimeoutError, ValueError):
             return "error: the sandbox helper did not answer"
         return line.decode(errors="replace").strip() or "error: the sandbox helper exited"
+
+
+async def _next_tick() -> int:
+    """The coarse clock's next value: everything changed before (what the daemon just wrote,
+    what earlier calls left) has an older ctime, what the process changes from now on does
+    not. Waits at most one tick (1–10 ms)."""
+    start = time.clock_gettime_ns(CLOCK_REALTIME_COARSE)
+    while (now := time.clock_gettime_ns(CLOCK_REALTIME_COARSE)) == start:
+        await asyncio.sleep(0.0005)
+    return now
 
 
 async def _spawn(argv: list[str], cwd: str, env: dict[str, str],
