@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from .headless import run_headless
 from .test_nvim import BIN, ROOT
 
 SCENARIOS = ROOT / "tests" / "e2e" / "emacs"
@@ -45,22 +45,8 @@ def run_scenario(emacs: str, scenario: str, tmp: Path) -> None:
     home.mkdir()
     env |= {"HOME": str(home), "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
             "BATON_TEST_TMP": str(tmp), "BATON_DOCS": str(ROOT / "docs"), "PYTHONFAULTHANDLER": "1"}
-    proc = subprocess.Popen([emacs, "--batch", "-l", str(SCENARIOS / f"{scenario}.el")], cwd=tmp,
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        timed_out = True
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    report = (f"\n--- stdout ---\n{out.decode(errors='replace')[-6000:]}\n--- stderr ---\n"
-              f"{err.decode(errors='replace')[-12000:]}")
+    code, out, err, timed_out = run_headless([emacs, "--batch", "-l", str(SCENARIOS / f"{scenario}.el")],
+                                             tmp, env, TIMEOUT_S)
+    report = f"\n--- stdout ---\n{out[-6000:]}\n--- stderr ---\n{err[-12000:]}"
     assert not timed_out, f"Emacs scenario {scenario} hung and was killed after {TIMEOUT_S} s{report}"
-    assert proc.returncode == 0 and b"SCENARIO OK" in out, f"Emacs scenario {scenario} failed{report}"
+    assert code == 0 and "SCENARIO OK" in out, f"Emacs scenario {scenario} failed{report}"

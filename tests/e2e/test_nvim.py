@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .headless import run_headless
 
 pytestmark = pytest.mark.editor
 
@@ -74,25 +74,10 @@ def test_scenarios_found() -> None:
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)
 def test_nvim_scenario(scenario: str, tmp_path: Path) -> None:
     cmd = [_nvim(), "--headless", "--clean", "-l", str(SCENARIOS / f"{scenario}.lua")]
-    # A new session, so the server and anything else Neovim started can be killed as one group.
-    proc = subprocess.Popen(cmd, cwd=tmp_path, env=_env(tmp_path), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S)
-        timed_out = False
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        timed_out = True
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
+    code, stdout, stderr, timed_out = run_headless(cmd, tmp_path, _env(tmp_path), TIMEOUT_S)
     report = (f"\n--- stdout ---\n{stdout[-6000:]}\n--- stderr ---\n{stderr[-8000:]}"
               f"\n--- lsp.log (tail) ---\n{_lsp_log(tmp_path)}")
     if timed_out:
         pytest.fail(f"Neovim scenario {scenario} hung and was killed after {TIMEOUT_S} s{report}")
-    assert proc.returncode == 0, f"Neovim scenario {scenario} failed (exit {proc.returncode}){report}"
+    assert code == 0, f"Neovim scenario {scenario} failed (exit {code}){report}"
     assert "SCENARIO OK" in stdout, f"Neovim scenario {scenario} exited 0 without finishing{report}"
