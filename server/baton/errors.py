@@ -6,7 +6,9 @@ BatonError
 │   ├── UnknownRun
 │   └── WrongState
 ├── ProviderError        a model provider failed (after its own retries)
-│   └── ProviderUnavailable  every provider of a role's failover chain failed
+│   ├── ProviderUnavailable  every provider of a role's failover chain failed
+│   ├── ProviderRefused      the model or the provider's policy declined; never failed over
+│   └── ContextTooLong       the conversation does not fit the window; context management's
 ├── ToolRefused          a tool call broke a rule; becomes an error result for the model
 └── RunFailed            a run cannot go on; the message is shown to the person
 """
@@ -50,6 +52,17 @@ class ProviderError(BatonError):
 
 class ProviderUnavailable(ProviderError):
     pass
+
+
+class ProviderRefused(ProviderError):
+    """The model (stop reason `refusal`) or the provider's policy (a failed or content-filtered
+    response) declined the request. Not an outage: failover never sends the same request to
+    another vendor; the run ends with the reason."""
+
+
+class ContextTooLong(ProviderError):
+    """The conversation does not fit the model's context window (a documented error or stop
+    reason). Context management compacts the history and tries again; failover never sees it."""
 
 
 class ToolRefused(BatonError):
