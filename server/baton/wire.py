@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
@@ -54,11 +54,44 @@ class Action(StrEnum):
     CANCEL = "cancel"  # baton.run.cancel
     REVERT = "revert"  # baton.run.revert
     FOLLOW_UP = "followUp"  # baton.run with parentRunId
+    ANSWER_PERMISSION = "answer_permission"  # baton.permission.answer
 
 
 class Question(BaseModel):
     text: str
     options: list[str] | None = None
+
+
+class PermissionKind(StrEnum):
+    WRITE = "write"  # a file outside the run's write grant
+    COMMAND = "command"  # a command outside `[permissions] commands`
+    MCP = "mcp"  # an MCP tool not in its server's `allow`
+
+
+class Permission(BaseModel):
+    """An out-of-grant write, command or MCP call waiting for the person. It never times
+    out: it waits (journaled, asked again after a restart) until answered with one of
+    `options` (`baton.permission.answer`, `baton.run.answer`, or the server's
+    `window/showMessageRequest`, whichever comes first) or the run is cancelled.
+
+    While it waits the run is `awaiting_input` (waiting for the person, its working time
+    not counted) and `question` carries the same text and options, for clients that know
+    only questions; a client that knows `permission` shows it instead of `question`."""
+    id: str  # stable across a restart; `baton.permission.answer` names it
+    text: str
+    kind: PermissionKind
+    options: list[str]
+    diff: str | None = None  # what would be written (a unified diff), the command, or the MCP call
+
+
+class Summary(BaseModel):
+    """What a run did, once it did something (done, awaiting_apply, and terminal states
+    after work): the implementer's finish summary (or the answer's first line), the
+    workspace-relative files it changed, the review's verdict and how many findings."""
+    text: str
+    files: list[str] = Field(default_factory=list)
+    verdict: Literal["approve", "request_changes"] | None = None
+    findings: int = 0
 
 
 class Verify(BaseModel):
@@ -81,12 +114,15 @@ class RunChanged(BaseModel):
     planUri: str | None = None
     answerUri: str | None = None
     question: Question | None = None  # while awaiting_input
+    permission: Permission | None = None  # while a permission waits (awaiting_input too)
     error: str | None = None
     usage: dict[str, dict[str, float]] | None = None  # per agent: tokens, cost_usd
     held: int | None = None  # the agent's hunks held back after a conflict (or a declined edit)
     reason: str | None = None
     actions: list[Action] = Field(default_factory=list)  # what the person may do now
     verify: Verify | None = None  # once the change was verified ([verify])
+    summary: Summary | None = None  # once the run did something
+    createdAt: float | None = None  # epoch seconds
 
 
 class RunSummary(BaseModel):
@@ -100,6 +136,7 @@ class RunSummary(BaseModel):
     parentRunId: str | None = None
     usage: dict[str, dict[str, float]] | None = None
     actions: list[Action] = Field(default_factory=list)
+    summary: Summary | None = None
 
 
 # -- command arguments (workspace/executeCommand, one object argument each) ---------------
@@ -133,6 +170,13 @@ class AnswerArgs(RunIdArgs):
     answer: str = Field(min_length=1)
 
 
+class PermissionAnswerArgs(RunIdArgs):
+    """`baton.permission.answer`: `id` is the waiting permission's; `answer` one of its
+    options (any case)."""
+    id: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
 class SteerArgs(RunIdArgs):
     message: str = Field(min_length=1)
 
@@ -159,8 +203,9 @@ class Trusted(BaseModel):
 
 
 CONTRACT: list[type[BaseModel]] = [
-    Question, Verify, RunChanged, RunSummary, RunArgs, RunIdArgs, RejectArgs,
-    ReviseArgs, AnswerArgs, SteerArgs, HunkArgs, EmptyArgs, SelectionArgs, Trusted]
+    Question, Permission, Summary, Verify, RunChanged, RunSummary, RunArgs, RunIdArgs,
+    RejectArgs, ReviseArgs, AnswerArgs, PermissionAnswerArgs, SteerArgs, HunkArgs, EmptyArgs,
+    SelectionArgs, Trusted]
 
 
 def schema() -> dict[str, Any]:

@@ -7,7 +7,22 @@
  * This interface was referenced by `BatonWireContract`'s JSON-Schema
  * via the `definition` "Action".
  */
-export type Action = "accept" | "reject" | "revise" | "apply" | "answer" | "steer" | "cancel" | "revert" | "followUp";
+export type Action =
+  | "accept"
+  | "reject"
+  | "revise"
+  | "apply"
+  | "answer"
+  | "steer"
+  | "cancel"
+  | "revert"
+  | "followUp"
+  | "answer_permission";
+/**
+ * This interface was referenced by `BatonWireContract`'s JSON-Schema
+ * via the `definition` "PermissionKind".
+ */
+export type PermissionKind = "write" | "command" | "mcp";
 /**
  * This interface was referenced by `BatonWireContract`'s JSON-Schema
  * via the `definition` "Route".
@@ -58,6 +73,38 @@ export interface HunkArgs {
   runId: string;
 }
 /**
+ * An out-of-grant write, command or MCP call waiting for the person. It never times
+ * out: it waits (journaled, asked again after a restart) until answered with one of
+ * `options` (`baton.permission.answer`, `baton.run.answer`, or the server's
+ * `window/showMessageRequest`, whichever comes first) or the run is cancelled.
+ *
+ * While it waits the run is `awaiting_input` (waiting for the person, its working time
+ * not counted) and `question` carries the same text and options, for clients that know
+ * only questions; a client that knows `permission` shows it instead of `question`.
+ *
+ * This interface was referenced by `BatonWireContract`'s JSON-Schema
+ * via the `definition` "Permission".
+ */
+export interface Permission {
+  diff?: string | null;
+  id: string;
+  kind: PermissionKind;
+  options: string[];
+  text: string;
+}
+/**
+ * `baton.permission.answer`: `id` is the waiting permission's; `answer` one of its
+ * options (any case).
+ *
+ * This interface was referenced by `BatonWireContract`'s JSON-Schema
+ * via the `definition` "PermissionAnswerArgs".
+ */
+export interface PermissionAnswerArgs {
+  answer: string;
+  id: string;
+  runId: string;
+}
+/**
  * This interface was referenced by `BatonWireContract`'s JSON-Schema
  * via the `definition` "Question".
  */
@@ -105,8 +152,10 @@ export interface RunArgs {
 export interface RunChanged {
   actions?: Action[];
   answerUri?: string | null;
+  createdAt?: number | null;
   error?: string | null;
   held?: number | null;
+  permission?: Permission | null;
   planUri?: string | null;
   question?: Question | null;
   reason?: string | null;
@@ -114,6 +163,7 @@ export interface RunChanged {
   routeReason?: string | null;
   runId: string;
   state: State;
+  summary?: Summary | null;
   task: string;
   usage?: {
     [k: string]: {
@@ -121,6 +171,20 @@ export interface RunChanged {
     };
   } | null;
   verify?: Verify | null;
+}
+/**
+ * What a run did, once it did something (done, awaiting_apply, and terminal states
+ * after work): the implementer's finish summary (or the answer's first line), the
+ * workspace-relative files it changed, the review's verdict and how many findings.
+ *
+ * This interface was referenced by `BatonWireContract`'s JSON-Schema
+ * via the `definition` "Summary".
+ */
+export interface Summary {
+  files?: string[];
+  findings?: number;
+  text: string;
+  verdict?: ("approve" | "request_changes") | null;
 }
 /**
  * The last verification of a run's change: `passed` when it brought no new failure
@@ -154,6 +218,7 @@ export interface RunSummary {
   route?: Route | null;
   runId: string;
   state: State;
+  summary?: Summary | null;
   task: string;
   usage?: {
     [k: string]: {
