@@ -6,7 +6,7 @@ import type { BatonClient } from "./client";
 import { allows, ServerCommand, type Action, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
-import type { RunViewProvider } from "./runView";
+import type { RunsView } from "./tree";
 
 const OTHER_ANSWER = "Other answer…";
 
@@ -14,7 +14,7 @@ export interface CommandContext {
   baton: BatonClient;
   runs: RunTracker;
   picker: RunPicker;
-  view: RunViewProvider;
+  view: RunsView;
   output: vscode.LogOutputChannel;
 }
 
@@ -248,7 +248,9 @@ function onRun(
 ): (runId?: unknown) => Promise<void> {
   const fits = (run: RunSummary): boolean => allows(run, allowed);
   return async (given?: unknown) => {
-    const runId = typeof given === "string" ? given : await guarded("listing runs", () => ctx.picker.pick(purpose, fits));
+    // From a menu of the Baton view the argument is the run's node, which carries its id.
+    const named = typeof given === "string" ? given : (given as { runId?: unknown } | undefined)?.runId;
+    const runId = typeof named === "string" ? named : await guarded("listing runs", () => ctx.picker.pick(purpose, fits));
     if (runId !== undefined) {
       await action(runId);
     }

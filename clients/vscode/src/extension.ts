@@ -5,8 +5,8 @@ import { registerCommands, type CommandContext } from "./commands";
 import { promptOnQuestions } from "./questions";
 import { RunPicker } from "./runPicker";
 import { RunTracker } from "./runs";
-import { RUN_VIEW_SCHEME, RunViewProvider } from "./runView";
 import { RunStatusBar } from "./status";
+import { RunsView } from "./tree";
 
 let baton: BatonClient | undefined;
 
@@ -14,8 +14,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const output = vscode.window.createOutputChannel("Baton", { log: true });
   const runs = new RunTracker();
   baton = new BatonClient(output);
-  const view = new RunViewProvider(baton);
-  const ctx: CommandContext = { baton, runs, picker: new RunPicker(baton, runs), view, output };
+  const picker = new RunPicker(baton, runs);
+  const view = new RunsView(baton, runs, picker);
+  const ctx: CommandContext = { baton, runs, picker, view, output };
 
   context.subscriptions.push(
     output,
@@ -25,9 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     new RunStatusBar(runs),
     baton.onRunChanged((params) => {
       runs.update(params);
-      view.refresh(params.runId);
     }),
-    vscode.workspace.registerTextDocumentContentProvider(RUN_VIEW_SCHEME, view),
     promptOnQuestions(ctx),
     ...registerCommands(ctx),
     vscode.workspace.onDidChangeConfiguration((event) => {
@@ -38,6 +37,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   try {
     await baton.ready();
+    await view.reload();
   } catch (error) {
     // Keep the commands registered: they retry the start, e.g. after `baton.serverPath` is fixed.
     const message = error instanceof Error ? error.message : String(error);
