@@ -292,3 +292,27 @@ async def test_the_selected_text_runs_as_a_task_and_answers_a_question(make_clie
     assert args == [{"runId": run_id, "answer": "# non-ASCII"}]
     await ed.command(name, raw_args=args)
     await ed.wait_state(run_id, "awaiting_approval")
+
+
+# -- a client that shows Baton's prompts itself (experimental.batonPrompts) -------------
+async def test_a_client_showing_batons_prompts_gets_no_message_box_and_answers_by_id(make_client):
+    caps = client_capabilities("visual-studio-code")
+    caps.experimental = {"batonPrompts": True}
+    outside = [turn(("write_file", {"path": "other.py", "content": "x = 1\n"})),
+               turn(("finish", {"summary": "Wrote other.py"}))]
+    ed = await make_client(plan_script(implementer=outside), capabilities=caps)
+    ed.answer_prompt = lambda p: "Allow once"  # would allow at once, if it were asked
+    run_id = await ed.run("write somewhere else")
+    await accept(ed, run_id)
+    asked = await ed.wait_state(run_id, "awaiting_input")
+    permission = asked["permission"]
+    assert permission["kind"] == "write" and "+x = 1" in permission["diff"]
+    assert "answer_permission" in asked["actions"]
+    await asyncio.sleep(0.5)  # no message box comes, and nothing is decided meanwhile
+    assert ed.prompts == [] and ed.states(run_id)[-1] == "awaiting_input"
+    await ed.command("baton.permission.answer", {"runId": run_id, "id": permission["id"],
+                                                 "answer": "Allow once"})
+    done = await ed.wait_state(run_id, "done")
+    assert (ed.root / "other.py").read_text() == "x = 1\n" and ed.prompts == []
+    assert done["summary"]["text"] == "Wrote other.py" and done["summary"]["files"] == ["other.py"]
+    assert done["createdAt"] > 0

@@ -168,7 +168,15 @@ class ChannelHost:
     async def show_document(self, path: Path, *, take_focus: bool) -> None:
         await self._ask("showDocument", ShowDocument(uri=path.as_uri(), takeFocus=take_focus))
 
+    async def _client_prompts(self) -> None:
+        """A client that shows Baton's prompts itself (`experimental.batonPrompts`) prompts
+        from runChanged and answers by command: nothing is sent, and this waits until the
+        command's answer ends the wait (the caller cancels it then)."""
+        await asyncio.get_running_loop().create_future()
+
     async def ask_permission(self, run_id: str, prompt: str) -> PermissionAnswer | None:
+        if self.support.baton_prompts:
+            await self._client_prompts()
         # As long as the person takes; a closed box leaves it to `baton.run.answer`.
         title = await self._ask("choose", Choose(
             message=visible(prompt, limit=PROMPT_LIMIT),
@@ -180,6 +188,8 @@ class ChannelHost:
     async def ask_question(self, run_id: str, question: Question) -> str | None:
         if not question.options:
             return None  # the client prompts from baton/runChanged and answers with baton.run.answer
+        if self.support.baton_prompts:
+            await self._client_prompts()
         shown = _shown(question)
         options = shown.options or []
         # A question is a durable waiting state, not a timeout: it waits as long as the

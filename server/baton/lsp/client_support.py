@@ -33,6 +33,9 @@ class ClientSupport:
     failure_handling: str | None = None
     show_document: bool = False
     work_done_progress: bool = False
+    # `experimental.batonPrompts`: the client shows Baton's questions and permissions from
+    # runChanged and answers them by command, so no window/showMessageRequest duplicates them.
+    baton_prompts: bool = False
 
     @property
     def transactional(self) -> bool:
@@ -50,6 +53,7 @@ class ClientSupport:
         window = caps.window if caps else None
         ops = frozenset(str(getattr(o, "value", o)) for o in (we.resource_operations or [])) if we else frozenset()
         failure = we.failure_handling if we else None
+        experimental = caps.experimental if caps else None
         return cls(
             apply_edit=bool(ws and ws.apply_edit),
             document_changes=bool(we and (we.document_changes or ops)),
@@ -57,7 +61,8 @@ class ClientSupport:
             change_annotations=bool(we and we.change_annotation_support is not None),
             failure_handling=None if failure is None else str(getattr(failure, "value", failure)),
             show_document=bool(window and window.show_document and window.show_document.support),
-            work_done_progress=bool(window and window.work_done_progress))
+            work_done_progress=bool(window and window.work_done_progress),
+            baton_prompts=isinstance(experimental, dict) and experimental.get("batonPrompts") is True)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

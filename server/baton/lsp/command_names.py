@@ -5,6 +5,7 @@ that imports nothing, so the server can advertise them before loading their hand
 COMMANDS = (
     "baton.run",
     "baton.run.answer",
+    "baton.permission.answer",
     "baton.run.steer",
     "baton.plan.accept",
     "baton.plan.reject",

@@ -15,8 +15,8 @@ from ..config import load_config
 from ..config import trust_workspace as record_trust
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
-from ..wire import (AnswerArgs, EmptyArgs, HunkArgs, RejectArgs, ReviseArgs, Route, RunArgs,
-                    RunIdArgs, SelectionArgs, SteerArgs)
+from ..wire import (AnswerArgs, EmptyArgs, HunkArgs, PermissionAnswerArgs, RejectArgs, ReviseArgs,
+                    Route, RunArgs, RunIdArgs, SelectionArgs, SteerArgs)
 from .command_names import UNKNOWN_RUN, WRONG_STATE
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,10 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
     @command("baton.run.answer", AnswerArgs)
     def answer(engine: Engine, a: AnswerArgs) -> None:
         engine.answer(a.runId, a.answer)
+
+    @command("baton.permission.answer", PermissionAnswerArgs)
+    def answer_permission(engine: Engine, a: PermissionAnswerArgs) -> None:
+        engine.answer_permission(a.runId, a.id, a.answer)
 
     @command("baton.run.steer", SteerArgs)
     def steer(engine: Engine, a: SteerArgs) -> None:

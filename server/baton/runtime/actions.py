@@ -23,6 +23,10 @@ def refusal(run: Run, action: Action) -> tuple[str, str] | None:
     if action in _WAITING_FOR:
         states = _WAITING_FOR[action]
         return None if run.state in states else (run.state, " or ".join(states))
+    if action == Action.ANSWER_PERMISSION:
+        asked = run.state == State.AWAITING_INPUT and run.question is not None \
+            and run.question.permission is not None
+        return None if asked else (run.state, "waiting for a permission")
     if action in (Action.STEER, Action.CANCEL):
         return (run.state, "still running") if run.terminal else None
     if action == Action.REVERT:

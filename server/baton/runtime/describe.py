@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from .context import RunContext
+from .summary import changed_files, summary
 from .runs import (EVENT, AgentMessage, Answered, Approval, Asked, ChangesApplied, ConflictAnswered,
                    ConflictAsked, Delivered, Permission, PlanAccepted, Rejected, Reviewed,
                    RevisionAsked, Routed, Run, StateChanged, Steered, ToolDone, Verified,
@@ -21,8 +22,8 @@ def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:
         "children": children,
         "plan": run.accepted_plan or (run.plan.text if run.plan else None),
         "answer": run.answer,
-        "files": sorted({e.path for d in run.deliveries for e in d.edits} |
-                        set(ctx.shadow.touched)),
+        "files": changed_files(ctx),
+        "summary": s.model_dump(mode="json") if (s := summary(ctx)) else None,
         "grant": ctx.grants.describe(),
         "usage": {role: u.model_dump() for role, u in run.usage.items()},
         "providers": run.providers,

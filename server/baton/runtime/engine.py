@@ -37,6 +37,7 @@ from .recorder import Recorder, usage
 from .runs import (ChangesApplied, Created, PlanAccepted, Rejected, RevisionAsked, Route, Run,
                    State, Steered)
 from .settings import Settings
+from .summary import summary
 from .verification import Verification
 from .watcher import Watcher
 from .workflow import Workflow
@@ -239,6 +240,18 @@ class Engine:
             answer = _one_of(question.question.options or [], answer)
         self._decide(run_id, Action.ANSWER, "Answer", answer)
 
+    def answer_permission(self, run_id: str, permission_id: str, answer: str) -> None:
+        """The permission `permission_id` of a run, answered with one of its options. A
+        prompt left from before (answered elsewhere, the run moved on) is refused with
+        a message that says so, and changes nothing."""
+        ctx = self._allowed(run_id, Action.ANSWER_PERMISSION, "Answer the permission")
+        asked = ctx.run.question
+        assert asked is not None  # the rule allows the action only while one waits
+        if asked.permission_id != permission_id:
+            raise WrongState(run_id, "asking another permission", "Answer the permission",
+                             f"asking permission {permission_id} (that one is no longer asked)")
+        self._decide(run_id, Action.ANSWER, "Answer", _one_of(asked.question.options or [], answer))
+
     def steer(self, run_id: str, message: str) -> None:
         ctx = self._allowed(run_id, Action.STEER, "Steer")
         if not message.strip():
@@ -261,7 +274,8 @@ class Engine:
     def list(self) -> list[dict[str, Any]]:
         return [RunSummary(runId=c.run.id, task=c.run.task, route=c.run.route, state=c.run.state,
                            createdAt=c.run.created_at, parentRunId=c.run.parent_run_id,
-                           usage=usage(c.run), actions=allowed(c.run)).model_dump(mode="json")
+                           usage=usage(c.run), actions=allowed(c.run),
+                           summary=summary(c)).model_dump(mode="json")
                 for c in sorted(self.contexts.values(), key=lambda c: c.run.created_at)]
 
     def show(self, run_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from ..wire import RunChanged
 from .host import Host
 from .journal import Journal
 from .runs import Event, Run, State
+from .summary import summary
 
 
 class Recorder:
@@ -46,16 +47,18 @@ class Recorder:
         actions = allowed(run)
         if ctx.asking is not None and Action.ANSWER not in actions:  # a conflict asked meanwhile
             actions.append(Action.ANSWER)
+        asked = run.question if run.state == State.AWAITING_INPUT else None
         return RunChanged(
             runId=run.id, state=run.state, route=run.route,
             routeReason=run.route_reason or None, task=run.task,
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
-            question=run.question.question if run.question and run.state == State.AWAITING_INPUT
-            else ctx.asking[0] if ctx.asking else None,
+            question=run.question.question if asked else ctx.asking[0] if ctx.asking else None,
             error=self.redact(run.error) or None, usage=usage(run), held=ctx.held or None,
             reason=self.redact(reason) or None, actions=actions,
-            verify=run.verifications[-1].wire() if run.verifications else None)
+            verify=run.verifications[-1].wire() if run.verifications else None,
+            permission=asked.wire_permission() if asked else None,
+            summary=summary(ctx), createdAt=run.created_at)
 
 
 def usage(run: Run) -> dict[str, dict[str, float]] | None:

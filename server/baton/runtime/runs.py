@@ -6,6 +6,7 @@ only ever changes a run by appending an event (`recorder.Recorder.emit`).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -13,7 +14,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 from ..providers.base import Message, ToolResult, Usage
 from ..verify.compare import Finding as VerifyFinding
 from ..verify.outcome import Outcome
-from ..wire import Question, Route, State, Verify
+from ..wire import Permission as WirePermission
+from ..wire import PermissionKind, Question, Route, State, Verify
 from .host import FileEdit, Finding
 
 
@@ -176,6 +178,22 @@ class Asked(_Event):
     call_id: str
     question: Question
     permission: str | None = None  # Baton's permission prompt about this subject, for the call
+    permission_kind: PermissionKind | None = None
+    diff: str | None = None  # what the permission would let through (wire.Permission.diff)
+
+    @property
+    def permission_id(self) -> str:
+        """Stable across a restart (the call asks again about the same subject), so a
+        prompt still shown from before names the permission that waits now."""
+        digest = hashlib.sha256(f"{self.call_id}\0{self.permission}".encode()).hexdigest()
+        return digest[:16]
+
+    def wire_permission(self) -> WirePermission | None:
+        if self.permission is None:
+            return None
+        return WirePermission(id=self.permission_id, text=self.question.text,
+                              kind=self.permission_kind or PermissionKind.WRITE,
+                              options=self.question.options or [], diff=self.diff)
 
 
 class Answered(_Event):

@@ -7,6 +7,7 @@ loop stops, and the workflow decides (runtime/workflow.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -15,11 +16,13 @@ from typing import Any
 
 from ..config import PermissionsConfig
 from ..display import HIDDEN_NOTE, code, has_hidden, non_ascii_note, visible
+from ..edits.diff import unified_diff
 from ..errors import RunFailed, ToolRefused
 from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.paths import PathPolicy
 from ..tools.files import FileTools
 from ..tools.registry import AskFirst, Pause, Tool
+from ..wire import PermissionKind
 from .context import RunContext
 from .host import Host, PermissionAnswer
 from .recorder import Recorder
@@ -27,6 +30,9 @@ from .runs import AgentMessage, Permission, ToolDone
 from .settings import Settings
 
 STREAM_REPORT_S = 0.5
+DIFF_LIMIT = 20_000  # characters of what a permission would write that runChanged carries
+_KINDS = {"path": PermissionKind.WRITE, "command": PermissionKind.COMMAND,
+          "tool": PermissionKind.MCP}
 PROMPT_SUBJECT_LIMIT = 2000  # characters of a path or command a permission prompt shows
 log = logging.getLogger(__name__)
 
@@ -125,13 +131,13 @@ class RoleSession:
 
     async def execute(self, tool: Tool, call: ToolCall, args: Any) -> str | Pause:
         assert tool.handler is not None, "output tools are never executed"
-        if tool.asks and tool.name not in self.grants.allowed_tools:
-            assert tool.prompt is not None
-            if not await self.ask_permission(tool.name, tool.prompt(self.run_id, call.arguments),
-                                             kind="tool"):
-                raise ToolRefused(f"the person did not allow {tool.name}")
         self._call = call
         try:
+            if tool.asks and tool.name not in self.grants.allowed_tools:
+                assert tool.prompt is not None
+                if not await self.ask_permission(tool.name, tool.prompt(self.run_id, call.arguments),
+                                                 kind="tool"):
+                    raise ToolRefused(f"the person did not allow {tool.name}")
             out = await tool.handler(self, args)
         finally:
             self._call = None
@@ -188,7 +194,8 @@ class RoleSession:
         if run.asked_permission != subject or run.pending_answer is None:
             notes = [non_ascii_note(subject), HIDDEN_NOTE if has_hidden(subject) else ""]
             raise AskFirst(Pause(question=" ".join([visible(prompt), *filter(None, notes)]),
-                                 options=[a.value for a in PermissionAnswer], permission=subject))
+                                 options=[a.value for a in PermissionAnswer], permission=subject,
+                                 kind=_KINDS[kind], diff=self._what_it_would_do(subject, kind)))
         answer = PermissionAnswer(run.pending_answer) \
             if run.pending_answer in PermissionAnswer._value2member_map_ else PermissionAnswer.DENY
         self.recorder.emit(self.ctx, Permission(subject=subject, answer=answer,
@@ -198,3 +205,37 @@ class RoleSession:
                      "command": self.grants.allow_command_for_run}
             widen[kind](subject)
         return answer in (PermissionAnswer.ONCE, PermissionAnswer.RUN)
+
+    def _what_it_would_do(self, subject: str, kind: str) -> str | None:
+        """What the person allows, to read before answering: the diff a file tool's call
+        would make to the file as the run sees it, the command, or the MCP call. Bounded,
+        hidden characters shown as escapes (display.visible)."""
+        call = self._call
+        if kind == "command":
+            text: str | None = subject
+        elif kind == "tool":
+            args = call.arguments if call is not None else {}
+            text = f"{subject}\n{json.dumps(args, ensure_ascii=False, indent=2, sort_keys=True)}"
+        else:
+            text = self._would_write(subject, call)
+        return None if text is None else visible(text, multiline=True, limit=DIFF_LIMIT)
+
+    def _would_write(self, rel: str, call: ToolCall | None) -> str | None:
+        if call is None or call.name not in ("write_file", "edit_file", "delete_file"):
+            return None
+        try:
+            before = self.shadow.read(rel)
+        except ToolRefused:  # binary or too large: the prompt's text says which file
+            return None
+        args = call.arguments
+        after: str | None
+        if call.name == "write_file":
+            after = str(args.get("content", ""))
+        elif call.name == "edit_file":
+            old, new = args.get("old"), args.get("new")
+            if before is None or not isinstance(old, str) or not isinstance(new, str):
+                return None
+            after = before.replace(old, new, 1)
+        else:
+            after = None
+        return unified_diff(rel, before, after)

@@ -39,10 +39,11 @@ from .planfile import (granted_files, render_answer, render_changes, render_edit
 from .recorder import Recorder, usage_line
 from .runs import (TERMINAL, WAITING, Answer, Answered, Asked, ChangesApplied, Decision,
                    PlanAccepted, PlanSubmitted, Rejected, Reviewed, RevisionAsked, Route, Routed,
-                   Run, State, StateChanged, legal)
+                   State, StateChanged, legal)
 from .session import RoleSession
 from .settings import Settings
 from .streaming import Streamer
+from .summary import finish_summary
 from .verification import Verification
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,8 @@ class Workflow:
         """An agent's tool call waits for the person (its question, or a permission it
         needs): the run waits in awaiting_input."""
         self.recorder.emit(ctx, Asked(agent=agent, call_id=call_id, question=Question(
-            text=pause.question, options=pause.options), permission=pause.permission))
+            text=pause.question, options=pause.options), permission=pause.permission,
+            permission_kind=pause.kind, diff=pause.diff))
         await self._move(ctx, State.AWAITING_INPUT, "a permission for you" if pause.permission
                          else "a question for you")
 
@@ -418,7 +420,7 @@ class Workflow:
                 implementer.record(Message(role="user", text=verified.feedback))
             await self._move(ctx, State.IMPLEMENTING, f"verify: {verified.summary}")
             return
-        await self._implemented(ctx, _finish_summary(run))
+        await self._implemented(ctx, finish_summary(run))
 
     async def _reviewing(self, ctx: RunContext) -> None:
         run = ctx.run
@@ -493,12 +495,3 @@ class Workflow:
         ok = await self.delivery.revert(ctx)
         await self.recorder.notify(ctx, "reverted" if ok else
                                    f"revert failed: {self.delivery.last_failure}")
-
-
-def _finish_summary(run: Run) -> str:
-    """What the implementer said it did, in its last `finish` call."""
-    for message in reversed(run.conversations.get("implementer", [])):
-        for call in reversed(message.tool_calls):
-            if call.name == "finish":
-                return str(call.arguments.get("summary", ""))
-    return ""

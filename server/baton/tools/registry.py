@@ -45,6 +45,8 @@ class Pause:
     question: str
     options: list[str] | None = None
     permission: str | None = None  # a permission prompt's subject (a path, command, tool)
+    kind: str | None = None  # a permission's: write, command or mcp (wire.PermissionKind)
+    diff: str | None = None  # a permission's: what would be written, run or called
 
 
 class AskFirst(Exception):

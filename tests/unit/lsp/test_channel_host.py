@@ -74,3 +74,20 @@ async def test_a_host_call_after_the_editor_is_gone_waits_to_be_cancelled(tmp_pa
     call.cancel()
     await asyncio.gather(call, return_exceptions=True)
     assert call.cancelled()
+
+
+async def test_a_client_that_shows_batons_prompts_gets_no_message_request(tmp_path):
+    """It prompts from runChanged and answers by command: the host's ask waits for that
+    (the caller cancels it) and sends nothing; any other client gets the message box."""
+    from baton.wire import Question
+    ch = FakeChannel()
+    h = ChannelHost(ch, tmp_path, Workspace(tmp_path.as_uri()), ClientSupport(baton_prompts=True))  # type: ignore[arg-type]
+    asks = [asyncio.ensure_future(h.ask_permission("r1", "write x?")),
+            asyncio.ensure_future(h.ask_question("r1", Question(text="Which?", options=["a", "b"])))]
+    await asyncio.sleep(0.05)
+    assert not any(a.done() for a in asks) and ch.told == []
+    for a in asks:
+        a.cancel()
+    plain, ch = make_host(tmp_path)
+    assert await plain.ask_permission("r1", "write x?") is None  # the box was closed unanswered
+    assert [m for m, _ in ch.told] == ["choose"]

@@ -68,3 +68,11 @@ def test_emacs_clients_read_in_chunks():
     assert reads_in_chunks(params("emacs", None)) and reads_in_chunks(params("Emacs (eglot)", None))
     assert reads_in_chunks(params("Eglot", None)) and reads_in_chunks(params(None, None))  # eglot 1.9
     assert not reads_in_chunks(params("Neovim", None)) and not reads_in_chunks(params("Visual Studio Code", None))
+
+
+def test_a_client_that_shows_batons_prompts_says_so_in_experimental():
+    assert not ClientSupport.of(client_capabilities("visual-studio-code")).baton_prompts
+    for experimental in ({"batonPrompts": "yes"}, ["batonPrompts"], None):
+        assert not ClientSupport.of(t.ClientCapabilities(experimental=experimental)).baton_prompts
+    s = ClientSupport.of(t.ClientCapabilities(experimental={"batonPrompts": True}))
+    assert s.baton_prompts and ClientSupport.from_json(s.to_json()) == s

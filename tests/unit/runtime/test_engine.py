@@ -166,3 +166,67 @@ async def test_a_journal_written_before_the_upgrade_loses_no_run(tmp_path: Path)
             await host.state(revised.id, "done")
     finally:
         await engine.close()
+
+
+OUT_OF_GRANT = [{"tool_calls": [{"name": "write_file", "arguments": {"path": "notes.txt",
+                                                                     "content": "a note\n"}}]},
+                {"tool_calls": [{"name": "edit_file", "arguments": {
+                    "path": "hello.py", "old": "def hello():", "new": "def hello(name):"}}]},
+                {"tool_calls": [{"name": "finish", "arguments": {"summary": "Greets by name"}}]}]
+
+
+async def test_a_permission_waits_with_what_it_would_write_and_is_answered_by_its_id(tmp_path: Path) -> None:
+    ws, config = workspace(tmp_path, [plan_script(implementer=OUT_OF_GRANT)])
+    engine, host = await start(ws, config)
+    host.permission = None  # the editor's prompt is closed unanswered: it waits for a command
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        asked = await host.state(run_id, "awaiting_input")
+        permission = asked.permission
+        assert permission is not None and permission.kind == "write"
+        assert permission.options == ["Allow once", "Allow for this run", "Deny"]
+        assert "+a note" in (permission.diff or "") and "notes.txt" in permission.text
+        assert asked.question is not None and asked.question.text == permission.text
+        assert "answer_permission" in asked.actions and asked.createdAt == engine.contexts[run_id].run.created_at
+        with pytest.raises(WrongState, match="no longer asked"):
+            engine.answer_permission(run_id, "0" * 16, "Allow once")
+        with pytest.raises(UserInputError, match="answer with one of"):
+            engine.answer_permission(run_id, permission.id, "sure")
+        engine.answer_permission(run_id, permission.id, "allow once")
+        done = await host.state(run_id, "done", "failed")
+        assert done.state == "done" and done.permission is None
+        assert (engine.root / "notes.txt").read_text() == "a note\n"
+        with pytest.raises(WrongState, match="waiting for a permission"):
+            engine.answer_permission(run_id, permission.id, "Allow once")  # a stale prompt
+        assert done.summary is not None and done.summary.text == "Greets by name"
+        assert done.summary.files == ["hello.py", "notes.txt"]
+        assert done.summary.verdict == "approve" and done.summary.findings == 0
+        assert engine.list()[0]["summary"]["files"] == ["hello.py", "notes.txt"]
+        assert engine.show(run_id)["summary"]["text"] == "Greets by name"
+    finally:
+        await engine.close()
+
+
+async def test_a_permission_asked_again_after_a_restart_keeps_its_id(tmp_path: Path) -> None:
+    ws, config = workspace(tmp_path, [plan_script(implementer=OUT_OF_GRANT)])
+    engine, host = await start(ws, config)
+    host.permission = None
+    run_id = engine.create("Greet by name")
+    await host.state(run_id, "awaiting_approval")
+    engine.accept(run_id)
+    before = (await host.state(run_id, "awaiting_input")).permission
+    assert before is not None
+    assert (await host.state(run_id, "awaiting_input")).summary is None  # nothing done yet
+    await engine.close()
+    engine, host = await start(ws, config)
+    host.permission = None
+    try:
+        again = (await host.state(run_id, "awaiting_input")).permission
+        assert again is not None and again.id == before.id and again.diff == before.diff
+        engine.answer_permission(run_id, again.id, "Deny")
+        done = await host.state(run_id, "done", "failed")
+        assert not (engine.root / "notes.txt").exists() and done.summary is not None
+    finally:
+        await engine.close()

@@ -11,7 +11,7 @@ import baton.runtime
 
 LAYERS = [
     "host", "runs", "actions", "journal", "workspace_lock", "disk_edits", "planfile",
-    "context", "file_locks", "settings", "recorder", "describe", "delivery", "streaming",
+    "context", "summary", "file_locks", "settings", "recorder", "describe", "delivery", "streaming",
     "verification", "briefing", "session", "watcher", "workflow", "engine",
 ]
 RUNTIME = Path(baton.runtime.__file__).parent

@@ -147,3 +147,25 @@ async def test_over_the_token_budget_the_run_fails(tmp_path: Path) -> None:
             s.record(Message(role="assistant", text="x"), usage=Usage(input_tokens=90, output_tokens=20))
     finally:
         await engine.close()
+
+
+async def test_a_permission_says_what_it_would_let_through(tmp_path: Path) -> None:
+    engine, host, ctx, s = await session_of_a_run(tmp_path)
+    try:
+        async def pause_of(name: str, registry: ToolRegistry = BUILTIN, **args: Any) -> Pause:
+            with pytest.raises(AskFirst) as paused:
+                await call(s, name, registry, **args)
+            return paused.value.pause
+        edit = await pause_of("edit_file", path="hello.py", old="def hello():", new="def hello(n):")
+        assert edit.kind == "write" and "-def hello():\n+def hello(n):\n" in (edit.diff or "")
+        hidden = await pause_of("write_file", path="new.py", content="x = 1\u202e\n")
+        assert "+x = 1\\u202e" in (hidden.diff or "")  # shown as an escape, never interpreted
+        assert (await pause_of("delete_file", path="hello.py")).diff.startswith("diff --git")
+        command = await pause_of("run_command", command="make test")
+        assert command.kind == "command" and command.diff == "make test"
+        tool = await pause_of("mcp__demo__echo", BUILTIN.with_tools([ECHO]), text="hi")
+        assert tool.kind == "mcp" and tool.diff == 'mcp__demo__echo\n{\n  "text": "hi"\n}'
+        huge = await pause_of("write_file", path="big.txt", content="y\n" * 20_000)
+        assert len(huge.diff or "") <= 20_000 and "the rest not shown" in (huge.diff or "")
+    finally:
+        await engine.close()
