@@ -41,7 +41,9 @@ class Message(BaseModel):
 
     user: `text` (the task, feedback, a steer note).
     assistant: `text` and/or `tool_calls`; `provider_state` carries what a provider
-      needs sent back verbatim on later turns (reasoning items, signatures).
+      needs sent back verbatim on later turns (reasoning items, signatures), and
+      `provider` names the configured provider that wrote it ("" before it was recorded),
+      so a history that moves to another provider is converted for it (pairing.py).
     tool: `tool_results`, answering every call of the preceding assistant message.
     """
 
@@ -50,6 +52,7 @@ class Message(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_results: list[ToolResult] = Field(default_factory=list)
     provider_state: dict[str, Any] | None = None
+    provider: str = ""
 
 
 class StopReason(StrEnum):
@@ -66,10 +69,19 @@ class Usage(BaseModel):
     output_tokens: int = 0
     cached_tokens: int = 0  # input tokens read from the provider's prompt cache
     cache_write_tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # of the tokens with a known price only
+    # Tokens of turns whose model has no known price (pricing.py): while not 0 the cost
+    # is unknown, never $0, and a cost budget cannot be kept.
+    unpriced_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
+
+
+class CallIds(StrEnum):
+    """The tool call ids a provider accepts in a history (each unique in it)."""
+    WORD = "word"  # ^[a-zA-Z0-9_-]{1,64}$: Anthropic's rule, and safe for every other API
+    NINE = "nine"  # exactly 9 letters and digits (Mistral)
 
 
 class Capabilities(BaseModel):
@@ -77,7 +89,10 @@ class Capabilities(BaseModel):
     as tools described in the prompt, stay in the adapter)."""
     max_output_tokens: int = 8192
     context_window: int = 200_000
-    reasoning_replay: bool = False  # provider_state must be sent back on later turns
+    # provider_state must be sent back on later turns; the open tool exchange must carry
+    # the model's own reasoning (Anthropic thinking, DeepSeek reasoning_content).
+    reasoning_replay: bool = False
+    call_ids: CallIds = CallIds.WORD
 
 
 class TurnRequest(BaseModel):
@@ -104,7 +119,7 @@ class Turn(BaseModel):
 
     def as_message(self) -> Message:
         return Message(role="assistant", text=self.text, tool_calls=self.tool_calls,
-                       provider_state=self.provider_state)
+                       provider_state=self.provider_state, provider=self.provider)
 
 
 # Called with each piece of streamed text, so progress can show the model working.
