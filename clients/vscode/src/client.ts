@@ -5,11 +5,16 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import {
+  CancellationToken,
   ExecuteCommandRequest,
   LanguageClient,
   State,
+  type ApplyWorkspaceEditParams,
+  type ClientCapabilities,
+  type FeatureState,
   type LanguageClientOptions,
   type ServerOptions,
+  type StaticFeature,
 } from "vscode-languageclient/node";
 import { RUN_CHANGED, type RunChanged, type ServerCommandName } from "./protocol";
 import { SELECTION_COMMANDS, withSelectionTask } from "./selection";
@@ -44,12 +49,50 @@ export function readServerSettings(): ServerSettings {
   return { command: resolveSetting(serverPath, root), env, cwd: root };
 }
 
+/** What the extension does itself with two of the server's requests. */
+export interface ClientHooks {
+  /** Wraps VS Code's application of one of Baton's workspace edits (`next` applies it). */
+  applyEdit<T>(params: ApplyWorkspaceEditParams, next: () => Promise<T>): Promise<T>;
+  /** Shows a document the server asks to show; undefined leaves it to the language client. */
+  showDocument(uri: vscode.Uri, takeFocus: boolean): Promise<boolean> | undefined;
+}
+
+/**
+ * What the extension shows itself instead of what the language client would: Baton's prompts
+ * (so the server sends no window/showMessageRequest for permissions and option questions) and
+ * the run's state (so the server's work-done progress does not become a second, spinning status
+ * item with internal state names). Registered after the built-in features, so it has the last word.
+ */
+class BatonUiFeature implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    capabilities.experimental = { ...(capabilities.experimental as object | undefined), batonPrompts: true };
+    if (capabilities.window !== undefined) {
+      capabilities.window.workDoneProgress = false;
+    }
+  }
+
+  initialize(): void {
+    // Nothing to set up: the capabilities are the whole feature.
+  }
+
+  getState(): FeatureState {
+    return { kind: "static" };
+  }
+
+  clear(): void {
+    // Nothing to clear.
+  }
+}
+
 export class BatonClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly runChanged = new vscode.EventEmitter<RunChanged>();
   readonly onRunChanged = this.runChanged.event;
 
-  constructor(private readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    private readonly hooks: ClientHooks,
+  ) {}
 
   /**
    * Starts the server if it is not running; resolves once it answered `initialize`. Concurrent
@@ -91,10 +134,20 @@ export class BatonClient implements vscode.Disposable {
           const completed = await withSelectionTask(command, args);
           return completed === undefined ? undefined : ((await next(command, completed)) as unknown);
         },
+        workspace: {
+          handleApplyEdit: (params, next) => this.hooks.applyEdit(params, () => Promise.resolve(next(params, CancellationToken.None))),
+        },
+        window: {
+          showDocument: async (params, token, next) => {
+            const shown = params.external === true ? undefined : this.hooks.showDocument(vscode.Uri.parse(params.uri), params.takeFocus === true);
+            return shown === undefined ? next(params, token) : { success: await shown };
+          },
+        },
       },
     };
     // The id "baton" makes the client read the `baton.trace.server` setting.
     const client = new LanguageClient("baton", "Baton", serverOptions, clientOptions);
+    client.registerFeature(new BatonUiFeature());
     client.onNotification(RUN_CHANGED, (params: RunChanged) => {
       this.runChanged.fire(params);
     });

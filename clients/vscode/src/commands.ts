@@ -4,6 +4,9 @@
 import * as vscode from "vscode";
 import type { BatonClient } from "./client";
 import { allows, ServerCommand, type Action, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
+import { appliedOrNot } from "./completion";
+import { focusCode } from "./runDocuments";
+import { givenRunId } from "./waiting";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
 import type { RunsView } from "./tree";
@@ -151,6 +154,10 @@ function askChoice(ctx: CommandContext, runId: string, text: string, options: st
 
 /** Asks the question of a run awaiting input: a quick pick of its options, or an input box. */
 export async function answerQuestion(ctx: CommandContext, runId: string): Promise<void> {
+  if (ctx.runs.get(runId)?.permission) {
+    await vscode.commands.executeCommand("baton.ui.answerPermission", runId);
+    return;
+  }
   const question = await guarded("reading the question", () => waitingQuestion(ctx, runId));
   const text = question?.text ?? "The run is waiting for your answer.";
   const options = question?.options ?? [];
@@ -205,33 +212,52 @@ async function trustWorkspaceConfig(ctx: CommandContext): Promise<void> {
   }
 }
 
-/** Each action the server allows, as the palette commands that take it (in this order). */
+/**
+ * Each action the server allows, as the commands that take it: what moves the run on first, then
+ * what rejects, stops or undoes it, so Enter in the list never takes a destructive action.
+ */
 const ACTION_ITEMS: [Action, string, string][] = [
+  ["answer_permission", "Answer permission…", "baton.ui.answerPermission"],
   ["accept", "Accept plan", "baton.ui.acceptPlan"],
-  ["revise", "Revise plan…", "baton.ui.revisePlan"],
-  ["answer", "Answer question…", "baton.ui.answerQuestion"],
   ["apply", "Apply changes", "baton.ui.applyChanges"],
+  ["answer", "Answer question…", "baton.ui.answerQuestion"],
+  ["revise", "Revise plan…", "baton.ui.revisePlan"],
   ["steer", "Steer…", "baton.ui.steerRun"],
-  ["cancel", "Cancel run", "baton.ui.cancelRun"],
-  ["revert", "Revert run", "baton.ui.revertRun"],
   ["followUp", "Follow up…", "baton.ui.followUp"],
 ];
+const DESTRUCTIVE_ITEMS: [Action, string, string][] = [
+  ["cancel", "Cancel run", "baton.ui.cancelRun"],
+  ["revert", "Revert run", "baton.ui.revertRun"],
+];
+const KEEP = "Keep the run as it is";
 
 async function runActions(run: RunSummary): Promise<void> {
   const actions: [string, string][] = [];
   for (const [action, label, command] of ACTION_ITEMS) {
-    if (allows(run, action)) {
+    // A waiting permission is mirrored as a question for clients that know only questions.
+    if (allows(run, action) && !(action === "answer" && allows(run, "answer_permission"))) {
       actions.push([label, command]);
     }
   }
+  if ((run.summary?.files ?? []).length > 0) {
+    actions.push(["Show changes", "baton.ui.showChanges"]);
+  }
+  if (actions.length === 0) {
+    actions.push([KEEP, ""]);
+  }
   if (allows(run, "reject")) {
     actions.push(run.state === "awaiting_apply" ? ["Reject changes…", "baton.ui.rejectChanges"] : ["Reject plan…", "baton.ui.rejectPlan"]);
+  }
+  for (const [action, label, command] of DESTRUCTIVE_ITEMS) {
+    if (allows(run, action)) {
+      actions.push([label, command]);
+    }
   }
   const picked = await vscode.window.showQuickPick(
     actions.map(([label, command]) => ({ label, command })),
     { title: `Baton: ${run.task}` },
   );
-  if (picked !== undefined) {
+  if (picked !== undefined && picked.command !== "") {
     await vscode.commands.executeCommand(picked.command, run.runId);
   }
 }
@@ -249,8 +275,7 @@ function onRun(
   const fits = (run: RunSummary): boolean => allows(run, allowed);
   return async (given?: unknown) => {
     // From a menu of the Baton view the argument is the run's node, which carries its id.
-    const named = typeof given === "string" ? given : (given as { runId?: unknown } | undefined)?.runId;
-    const runId = typeof named === "string" ? named : await guarded("listing runs", () => ctx.picker.pick(purpose, fits));
+    const runId = givenRunId(given) ?? (await guarded("listing runs", () => ctx.picker.pick(purpose, fits)));
     if (runId !== undefined) {
       await action(runId);
     }
@@ -264,9 +289,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
   const table: Record<string, (...args: unknown[]) => Promise<unknown>> = {
     "baton.ui.runTask": () => startRun(ctx),
-    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", "accept", (runId) =>
-      send("accepting the plan", ServerCommand.accept, { runId }),
-    ),
+    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", "accept", async (runId) => {
+      if ((await send("accepting the plan", ServerCommand.accept, { runId })) !== undefined) {
+        await focusCode(); // plan.md stays in view beside, saying "Accepted — …"
+      }
+    }),
     "baton.ui.rejectPlan": onRun(ctx, "awaiting approval", "reject", async (runId) => {
       const reason = await vscode.window.showInputBox({ title: "Baton: Reject Plan", prompt: "Why? (optional)" });
       if (reason !== undefined) {
@@ -284,9 +311,12 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         await send("revising the plan", ServerCommand.revise, { runId, feedback: feedback.trim() });
       }
     }),
-    "baton.ui.applyChanges": onRun(ctx, "holding changes to apply", "apply", (runId) =>
-      send("applying the changes", ServerCommand.applyEdits, { runId }),
-    ),
+    "baton.ui.applyChanges": onRun(ctx, "holding changes to apply", "apply", async (runId) => {
+      const outcome = appliedOrNot(ctx.runs, runId);
+      if ((await send("applying the changes", ServerCommand.applyEdits, { runId })) !== undefined) {
+        await outcome;
+      }
+    }),
     "baton.ui.rejectChanges": onRun(ctx, "holding changes to apply", "apply", async (runId) => {
       const reason = await vscode.window.showInputBox({ title: "Baton: Reject Changes", prompt: "Why? (optional)" });
       if (reason !== undefined) {

@@ -2,21 +2,32 @@
 import * as vscode from "vscode";
 import { BatonClient } from "./client";
 import { registerCommands, type CommandContext } from "./commands";
+import { Completion } from "./completion";
+import { EditedFiles } from "./editedFiles";
+import { Permissions } from "./permissions";
 import { promptOnQuestions } from "./questions";
+import { isRunDocument, RunDocuments, showBeside } from "./runDocuments";
 import { RunPicker } from "./runPicker";
 import { RunTracker } from "./runs";
 import { RunStatusBar } from "./status";
 import { RunsView } from "./tree";
+import { registerWaiting } from "./waiting";
 
 let baton: BatonClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel("Baton", { log: true });
   const runs = new RunTracker();
-  baton = new BatonClient(output);
+  const edited = new EditedFiles();
+  baton = new BatonClient(output, {
+    applyEdit: (params, next) => edited.apply(params, next),
+    // plan.md, answer.md and changes.diff open beside the code, as tabs that stay.
+    showDocument: (uri, takeFocus) => (isRunDocument(uri) ? showBeside(uri, takeFocus) : undefined),
+  });
   const picker = new RunPicker(baton, runs);
   const view = new RunsView(baton, runs, picker);
   const ctx: CommandContext = { baton, runs, picker, view, output };
+  const permissions = new Permissions(ctx);
 
   context.subscriptions.push(
     output,
@@ -27,8 +38,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     baton.onRunChanged((params) => {
       runs.update(params);
     }),
-    promptOnQuestions(ctx),
+    permissions,
+    new RunDocuments(runs),
+    new Completion(ctx, edited),
+    promptOnQuestions(ctx, permissions),
     ...registerCommands(ctx),
+    ...registerWaiting(ctx, permissions),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("baton.serverPath") || event.affectsConfiguration("baton.configPath")) {
         void baton?.restart();

@@ -4,7 +4,7 @@
 // a run's files are.
 import type { Action, RunChanged, RunSummary } from "./wire";
 
-export type { Action, Question, RunArgs, RunChanged, RunSummary, Trusted } from "./wire";
+export type { Action, Permission, Question, RunArgs, RunChanged, RunSummary, Summary, Trusted } from "./wire";
 
 export const TERMINAL_STATES: ReadonlySet<string> = new Set(["done", "rejected", "failed", "cancelled"]);
 
@@ -23,6 +23,7 @@ export const RUN_CHANGED = "baton/runChanged";
 export const ServerCommand = {
   run: "baton.run",
   answer: "baton.run.answer",
+  answerPermission: "baton.permission.answer",
   steer: "baton.run.steer",
   accept: "baton.plan.accept",
   reject: "baton.plan.reject",

@@ -1,25 +1,37 @@
-// Prompts the person when a run starts waiting for an answer (PROTOCOL §4 `question`).
-// A question with options is already on screen: Baton sends it as window/showMessageRequest too,
-// which VS Code shows as a message box with one button per option, so prompting here as well
-// would ask twice. A free-text question gets an input box at once. Either way, a dismissed prompt
-// is not lost: the status bar shows the waiting question and `Baton: Answer Question` asks again.
+// Prompts the person when a run starts waiting on them for an answer (PROTOCOL §4 `question`,
+// and the `permission` of issue 19). The extension declares `experimental.batonPrompts`, so the
+// server does not also send window/showMessageRequest: each permission and question is prompted
+// here, once: a permission as a modal dialog (permissions.ts), a question as a quick pick of its
+// options or an input box that stays open when focus moves. Dismissed, neither is lost nor
+// answered: the status item says "waiting for you" and brings the prompt back.
 import type * as vscode from "vscode";
 import { answerQuestion, type CommandContext } from "./commands";
-import { allows } from "./protocol";
+import type { Permissions } from "./permissions";
 import type { TrackedRun } from "./runs";
 
-export function promptOnQuestions(ctx: CommandContext): vscode.Disposable {
-  const prompting = new Set<string>();
+/** What the run waits for, as a key: a prompt is shown once per permission or question. */
+function waitingFor(run: TrackedRun): string | undefined {
+  if (run.permission) {
+    return `permission:${run.permission.id}`;
+  }
+  if (run.state === "awaiting_input" && run.question) {
+    return `question:${run.question.text}`;
+  }
+  return undefined;
+}
+
+export function promptOnQuestions(ctx: CommandContext, permissions: Permissions): vscode.Disposable {
+  const prompted = new Map<string, string>();
   return ctx.runs.onDidChange((run: TrackedRun) => {
-    const arrived = allows(run, "answer") && run.previousState !== "awaiting_input";
-    const question = run.question;
-    if (!arrived || question === undefined || question === null || prompting.has(run.runId)) {
+    const key = waitingFor(run);
+    if (key === undefined) {
+      prompted.delete(run.runId);
       return;
     }
-    if ((question.options ?? []).length > 0) {
+    if (prompted.get(run.runId) === key) {
       return;
     }
-    prompting.add(run.runId);
-    void answerQuestion(ctx, run.runId).finally(() => prompting.delete(run.runId));
+    prompted.set(run.runId, key);
+    void (run.permission ? permissions.ask(run.runId) : answerQuestion(ctx, run.runId));
   });
 }

@@ -3,6 +3,7 @@
 // bar and for commands that default to a run.
 import * as vscode from "vscode";
 import { isTerminal, type RunChanged } from "./protocol";
+import { waitsOnPerson } from "./status";
 
 export interface TrackedRun extends RunChanged {
   /** Monotonic order of the last change, to find the most recent run without clocks. */
@@ -43,6 +44,11 @@ export class RunTracker implements vscode.Disposable {
   active(): TrackedRun | undefined {
     const runs = this.all();
     return runs.find((run) => !isTerminal(run.state)) ?? runs[0];
+  }
+
+  /** The most recently changed run that waits on the person (a permission, question, plan, changes). */
+  waiting(): TrackedRun | undefined {
+    return this.all().find(waitsOnPerson);
   }
 
   dispose(): void {

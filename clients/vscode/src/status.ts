@@ -1,39 +1,88 @@
-// The status-bar item: the active run's state at a glance; a click opens `Baton: Show Runs`,
-// or answers the question when the active run waits for one.
+// The one Baton status-bar item: the run that matters now, in words a person uses. Anything
+// waiting on the person (a permission, a question, a plan, changes to apply) wins over a run that
+// is merely working, turns the item to the warning colour and stops the spinner; a click brings
+// back what waits (`baton.ui.showWaiting`), or Show Runs when nothing does.
 import * as vscode from "vscode";
-import { allows, isTerminal } from "./protocol";
+import { isTerminal, type RunChanged } from "./protocol";
 import type { RunTracker, TrackedRun } from "./runs";
 
+/** What each state is called on screen (the tree view and Show Runs use the same words). */
 const STATE_LABELS: Record<string, string> = {
   queued: "queued",
-  classifying: "classifying",
-  planning: "planning",
-  awaiting_input: "question waiting",
-  awaiting_approval: "plan to review",
-  implementing: "implementing",
-  verifying: "verifying",
-  reviewing: "reviewing",
-  awaiting_apply: "changes to apply",
+  classifying: "reading the task…",
+  planning: "planning…",
+  awaiting_input: "question waiting for you",
+  awaiting_approval: "plan waiting for you",
+  implementing: "implementing…",
+  verifying: "verifying…",
+  reviewing: "reviewing…",
+  awaiting_apply: "changes waiting for you",
   done: "done",
   rejected: "rejected",
   failed: "failed",
   cancelled: "cancelled",
 };
 
-const WAITING_FOR_PERSON = new Set(["awaiting_input", "awaiting_approval", "awaiting_apply"]);
+const VERBS: Record<string, string> = { write: "write", command: "run", mcp: "use" };
+const SUBJECT_LIMIT = 48;
 
 export function stateLabel(state: string): string {
-  return STATE_LABELS[state] ?? state;
+  return STATE_LABELS[state] ?? state.replaceAll("_", " ");
+}
+
+/** Whether the run cannot go on until the person does something. */
+export function waitsOnPerson(run: RunChanged): boolean {
+  return Boolean(run.permission) || run.state === "awaiting_input" || run.state === "awaiting_approval" || run.state === "awaiting_apply";
+}
+
+/**
+ * "permission to write src/x.py": the subject is the first `quoted` part of the server's prompt
+ * (display only; the whole prompt is in the tooltip and the prompt itself).
+ */
+function permissionLabel(run: RunChanged): string {
+  const permission = run.permission;
+  if (!permission) {
+    return "";
+  }
+  const verb = VERBS[permission.kind] ?? "act";
+  const subject = /`([^`\n]+)`/.exec(permission.text)?.[1];
+  if (subject === undefined) {
+    return `permission to ${verb}`;
+  }
+  const shown = subject.length > SUBJECT_LIMIT ? `${subject.slice(0, SUBJECT_LIMIT - 1)}…` : subject;
+  return `permission to ${verb} ${shown}`;
+}
+
+/** The run's state as the status item says it, without the "Baton:" prefix. */
+export function describeRun(run: RunChanged): string {
+  return run.permission ? `waiting for you — ${permissionLabel(run)}` : stateLabel(run.state);
 }
 
 function icon(run: TrackedRun): string {
-  if (WAITING_FOR_PERSON.has(run.state)) {
-    return "$(bell)";
+  if (waitsOnPerson(run)) {
+    return "$(bell-dot)";
   }
   if (!isTerminal(run.state)) {
     return "$(sync~spin)";
   }
   return run.state === "done" ? "$(check)" : run.state === "failed" ? "$(error)" : "$(circle-slash)";
+}
+
+function tooltip(run: TrackedRun): string {
+  const lines = [`Baton: ${run.task}`, describeRun(run)];
+  if (run.permission) {
+    lines.push("", run.permission.text);
+  } else if (run.question) {
+    lines.push("", `Question: ${run.question.text}`);
+  }
+  if (run.held) {
+    lines.push(`${run.held} hunk(s) held back: apply or reject them in changes.diff`);
+  }
+  if (run.error) {
+    lines.push(`Error: ${run.error}`);
+  }
+  lines.push("", waitsOnPerson(run) ? "Click to answer." : "Click to show the runs.");
+  return lines.join("\n");
 }
 
 export class RunStatusBar implements vscode.Disposable {
@@ -51,7 +100,7 @@ export class RunStatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const run = this.runs.active();
+    const run = this.runs.waiting() ?? this.runs.active();
     if (run === undefined) {
       this.item.text = "$(rocket) Baton";
       this.item.tooltip = "Baton: no runs yet. Click to show runs.";
@@ -60,23 +109,11 @@ export class RunStatusBar implements vscode.Disposable {
       return;
     }
     const held = run.held ? ` · ${run.held} held` : "";
-    this.item.text = `${icon(run)} Baton: ${stateLabel(run.state)}${held}`;
-    const details = [run.task, `state: ${run.state}`];
-    if (run.held) {
-      details.push(`${run.held} hunk(s) held back: apply or reject them in changes.diff`);
-    }
-    if (run.route) {
-      details.push(`route: ${run.route}`);
-    }
-    if (run.error) {
-      details.push(`error: ${run.error}`);
-    }
-    if (run.question) {
-      details.push(`question: ${run.question.text}`);
-    }
-    this.item.tooltip = details.join("\n");
-    this.item.command = allows(run, "answer") ? "baton.ui.answerQuestion" : "baton.ui.showRuns";
-    this.item.backgroundColor = WAITING_FOR_PERSON.has(run.state)
+    this.item.text = `${icon(run)} Baton: ${describeRun(run)}${held}`;
+    this.item.tooltip = tooltip(run);
+    const waiting = waitsOnPerson(run);
+    this.item.command = waiting ? { title: "Show what waits", command: "baton.ui.showWaiting", arguments: [run.runId] } : "baton.ui.showRuns";
+    this.item.backgroundColor = waiting
       ? new vscode.ThemeColor("statusBarItem.warningBackground")
       : run.state === "failed"
         ? new vscode.ThemeColor("statusBarItem.errorBackground")

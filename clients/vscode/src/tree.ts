@@ -366,7 +366,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         item.label = `Permission: ${oneLine(permission?.text ?? "waiting for you")}`;
         item.description = permission?.kind ?? "";
         item.tooltip = permission?.text ?? "";
-        item.command = { command: "baton.ui.answerPermission", title: "Answer permission", arguments: [runId] };
+        // The prompt itself (with what would be written) is the status item's: the same command brings it back.
+        item.command = { command: "baton.ui.showWaiting", title: "Answer permission", arguments: [runId] };
         break;
       }
       case "question":

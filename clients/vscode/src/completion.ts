@@ -1,0 +1,162 @@
+// What a person sees when a run has done its work: a notification with what it did (the
+// implementer's summary, the files it changed, the review's verdict and findings) and what to do
+// next: at `done` Show Changes, Save All, Revert; at `awaiting_apply` Show Changes, Apply Changes.
+// At `done` the files Baton edited are saved first as `baton.saveEditedFiles` says (editedFiles.ts).
+// "Show Changes" opens VS Code's multi-file diff of each file against its text before the run's
+// first edit, or the run's changes.diff when this window did not see the edits.
+import * as vscode from "vscode";
+import type { CommandContext } from "./commands";
+import type { EditedFiles } from "./editedFiles";
+import { runFolder, showBeside } from "./runDocuments";
+import { allows, ServerCommand, type Summary } from "./protocol";
+import type { RunTracker, TrackedRun } from "./runs";
+import { givenRunId } from "./waiting";
+
+export const BEFORE_SCHEME = "baton-before";
+const FILES_NAMED = 3;
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+/** "hello() greets by name. 1 file changed (hello.py) · review: approved · 1 finding" */
+export function summaryLine(summary: Summary): string {
+  const files = summary.files ?? [];
+  const parts: string[] = [];
+  if (files.length > 0) {
+    const named = files.slice(0, FILES_NAMED).join(", ") + (files.length > FILES_NAMED ? ", …" : "");
+    parts.push(`${plural(files.length, "file")} changed (${named})`);
+  }
+  if (summary.verdict) {
+    parts.push(`review: ${summary.verdict === "approve" ? "approved" : "changes requested"}`);
+  }
+  if (summary.findings) {
+    parts.push(plural(summary.findings, "finding"));
+  }
+  const text = summary.text.trim();
+  return [text ? (/[.!?…]$/.test(text) ? text : `${text}.`) : "", parts.join(" · ")].filter(Boolean).join(" ");
+}
+
+/**
+ * Review mode's Apply, followed to its outcome: resolves at the run's next notice. One that still
+ * offers the changes (the editor applied nothing: a refused or conflicting edit) is said, with
+ * the server's reason, and the changes stay offered; nothing is ever dropped silently.
+ */
+export function appliedOrNot(runs: RunTracker, runId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const subscription = runs.onDidChange((run) => {
+      if (run.runId !== runId) {
+        return;
+      }
+      subscription.dispose();
+      resolve();
+      if (run.state === "awaiting_apply" && allows(run, "apply")) {
+        const why = run.reason ? ` (${run.reason})` : "";
+        void vscode.window
+          .showWarningMessage(`Baton: nothing was applied${why}. The changes are still waiting in changes.diff.`, "Show Changes")
+          .then((chosen) => (chosen === undefined ? undefined : vscode.commands.executeCommand("baton.ui.showChanges", runId)));
+      }
+    });
+  });
+}
+
+export class Completion implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly subscriptions: vscode.Disposable[];
+
+  constructor(
+    private readonly ctx: CommandContext,
+    private readonly edited: EditedFiles,
+  ) {
+    this.subscriptions = [
+      vscode.workspace.registerTextDocumentContentProvider(BEFORE_SCHEME, this),
+      ctx.runs.onDidChange((run) => {
+        void this.changed(run);
+      }),
+      vscode.commands.registerCommand("baton.ui.showChanges", async (given?: unknown) => {
+        const runId = givenRunId(given);
+        const run = runId === undefined ? ctx.runs.active() : ctx.runs.get(runId);
+        if (run === undefined) {
+          void vscode.window.showInformationMessage("Baton: no run of this window to show the changes of.");
+          return;
+        }
+        await this.showChanges(run);
+      }),
+    ];
+  }
+
+  /** A file's text before the run's first edit: `baton-before:/<runId>/<name>?<file URI>`. */
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    const runId = uri.path.split("/")[1] ?? "";
+    const file = decodeURIComponent(uri.query);
+    return this.edited.changes(runId).find((change) => change.uri.toString() === file)?.before ?? "";
+  }
+
+  private async changed(run: TrackedRun): Promise<void> {
+    const arrived = run.previousState !== undefined && run.previousState !== run.state;
+    if (!arrived || (run.state !== "done" && run.state !== "awaiting_apply")) {
+      return;
+    }
+    if (run.state === "done") {
+      await this.edited.runDone(run.runId);
+    }
+    const summary = run.summary;
+    if (!summary || (run.route === "ask" && (summary.files ?? []).length === 0)) {
+      return; // an answer is shown in answer.md; a run that did nothing has nothing to sum up
+    }
+    const line = summaryLine(summary);
+    const actions = run.state === "done" ? ["Show Changes", "Save All", "Revert"] : ["Show Changes", "Apply Changes"];
+    const message = run.state === "done" ? `Baton: done — ${line}` : `Baton: changes waiting for you — ${line}`;
+    const chosen = await vscode.window.showInformationMessage(message, ...actions);
+    switch (chosen) {
+      case "Show Changes":
+        await this.showChanges(run);
+        break;
+      case "Save All": {
+        const saved = await this.edited.saveAll(run.runId);
+        void vscode.window.showInformationMessage(`Baton: saved ${plural(saved, "file")}.`);
+        break;
+      }
+      case "Revert":
+        await this.send("reverting", ServerCommand.revert, run.runId);
+        break;
+      case "Apply Changes":
+        await vscode.commands.executeCommand("baton.ui.applyChanges", run.runId);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async send(what: string, command: typeof ServerCommand.revert, runId: string): Promise<void> {
+    try {
+      await this.ctx.baton.execute(command, { runId });
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Baton: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async showChanges(run: TrackedRun): Promise<void> {
+    const changes = this.edited.changes(run.runId);
+    if (run.state !== "awaiting_apply" && changes.length > 0) {
+      const resources = changes.map(({ uri }) => {
+        const name = uri.path.split("/").pop() ?? "file";
+        const before = vscode.Uri.from({ scheme: BEFORE_SCHEME, path: `/${run.runId}/${name}`, query: encodeURIComponent(uri.toString()) });
+        return [uri, before, uri];
+      });
+      await vscode.commands.executeCommand("vscode.changes", `Baton: ${run.task}`, resources);
+      return;
+    }
+    const folder = runFolder(run);
+    const diff = folder === undefined ? undefined : vscode.Uri.joinPath(folder, "changes.diff");
+    if (diff !== undefined && (await showBeside(diff, true))) {
+      return;
+    }
+    void vscode.window.showInformationMessage("Baton: this window did not see the run's edits, and it has no changes.diff.");
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((d) => {
+      d.dispose();
+    });
+  }
+}
