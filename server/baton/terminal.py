@@ -88,8 +88,10 @@ class TerminalHost:
             return question.options[int(answer) - 1]
         return answer
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
-                          confirm: bool = False) -> ApplyResult:
+    async def tell(self, run_id: str, text: str) -> None:
+        self.say(text)
+
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
         from .runtime.disk_edits import apply_on_disk
         result = apply_on_disk(self.policy, edits)
         if result.applied:

@@ -184,7 +184,10 @@ async def test_a_second_delivery_never_undoes_what_the_person_typed(make_editor)
     assert ed.text("calc.py") == CALC.replace("def f5():", "def f5(typed):")
 
 
-async def test_review_mode_edits_ask_the_editor_to_confirm(make_editor):
+async def test_review_mode_edits_are_not_confirmed_twice(make_editor):
+    """Pressing Apply changes is the person's confirmation: the edit does not ask the editor
+    to confirm again (VS Code's Refactor Preview showed such edits unticked, and its Apply
+    then applied nothing)."""
     ed, run_id, diff = await held(make_editor)
     await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")
@@ -192,7 +195,7 @@ async def test_review_mode_edits_ask_the_editor_to_confirm(make_editor):
     show = await ed.command("baton.run.show", {"runId": run_id})
     assert show["plan"] == (diff.parent / "plan.md").read_text(encoding="utf-8")
     annotation = ed.applied[-1].edit.change_annotations["baton"]
-    assert annotation.needs_confirmation is True and run_id in annotation.label
+    assert annotation.needs_confirmation is False and run_id in annotation.label
     await ed.command("baton.run.revert", {"runId": run_id})
     await ed.wait_for(lambda: len(ed.applied) >= 2, "the revert")
     assert ed.applied[-1].edit.change_annotations["baton"].needs_confirmation is False

@@ -29,7 +29,7 @@ from ..wire import Question, RunChanged
 from ..sandbox.paths import PathPolicy
 from . import workspace_edit
 from .channel import Channel, ChannelClosed
-from .channel_messages import ApplyEdit, Choose, LogMessage, Progress, ShowDocument
+from .channel_messages import ApplyEdit, Choose, LogMessage, Message, Progress, ShowDocument
 from .client_support import ClientSupport
 from .documents import open_buffer
 
@@ -199,8 +199,10 @@ class ChannelHost:
         # The person picked a title as shown; the agent gets its own option back.
         return dict(zip(options, question.options)).get(title, title)
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
-                          confirm: bool = False) -> ApplyResult:
+    async def tell(self, run_id: str, text: str) -> None:
+        self._tell("message", Message(type="warning", message=visible(text, limit=NOTICE_LIMIT)))
+
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
         """The editor applies what it declared it can; what it cannot, Baton applies to the
         disk where the editor has no buffer (lsp/workspace_edit.py); nothing lands if either
         part cannot."""
@@ -215,7 +217,7 @@ class ChannelHost:
                 return ApplyResult(applied=False, reason=why)
             enc = self.workspace.position_encoding or "utf-16"
             edit = workspace_edit.build(label, parts.for_editor, self.support, self.root,
-                                        getattr(enc, "value", enc), confirm=confirm)
+                                        getattr(enc, "value", enc))
             counts = dict(self._changes)
             # The one conversion on the way out: lsprotocol's classes to JSON, here; the
             # editor's process sends it on as it is (lsp/bridge.py).

@@ -69,9 +69,14 @@ def split(edits: list[FileEdit], support: ClientSupport,
     return out
 
 
-def build(label: str, edits: list[FileEdit], support: ClientSupport, root: Path, encoding: str,
-          *, confirm: bool = False) -> t.WorkspaceEdit:
-    """The workspace edit for `edits`, all of which the client can apply (see `split`)."""
+def build(label: str, edits: list[FileEdit], support: ClientSupport, root: Path,
+          encoding: str) -> t.WorkspaceEdit:
+    """The workspace edit for `edits`, all of which the client can apply (see `split`).
+
+    Its change annotation names the run and never asks the editor to confirm: an edit is
+    sent when the person already decided (accepted the plan, pressed Apply changes), and
+    VS Code shows a confirmed annotation's edits unticked in its Refactor Preview, where
+    pressing Apply applied nothing (issue 19)."""
     if not support.document_changes:
         changes: dict[str, list[t.TextEdit]] = {}
         for e in edits:
@@ -109,5 +114,5 @@ def build(label: str, edits: list[FileEdit], support: ClientSupport, root: Path,
     return t.WorkspaceEdit(
         document_changes=doc_changes,
         change_annotations={ANNOTATION: t.ChangeAnnotation(
-            label=label, needs_confirmation=confirm, description="Edits made by a Baton run")}
+            label=label, needs_confirmation=False, description="Edits made by a Baton run")}
         if annotate else None)

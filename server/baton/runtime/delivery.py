@@ -367,11 +367,7 @@ class Delivery:
         label = f"Baton run {ctx.run.id}" + (" (revert)" if revert else "")
         await self.recorder.flush()  # the intent is durable before the side effect
         try:
-            # In review mode the person asked to see changes before they land: the editor
-            # may confirm them once more in its own preview (VS Code's Refactor Preview).
-            confirm = ctx.run.edit_mode == "review" and not revert
-            result = await self.host.apply_edits(ctx.run.id, label, _with_renames(edits),
-                                                 confirm=confirm)
+            result = await self.host.apply_edits(ctx.run.id, label, _with_renames(edits))
         except Exception as e:
             log.warning("run %s: delivering edits failed: %s", ctx.run.id, e)
             result = ApplyResult(applied=False, reason=f"{type(e).__name__}: {e}")

@@ -77,8 +77,11 @@ class Host(Protocol):
         """Ask directly where the host can (a terminal prompt, a message box with the
         options); None when the answer will come later through `baton.run.answer`."""
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
-                          confirm: bool = False) -> ApplyResult:
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
         """Deliver edits to the person's files (the editor applies them)."""
+
+    async def tell(self, run_id: str, text: str) -> None:
+        """Something the person should learn now, unasked, where they look (the editor's
+        message): their Apply applied nothing, and why."""
 
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None: ...

@@ -483,10 +483,17 @@ class Workflow:
         await self._apply_and_finish(ctx)
 
     async def _apply_and_finish(self, ctx: RunContext) -> None:
+        """The person decided (Apply changes, or an edit route's change accepted): what
+        they were shown lands. What the editor did not apply stays offered, and they are
+        told so where they look, not only in the run's state."""
         ok = await self.delivery.deliver(ctx)
         if ok and not self.delivery.pending(ctx):
             await self._move(ctx, State.DONE, "changes applied")
             return
+        if not ok:
+            await self.host.tell(ctx.run.id, f"Baton run {ctx.run.id}: your changes were not "
+                                 f"applied ({self.delivery.last_failure}). They are still "
+                                 "offered in changes.diff: Apply changes again, or reject them.")
         await self._offer(ctx, "changes applied" if ok else self.delivery.last_failure)
 
     # -- outside the state machine ----------------------------------------------------

@@ -50,6 +50,8 @@ class MemoryHost:
         self.questions: list[Question] = []
         self.permission = PermissionAnswer.DENY
         self.reply: str | None = None  # what a question is answered directly (None: later)
+        self.told: list[str] = []
+        self.refuse_edits = False  # the editor says it applied nothing
         self.buffers: dict[Path, OpenDocument] = {}
         self._changed = asyncio.Event()
 
@@ -78,8 +80,12 @@ class MemoryHost:
         self.questions.append(question)
         return self.reply
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
-                          confirm: bool = False) -> ApplyResult:
+    async def tell(self, run_id: str, text: str) -> None:
+        self.told.append(text)
+
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
+        if self.refuse_edits:
+            return ApplyResult(applied=False, reason="the person applied nothing")
         for e in edits:
             path = self.root / e.path
             if e.after is None:
@@ -94,6 +100,13 @@ class MemoryHost:
 
     def last(self, run_id: str) -> RunChanged:
         return [n for n in self.notices if n.runId == run_id][-1]
+
+    async def wait_for(self, predicate: Any, timeout: float = 10) -> None:
+        """Until `predicate()` holds, checked at each notice."""
+        async def held() -> None:
+            while not predicate():
+                await self._changed.wait()
+        await asyncio.wait_for(held(), timeout)
 
     async def state(self, run_id: str, *states: str, timeout: float = 10) -> RunChanged:
         """The run's notice once it is in one of `states`."""

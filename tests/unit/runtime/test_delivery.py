@@ -37,8 +37,7 @@ class FakeEditor:
     def type(self, text: str) -> None:
         self.text, self.version = text, self.version + 1
 
-    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit], *,
-                          confirm: bool = False) -> ApplyResult:
+    async def apply_edits(self, run_id: str, label: str, edits: list[FileEdit]) -> ApplyResult:
         for e in edits:
             if e.version not in (None, self.version) or e.before != self.text:
                 return ApplyResult(applied=False, reason="stale")
@@ -178,9 +177,9 @@ class TypingEditor(FakeEditor):
         if pos is not None:
             self.type(self.person.type(self.text, pos, pos % 3 != 0))
 
-    async def apply_edits(self, run_id, label, edits, *, confirm=False) -> ApplyResult:
+    async def apply_edits(self, run_id, label, edits) -> ApplyResult:
         self._maybe_type()
-        return await super().apply_edits(run_id, label, edits, confirm=confirm)
+        return await super().apply_edits(run_id, label, edits)
 
     async def ask_question(self, run_id, question):
         from baton.edits.merge import merge3
@@ -297,7 +296,7 @@ class NormalisingEditor:
         text = self.buffers.get(path.name)
         return None if text is None else OpenDocument(text=text, version=None)
 
-    async def apply_edits(self, run_id, label, edits, *, confirm=False) -> ApplyResult:
+    async def apply_edits(self, run_id, label, edits) -> ApplyResult:
         for e in edits:
             if e.after is None:
                 self.buffers.pop(e.path, None)

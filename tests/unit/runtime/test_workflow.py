@@ -147,3 +147,29 @@ def test_only_the_workflow_moves_a_run() -> None:
               for node in ast.walk(ast.parse(p.read_text()))
               if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "StateChanged"}
     assert movers == {"runtime/workflow.py"}
+
+
+async def test_an_apply_the_editor_applied_nothing_of_is_said_and_stays_offered(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()], mode="review"))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        await host.state(run_id, "awaiting_apply")
+        changes = engine.runs_dir / run_id / "changes.diff"
+        assert "+def hello(name):" in changes.read_text()
+        host.refuse_edits = True
+        engine.apply(run_id)
+        await host.wait_for(lambda: host.told)
+        (told,) = host.told
+        assert "not applied" in told and "the person applied nothing" in told and "changes.diff" in told
+        notice = host.last(run_id)
+        assert notice.state == "awaiting_apply" and "apply" in notice.actions
+        assert "+def hello(name):" in changes.read_text()  # still offered, nothing lost
+        assert notice.summary is not None and notice.summary.files == ["hello.py"]
+        host.refuse_edits = False
+        engine.apply(run_id)  # Apply again: it lands
+        await host.state(run_id, "done")
+        assert (engine.root / "hello.py").read_text().startswith("def hello(name):")
+    finally:
+        await engine.close()
