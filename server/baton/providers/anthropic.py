@@ -22,7 +22,7 @@ from ..errors import ProviderError
 from .base import (Capabilities, Message, OnDelta, StopReason, ToolCall, ToolResult, Turn,
                    TurnRequest, Usage)
 from .pairing import repair_history
-from .pricing import cost_usd, resolve_prices
+from .pricing import priced, prices_for
 from .retry import RetryPolicy, Sleep, guard_delta, with_retries
 from .toolargs import parse_arguments
 
@@ -131,7 +131,7 @@ class AnthropicProvider:
             context_window=cfg.context_window or 200_000,
             reasoning_replay=bool(extra.get("thinking_budget")))
         self.policy = RetryPolicy.from_config(cfg)
-        self.prices = resolve_prices(name, cfg.model, extra.get("prices"))
+        self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None  # tests replace the backoff sleep
         self._http_client = http_client
         self._client: Any = None
@@ -228,7 +228,7 @@ class AnthropicProvider:
                         self.name, stop_raw)
         if calls and stop == StopReason.END_TURN:
             stop = StopReason.TOOL_USE
-        usage.cost_usd = cost_usd(usage, self.prices)
+        usage = priced(usage, self.prices)
         return Turn(text="".join(text_parts), tool_calls=calls, stop=stop, usage=usage,
                     provider=self.name, model=self.cfg.model,
                     provider_state={STATE_KEY: {"thinking": thinking}} if thinking else None)

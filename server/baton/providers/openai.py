@@ -22,7 +22,7 @@ from ..config import ProviderConfig
 from ..errors import ProviderError
 from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
 from .pairing import repair_history
-from .pricing import cost_usd, resolve_prices
+from .pricing import priced, prices_for
 from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, guard_delta, with_retries
 from .toolargs import parse_arguments
 
@@ -89,7 +89,6 @@ def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int) -> 
 
 class OpenAIProvider:
     def __init__(self, name: str, cfg: ProviderConfig, *, http_client: Any = None) -> None:
-        extra = cfg.model_extra or {}
         reasoning = is_reasoning_model(cfg)
         self.name = name
         self.cfg = cfg
@@ -99,7 +98,7 @@ class OpenAIProvider:
             context_window=cfg.context_window or (400_000 if reasoning else 128_000),
             reasoning_replay=reasoning)
         self.policy = RetryPolicy.from_config(cfg)
-        self.prices = resolve_prices(name, cfg.model, extra.get("prices"))
+        self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None
         self._http_client = http_client
         self._client: Any = None
@@ -189,7 +188,7 @@ class OpenAIProvider:
         usage = Usage(input_tokens=u.get("input_tokens") or 0,
                       output_tokens=u.get("output_tokens") or 0,
                       cached_tokens=(u.get("input_tokens_details") or {}).get("cached_tokens") or 0)
-        usage.cost_usd = cost_usd(usage, self.prices)
+        usage = priced(usage, self.prices)
         keep = [it for it in output if it.get("type") in ("reasoning", "message", "function_call")]
         has_reasoning = any(it.get("type") == "reasoning" for it in keep)
         return Turn(text="".join(text), tool_calls=calls, stop=stop, usage=usage,

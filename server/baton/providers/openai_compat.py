@@ -23,7 +23,7 @@ from ..config import ProviderConfig
 from ..errors import ProviderError
 from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
 from .pairing import repair_history
-from .pricing import cost_usd, resolve_prices
+from .pricing import priced, prices_for
 from .retry import RetryPolicy, Sleep, guard_delta, with_retries
 from .textproto import describe_tools, history_as_text, parse_calls
 from .toolargs import parse_arguments
@@ -126,7 +126,7 @@ class OpenAICompatProvider:
             max_output_tokens=cfg.max_output_tokens or 4096,
             context_window=cfg.context_window or DEFAULT_CONTEXT)
         self.policy = RetryPolicy.from_config(cfg)
-        self.prices = resolve_prices(name, cfg.model, extra.get("prices"))
+        self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None
         self._http_client = http_client
         self._client: Any = None
@@ -234,6 +234,6 @@ class OpenAICompatProvider:
                                 arguments={} if invalid else args, invalid=invalid))
         if out and stop == StopReason.END_TURN:
             stop = StopReason.TOOL_USE  # Ollama says "stop" even when it called a tool
-        usage.cost_usd = cost_usd(usage, self.prices)
+        usage = priced(usage, self.prices)
         return Turn(text="".join(text), tool_calls=out, stop=stop, usage=usage,
                     provider=self.name, model=self.cfg.model)

@@ -7,23 +7,25 @@ and `cache_write_tokens` (written to it) are parts of it, each billed at its own
 Override in config, per provider:
     [providers.claude]
     prices = { input = 3.0, output = 15.0, cached = 0.3, cache_write = 3.75 }
-Missing keys fall back to the default entry for the model; an unknown model with no
-`prices` costs 0 (local servers) and says so once in the log.
+Missing keys fall back to the default entry for the model. A model with neither a default
+entry nor `prices` has an unknown cost: its tokens are counted as `unpriced_tokens`, shown
+as "cost unknown" (never $0), and a run with a cost budget (`[limits] run_cost_usd`) does
+not start with such a provider in a role's chain, since the budget could not be kept
+(`budget_problem`). A server on this machine (an openai-compatible provider on loopback)
+costs nothing; `prices = { input = 0, output = 0 }` says the same of any other.
 """
 
 from __future__ import annotations
 
-import logging
+import ipaddress
 import re
-from collections.abc import Mapping
-from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from ..config import ROLES, Config, ProviderConfig
 from ..errors import ConfigError
 from .base import Usage
-
-log = logging.getLogger(__name__)
 
 
 class Prices(BaseModel):
@@ -39,7 +41,7 @@ def _anthropic(inp: float, out: float, read: float) -> Prices:
 
 # Exact model ids (a dated snapshot such as claude-sonnet-4-5-20250929 or
 # gpt-5-mini-2025-08-07 matches its alias). List prices from the providers' pricing pages
-# as of late 2026; a model not listed costs 0 until `prices` is set for it.
+# as of late 2026; a model not listed has an unknown cost until `prices` is set for it.
 DEFAULT_PRICES: dict[str, Prices] = {
     "claude-opus-5-5": _anthropic(4, 20, 0.2),
     "claude-opus-5": _anthropic(5, 25, 0.5),
@@ -81,19 +83,81 @@ def default_prices(model: str) -> Prices | None:
     return DEFAULT_PRICES.get(model) or DEFAULT_PRICES.get(_SNAPSHOT.sub("", model))
 
 
-def resolve_prices(provider: str, model: str, override: Mapping[str, Any] | None) -> Prices:
-    base = default_prices(model)
+def _on_this_machine(cfg: ProviderConfig) -> bool:
+    if cfg.kind != "openai-compatible":
+        return False
+    if not cfg.base_url:
+        return True  # the adapter's default is Ollama on 127.0.0.1
+    host = urlsplit(cfg.base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def prices_for(name: str, cfg: ProviderConfig) -> Prices | None:
+    """The prices a provider's turns are billed at; None when unknown."""
+    if cfg.kind == "scripted" or _on_this_machine(cfg):
+        base: Prices | None = Prices()
+    else:
+        base = default_prices(cfg.model)
+    override = (cfg.model_extra or {}).get("prices")
     if override is None:
-        if base is None:
-            log.info("provider %s: no price known for model %r; its cost counts as 0 "
-                     "(set `prices` in its config table to count it)", provider, model)
-            return Prices()
         return base
     try:
         merged = {**(base.model_dump() if base else {}), **dict(override)}
         return Prices.model_validate(merged)
-    except (ValidationError, TypeError) as e:
-        raise ConfigError(f"provider {provider!r}: bad `prices` table: {e}") from e
+    except (ValidationError, TypeError, ValueError) as e:
+        raise ConfigError(f"provider {name!r}: bad `prices` table: {e}") from e
+
+
+def priced(usage: Usage, prices: Prices | None) -> Usage:
+    """`usage` with its cost, or with its tokens counted as unpriced."""
+    if prices is None:
+        return usage.model_copy(update={
+            "cost_usd": 0.0, "unpriced_tokens": usage.input_tokens + usage.output_tokens})
+    return usage.model_copy(update={"cost_usd": cost_usd(usage, prices)})
+
+
+def cost_text(usage: Usage, digits: int = 4) -> str:
+    """The cost as people read it: "$0.0123", "cost unknown", or both when a run used
+    priced and unpriced models."""
+    known = f"${usage.cost_usd:.{digits}f}"
+    if not usage.unpriced_tokens:
+        return known
+    unknown = f"cost unknown for {usage.unpriced_tokens} tokens"
+    return f"{known} + {unknown}" if usage.cost_usd else unknown
+
+
+def describe(prices: Prices | None) -> str:
+    """One line for `baton doctor`."""
+    if prices is None:
+        return "cost unknown (no price for this model; set `prices`)"
+    if not (prices.input or prices.output):
+        return "free"
+    return f"${prices.input:g} in / ${prices.output:g} out per million tokens"
+
+
+def budget_problem(config: Config) -> str | None:
+    """Why `[limits] run_cost_usd` cannot be kept with this configuration, or None.
+
+    Checked before a run's first model call (registry.py) and by `baton doctor`: a
+    provider with an unknown price would count as $0 and silently disable the budget,
+    and failing half-way would waste what was already spent."""
+    budget = config.limits.run_cost_usd
+    if not budget or not config.providers:
+        return None
+    used = sorted({name for role in ROLES for name in config.chain(role)})
+    unknown = [f"{name} (model {config.providers[name].model!r})" for name in used
+               if prices_for(name, config.providers[name]) is None]
+    if not unknown:
+        return None
+    return (f"[limits] run_cost_usd = {budget:g} cannot be kept: no price is known for "
+            f"{', '.join(unknown)}. Set `prices = {{ input = …, output = … }}` (USD per "
+            "million tokens; 0 for a free model) in its [providers.NAME] table, or remove "
+            "the budget.")
 
 
 def cost_usd(usage: Usage, prices: Prices) -> float:
