@@ -366,3 +366,13 @@ def test_review_mode_confirms_in_refactor_preview(code_server_session: dict[str,
     trust_workspace(Path(str(code_server_session["baton"])), workspace, env)
     _, expected = drive(code_server_session, "review", REVIEW_TASK)
     assert (workspace / "hello.py").read_text(encoding="utf-8") == expected
+
+
+def test_baton_view_in_code_server(code_server_session: dict[str, object]) -> None:
+    """Issue 19's one place for Baton: the view lists the run with its state, the waiting plan with its
+    inline action, then the files it changed and its finding; the palette offers only what fits."""
+    drive(code_server_session, "tree", TASK, finding=FINDING)
+    (events,) = transcripts(Path(str(code_server_session["workspace"]))).values()
+    # The inline Accept Plan was the accept, and the run went on to its end.
+    kinds = [e["kind"] for e in events]
+    assert "plan_accepted" in kinds

@@ -95,6 +95,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly keys = new ContextKeys();
+  /** What each run waited for when it was last unfolded for it ("plan", "question,changes", …). */
+  private readonly unfolded = new Map<string, string>();
   private readonly view: vscode.TreeView<Node>;
   private readonly subscriptions: vscode.Disposable[];
 
@@ -108,6 +110,9 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     this.subscriptions = [
       this.view,
       vscode.commands.registerCommand("baton.ui.refreshRuns", () => this.reload()),
+      this.view.onDidChangeVisibility(() => {
+        this.unfoldWaiting();
+      }),
       tracker.onDidChange((run) => {
         this.update(run);
       }),
@@ -142,6 +147,29 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
   private fire(): void {
     this.changed.fire(undefined);
     this.keys.set(this.all());
+    this.unfoldWaiting();
+  }
+
+  /**
+   * Unfolds a run when something new waits on the person, so it is in view with its inline
+   * actions (a tree keeps the folding a run had before, whatever its item says now). Only while
+   * the view is open: it never takes the sidebar over from what the person is looking at.
+   */
+  private unfoldWaiting(): void {
+    if (!this.view.visible) {
+      return;
+    }
+    for (const run of this.runs.values()) {
+      const waits = this.waiting(run)
+        .map((node) => (node.kind === "waiting" ? node.what : ""))
+        .join(",");
+      if (waits !== "" && this.unfolded.get(run.runId) !== waits) {
+        this.unfolded.set(run.runId, waits);
+        void this.view.reveal({ kind: "run", runId: run.runId }, { select: false, focus: false, expand: true });
+      } else if (waits === "") {
+        this.unfolded.delete(run.runId);
+      }
+    }
   }
 
   /** Runs, most recent first. */
@@ -238,7 +266,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       item.iconPath = new vscode.ThemeIcon(run.verify.passed ? "pass" : "warning");
       out.push(leaf("verify", item));
     }
-    if (run.planUri ?? (run.route === "plan" && !allows(run, "accept"))) {
+    // While the plan waits, its waiting item opens it.
+    if ((run.planUri || run.route === "plan") && !allows(run, "accept")) {
       const plan = run.planUri ? vscode.Uri.parse(run.planUri) : runFile(runId, "plan.md");
       const item = new vscode.TreeItem("Plan");
       item.iconPath = new vscode.ThemeIcon("book");
@@ -376,7 +405,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         item.command = { command: "baton.ui.answerQuestion", title: "Answer question", arguments: [runId] };
         break;
       case "plan": {
-        item.label = run?.route === "edit" ? "Change waiting for your approval" : "Plan waiting for your approval";
+        item.label = run?.route === "edit" ? "Review the change" : "Review the plan";
         item.description = "accept, revise or reject";
         const plan = run?.planUri ? vscode.Uri.parse(run.planUri) : runFile(runId, "plan.md");
         const command = open(plan, "Open plan", { preview: false, viewColumn: vscode.ViewColumn.Beside });
@@ -386,7 +415,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
         break;
       }
       case "changes": {
-        item.label = "Changes waiting to be applied";
+        item.label = "Review the changes";
         item.description = run?.held ? `${run.held} held` : "apply or reject";
         const command = open(runFile(runId, "changes.diff"), "Open changes");
         if (command) {

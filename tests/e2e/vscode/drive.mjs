@@ -21,6 +21,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { tree, treeRow } from "./tree.mjs";
 import { Workbench } from "./workbench.mjs";
 
 const scenario = JSON.parse(process.argv[2] ?? "{}");
@@ -85,7 +86,7 @@ async function acceptRevert(wb, setStep) {
   const runRow = wb.pickRow(scenario.task);
   await runRow.waitFor({ state: "visible", timeout: wb.timeout });
   await runRow.click();
-  await wb.waitForEditorText("the run view to show the run", `**task**: ${scenario.task}`);
+  await treeRow(wb, scenario.task).waitFor({ state: "visible", timeout: wb.timeout }); // the run view: the Baton view
   await wb.pickRow("Revert run").waitFor({ state: "visible", timeout: wb.timeout });
   await wb.page.keyboard.press("Escape");
   log("Show Runs listed the run, showed it and offered Revert run");
@@ -221,7 +222,7 @@ async function interactive(wb, setStep) {
   log("the selection question answered in answer.md");
 }
 
-const SCENARIOS = { "accept-revert": acceptRevert, interactive, review };
+const SCENARIOS = { "accept-revert": acceptRevert, interactive, review, tree: (wb, setStep) => tree(wb, setStep, scenario) };
 
 async function main() {
   const steps = SCENARIOS[kind];

@@ -1,0 +1,104 @@
+// The Baton view in a real VS Code, as a person sees it: its activity-bar container, the run with
+// its state in words, what waits (the plan) with its inline action, then the files the run changed
+// and the reviewer's finding (a click goes to its line), and a palette that offers only the
+// commands that fit (Accept Plan gone once the plan was accepted, Revert Run there).
+// Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding, artifacts).
+import path from "node:path";
+
+const VIEW = ".pane-body .monaco-list";
+
+/** The Baton view's row whose text includes `text`. */
+export function treeRow(wb, text) {
+  return wb.page.locator(`${VIEW} .monaco-list-row`).filter({ hasText: text }).first();
+}
+
+async function shot(wb, scenario, name) {
+  if (typeof wb.shot === "function") {
+    await wb.shot(`tree-${name}`);
+    return;
+  }
+  await wb.page.screenshot({ path: path.join(scenario.artifacts ?? ".", `vscode-tree-${name}.png`) });
+}
+
+/** Opens the Baton container from the activity bar (the palette's "View: Show Baton" if hidden). */
+async function openView(wb) {
+  const icon = wb.page.locator('.activitybar .action-item .action-label[aria-label^="Baton"]').first();
+  if ((await icon.count()) > 0 && (await icon.isVisible())) {
+    const checked = (await icon.locator("xpath=..").getAttribute("class")) ?? "";
+    if (!checked.includes("checked")) {
+      await icon.click();
+    }
+  } else {
+    await wb.runCommand("View: Show Baton");
+  }
+  await wb.until("the Baton view", async () => (await wb.page.locator(".pane-header").filter({ hasText: "Runs" }).count()) > 0);
+}
+
+/** The palette's rows for `query`, once the list settled on them. */
+async function paletteRows(wb, query, expected) {
+  await wb.page.keyboard.press("F1");
+  const input = wb.page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible", timeout: wb.timeout });
+  await input.fill(`>${query}`);
+  await wb.pickRow(expected).waitFor({ state: "visible", timeout: wb.timeout });
+  const rows = await wb.page.locator(".quick-input-widget .monaco-list-row").allInnerTexts();
+  await wb.page.keyboard.press("Escape");
+  return rows.map((row) => row.replaceAll("\n", " "));
+}
+
+async function expand(wb, text, child) {
+  if ((await treeRow(wb, child).count()) > 0) {
+    return;
+  }
+  await treeRow(wb, text).click();
+  await treeRow(wb, child).waitFor({ state: "visible", timeout: wb.timeout });
+}
+
+export async function tree(wb, setStep, scenario) {
+  setStep("opening the Baton view from the activity bar");
+  await openView(wb);
+  await wb.until("the view's welcome (no runs yet)", async () =>
+    (await wb.page.locator(".pane-body").filter({ hasText: "No Baton runs yet" }).count()) > 0);
+  await shot(wb, scenario, "01-empty");
+
+  setStep("starting a run from the view's title (Run Task)");
+  await wb.page.locator('.pane-header .actions .action-label[aria-label^="Run Task"], .title-actions .action-label[aria-label^="Run Task"]').first().click();
+  await wb.waitForQuickInput("What should Baton do?");
+  await wb.submitQuickInput(scenario.task);
+
+  setStep("seeing the run and its plan waiting in the view");
+  const waiting = treeRow(wb, "Review the plan");
+  await waiting.waitFor({ state: "visible", timeout: wb.timeout });
+  await wb.until("the run's row to say the plan waits for the person", async () =>
+    (await treeRow(wb, scenario.task).innerText()).includes("plan waiting for you"));
+  await shot(wb, scenario, "02-plan-waiting");
+
+  setStep("accepting the plan with the waiting item's inline action");
+  await waiting.hover();
+  const accept = waiting.locator('.actions .action-label[aria-label^="Accept Plan"]').first();
+  await accept.waitFor({ state: "visible", timeout: wb.timeout });
+  await accept.click();
+  await wb.until("the run's row to say done", async () => (await treeRow(wb, scenario.task).innerText()).includes("done"));
+  await wb.until("the waiting item to go", async () => (await waiting.count()) === 0);
+
+  setStep("seeing the files the run changed and the reviewer's finding");
+  await expand(wb, scenario.task, "Files changed");
+  await treeRow(wb, scenario.file).waitFor({ state: "visible", timeout: wb.timeout });
+  await expand(wb, "Findings", scenario.finding);
+  const finding = treeRow(wb, scenario.finding);
+  await wb.until("the finding's row to name its place", async () => (await finding.innerText()).includes(`${scenario.file}:`));
+  await shot(wb, scenario, "03-done");
+
+  setStep("going to the finding's line from the view");
+  await finding.click();
+  await wb.activeTab(scenario.file);
+
+  setStep("checking the palette offers only the commands that fit");
+  const rows = await paletteRows(wb, "Baton: ", "Baton: Revert Run");
+  for (const unfit of ["Baton: Accept Plan", "Baton: Apply Changes", "Baton: Answer Question", "Baton: Cancel Run"]) {
+    if (rows.some((row) => row.includes(unfit))) {
+      throw new Error(`the palette offers "${unfit}" with no run it fits: ${rows.join(" | ")}`);
+    }
+  }
+  wb.log("the view showed the run, its plan, files and finding; the palette offered only what fits");
+}
