@@ -198,7 +198,7 @@ def _anthropic_thinking(out: InForce, spec: ModelSpec, entry: str | None,
         out.thinks = spec.thinks_by_default or out.thinking is not None
     else:
         out.sources["thinking"] = "config"
-        if wanted in ("off", False, 0):
+        if wanted is False or wanted in ("off", 0):
             if spec.off is None:
                 out.notes.append(f"thinking = \"off\" cannot apply: {model} always thinks "
                                  "(a lower effort makes it think less)")
@@ -206,7 +206,7 @@ def _anthropic_thinking(out: InForce, spec: ModelSpec, entry: str | None,
             elif spec.thinks_by_default:
                 out.thinking = {"type": spec.off}
                 out.thinks = spec.off != "disabled"  # between_tools still writes notes
-        elif wanted == "adaptive":
+        elif wanted == "adaptive" or wanted is True:
             if spec.adaptive:
                 out.thinking = {"type": "adaptive"}
             else:

@@ -69,6 +69,8 @@ def test_unknown_model_falls_back_and_sends_only_what_is_configured():
     ("claude-opus-4-8", {"thinking": 4096}, {"type": "adaptive"}, True, "budget cannot apply"),
     ("claude-haiku-4-5", {"thinking": "adaptive"}, None, False, "takes a budget"),
     ("claude-opus-5", {"thinking": "off"}, {"type": "disabled"}, False, None),
+    ("claude-opus-5", {"thinking": False}, {"type": "disabled"}, False, None),
+    ("claude-opus-4-6", {"thinking": True}, {"type": "adaptive"}, True, None),
     ("claude-sonnet-5-5", {"thinking": "off"}, {"type": "between_tools"}, True, None),
     ("claude-opus-5-5", {"thinking": "off"}, None, True, "always thinks"),
     ("claude-3-5-haiku", {"thinking": 2048}, None, False, "does not think"),
