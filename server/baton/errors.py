@@ -43,11 +43,12 @@ class ProviderError(BatonError):
     """A provider call failed. `retryable` says whether another attempt may succeed."""
 
     def __init__(self, message: str, *, provider: str = "", retryable: bool = False,
-                 retry_after: float | None = None) -> None:
+                 retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.provider = provider
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status  # the HTTP status it came with, if any (the failover rule reads it)
 
 
 class ProviderUnavailable(ProviderError):

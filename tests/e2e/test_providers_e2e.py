@@ -270,7 +270,10 @@ async def test_every_provider_failing_fails_the_run_naming_each(fake, start_edit
     fake.push(Reply(calls=[Call("classify", {"route": "plan", "reason": "x"})]), model=CLASSIFIER_MODEL)
     fake.push(Reply(status=529, error_message="Overloaded right now"),
               Reply(status=529, error_message="Overloaded right now"), model=FLAKY_MODEL)
-    fake.push(Reply(status=400, error_message="prompt is malformed somehow"), model=PLANNER_MODEL)
+    # A model the provider does not know fails over like an outage (a 400, the request's own
+    # fault, would not: tests/unit/providers/test_registry.py).
+    fake.push(Reply(status=404, error_type="not_found_error",
+                    error_message="model: no such model somehow"), model=PLANNER_MODEL)
     config = provider_config(fake.url, roles={"classifier": "local", "planner": ["gpt", "claude"],
                                               "implementer": "claude", "reviewer": "claude"})
     ed = await start_editor(config, fake_keys())
@@ -279,12 +282,12 @@ async def test_every_provider_failing_fails_the_run_naming_each(fake, start_edit
     assert notice["state"] == "failed"
     error = notice["error"]
     assert "gpt" in error and "529" in error and "Overloaded right now" in error, error
-    assert "claude" in error and "400" in error and "prompt is malformed somehow" in error, error
+    assert "claude" in error and "404" in error and "no such model somehow" in error, error
     assert "every provider failed" in error, error
     shown = await ed.command("baton.run.show", {"runId": run_id})
     assert shown["state"] == "failed" and shown["error"] == error
     # Two attempts at the overloaded provider (max_retries = 1), one at the broken one:
-    # a 400 is not retried.
+    # a 404 is not retried.
     assert [(r.path, r.body["model"]) for r in fake.requests[1:]] == [
         ("/v1/responses", FLAKY_MODEL), ("/v1/responses", FLAKY_MODEL), ("/v1/messages", PLANNER_MODEL)]
 

@@ -12,12 +12,17 @@ next one of the shared FIFO (whatever the endpoint); with none left the server a
 so a test fails loudly. `server.requests` records every request
 (path, JSON body; headers minus auth). `reject_tools = True` makes every request with
 `tools` fail with 400, as servers without tool support do.
+
+Requests are checked as the real APIs check them (`validate`, on by default): a history
+they would refuse gets their 400 (tool call ids, tool call / result pairing, fields of
+another vendor, thinking on an open tool exchange); `mistral = True` makes the Chat
+Completions endpoint as strict as Mistral's: 9-character call ids, no field it does not know.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -37,21 +42,6 @@ class Call:
 
 
 @dataclass
-class Thinking:
-    """An Anthropic thinking block; `redacted` makes it a redacted_thinking block (opaque
-    data, no text). The signature defaults to one derived from the text."""
-    text: str = ""
-    signature: str = ""
-    redacted: str = ""
-
-    def block(self) -> dict[str, Any]:
-        if self.redacted:
-            return {"type": "redacted_thinking", "data": self.redacted}
-        sig = self.signature or "sig-" + hashlib.sha256(self.text.encode()).hexdigest()[:16]
-        return {"type": "thinking", "thinking": self.text, "signature": sig}
-
-
-@dataclass
 class Reply:
     text: str = ""
     calls: list[Call] = field(default_factory=list)
@@ -62,11 +52,6 @@ class Reply:
     cache_write_tokens: int = 0
     reasoning: dict[str, Any] | None = None  # Responses reasoning item to emit first
     thinking: str = ""  # Anthropic: a thinking block (with a signature) before the text
-    # Anthropic: the turn's content in order, instead of thinking/text/calls (interleaved
-    # thinking: [Thinking(..), "text", Call(..), Thinking(..), Call(..)])
-    blocks: list[Thinking | Call | str] | None = None
-    stop_details: dict[str, Any] | None = None  # Anthropic: with stop="refusal"
-    failed: dict[str, Any] | None = None  # Responses: response.failed with this error object
     # faults
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -106,12 +91,15 @@ class _Handler(BaseHTTPRequestHandler):
         kind = _kind(self.path)
         if kind is None:
             return self._json(404, {"error": {"type": "not_found", "message": self.path}})
-        if kind == "anthropic" and (wrong := _anthropic_replay_error(fake, body)):
-            return self._json(400, {"type": "error", "error": {"type": "invalid_request_error",
-                                                               "message": wrong}})
         if fake.reject_tools and body.get("tools"):
             return self._json(400, {"error": {"type": "invalid_request_error", "message":
                                               f"model {body.get('model')} does not support tools"}})
+        invalid = VALIDATE[kind](body, fake) if fake.validate else None
+        if invalid:
+            return self._json(400, {"type": "error", "error": {
+                "type": "invalid_request_error", "message": invalid}} if kind == "anthropic"
+                else {"error": {"type": "invalid_request_error", "code": None,
+                                "message": invalid}})
         reply = fake.next_reply(body.get("model"))
         if reply is None:
             return self._json(500, {"error": {"type": "api_error",
@@ -125,8 +113,6 @@ class _Handler(BaseHTTPRequestHandler):
                         {"error": {"type": err_type, "code": err_type, "message": reply.error_message}})
             return self._json(reply.status, body_out, reply.headers)
         model = body.get("model", "")
-        if kind == "anthropic":
-            fake.remember_thinking(_anthropic_content(reply))
         if not body.get("stream"):
             return self._json(200, RENDER_JSON[kind](reply, model))
         self._sse(RENDER_SSE[kind](reply, model), reply)
@@ -186,8 +172,7 @@ def _split(text: str, n: int = 3) -> list[str]:
 # ---- Anthropic Messages -------------------------------------------------------------
 
 def _anthropic_stop(r: Reply) -> str:
-    calls = r.calls or any(isinstance(b, Call) for b in r.blocks or [])
-    return r.stop or ("tool_use" if calls else "end_turn")
+    return r.stop or ("tool_use" if r.calls else "end_turn")
 
 
 def _anthropic_usage(r: Reply) -> dict[str, int]:
@@ -196,107 +181,58 @@ def _anthropic_usage(r: Reply) -> dict[str, int]:
             "cache_creation_input_tokens": r.cache_write_tokens}
 
 
-def _anthropic_content(r: Reply) -> list[dict[str, Any]]:
-    """The reply's content blocks in order (tool_use input as the raw argument text)."""
-    if r.blocks is None:
-        parts: list[Thinking | Call | str] = [Thinking(r.thinking, "sig-abc")] if r.thinking else []
-        parts += ([r.text] if r.text else []) + list(r.calls)
-    else:
-        parts = r.blocks
-    out: list[dict[str, Any]] = []
-    for i, p in enumerate(parts):
-        if isinstance(p, Thinking):
-            out.append(p.block())
-        elif isinstance(p, Call):
-            out.append({"type": "tool_use", "id": p.id or f"toolu_{i}", "name": p.name,
-                        "_raw": p.args_text(), "input": p.arguments or {}})
-        else:
-            out.append({"type": "text", "text": p})
-    return out
-
-
-def _replay_key(block: dict[str, Any]) -> tuple[Any, ...]:
-    kind = block.get("type")
-    if kind == "thinking":
-        return kind, block.get("thinking"), block.get("signature")
-    if kind == "redacted_thinking":
-        return kind, block.get("data")
-    if kind == "tool_use":
-        return kind, block.get("id")
-    return kind, block.get("text")
-
-
-def _anthropic_replay_error(fake: FakeLLMServer, body: dict[str, Any]) -> str | None:
-    """What the API says of an assistant turn whose thinking came back changed: each turn
-    holding thinking must be, block for block and in order, one or more responses as they
-    were sent (signatures checked, text not merged, nothing moved)."""
-    for n, message in enumerate(body.get("messages") or []):
-        content = message.get("content")
-        if message.get("role") != "assistant" or not isinstance(content, list):
-            continue
-        keys = [_replay_key(b) for b in content if isinstance(b, dict)]
-        if not any(k[0] in ("thinking", "redacted_thinking") for k in keys):
-            continue
-        at = 0
-        while at < len(keys):
-            match = next((len(seq) for seq in fake.issued_thinking
-                          if keys[at:at + len(seq)] == seq), 0)
-            if not match:
-                return (f"messages.{n}.content.{at}: `thinking` or `redacted_thinking` blocks in "
-                        "the latest assistant message cannot be modified. These blocks must "
-                        "remain as they were in the original response.")
-            at += match
-    return None
-
-
 def _anthropic_json(r: Reply, model: str) -> dict[str, Any]:
-    content = [{k: v for k, v in b.items() if k != "_raw"} for b in _anthropic_content(r)]
+    content: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
+    content += [{"type": "tool_use", "id": c.id or f"toolu_{i}", "name": c.name,
+                 "input": c.arguments or {}} for i, c in enumerate(r.calls)]
     return {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
             "content": content, "stop_reason": _anthropic_stop(r), "stop_sequence": None,
-            "stop_details": r.stop_details, "usage": _anthropic_usage(r)}
+            "usage": _anthropic_usage(r)}
 
 
 def _anthropic_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
-    start = _anthropic_json(r, model) | {"content": [], "stop_reason": None, "stop_details": None}
+    start = _anthropic_json(r, model) | {"content": [], "stop_reason": None}
     start["usage"] = _anthropic_usage(r) | {"output_tokens": 1}
     ev: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                                         ("ping", {"type": "ping"})]
-
-    def delta(n: int, d: dict[str, Any]) -> tuple[str, Any]:
-        return "content_block_delta", {"type": "content_block_delta", "index": n, "delta": d}
-
-    for n, b in enumerate(_anthropic_content(r)):
-        kind = b["type"]
-        if kind == "tool_use" and r.mid_stream_error:
-            ev.append(("error", {"type": "error", "error": {"type": r.mid_stream_error,
-                                                            "message": "Overloaded"}}))
-            return ev
-        opening = {"thinking": {"type": "thinking", "thinking": "", "signature": ""},
-                   "text": {"type": "text", "text": ""},
-                   "tool_use": {"type": "tool_use", "id": b.get("id"), "name": b.get("name"),
-                                "input": {}}}.get(kind, b)
-        ev.append(("content_block_start", {"type": "content_block_start", "index": n,
-                                           "content_block": opening}))
-        if kind == "thinking":
-            ev += [delta(n, {"type": "thinking_delta", "thinking": piece})
-                   for piece in _split(b["thinking"])]
-            ev.append(delta(n, {"type": "signature_delta", "signature": b["signature"]}))
-        elif kind == "text":
-            ev += [delta(n, {"type": "text_delta", "text": piece}) for piece in _split(b["text"])]
-        elif kind == "tool_use":
-            pieces = _split(b["_raw"])
-            for k, piece in enumerate(pieces):
-                ev.append(delta(n, {"type": "input_json_delta", "partial_json": piece}))
-                if r.cut_mid_call and k == len(pieces) // 2:
-                    return ev + [("__cut__", None)]
-        ev.append(("content_block_stop", {"type": "content_block_stop", "index": n}))
+    idx = 0
+    if r.thinking:
+        ev.append(("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "thinking", "thinking": "",
+                                                             "signature": ""}}))
+        ev += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "thinking_delta", "thinking": piece}})
+               for piece in _split(r.thinking)]
+        ev.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "signature_delta", "signature": "sig-abc"}}))
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        idx = 1
+    if r.text:
+        ev.append(("content_block_start", {"type": "content_block_start", "index": idx,
+                                           "content_block": {"type": "text", "text": ""}}))
+        ev += [("content_block_delta", {"type": "content_block_delta", "index": idx,
+                                        "delta": {"type": "text_delta", "text": piece}})
+               for piece in _split(r.text)]
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
+        idx += 1
     if r.mid_stream_error:
         ev.append(("error", {"type": "error", "error": {"type": r.mid_stream_error,
                                                         "message": "Overloaded"}}))
         return ev
+    for i, c in enumerate(r.calls):
+        n = idx + i
+        ev.append(("content_block_start", {"type": "content_block_start", "index": n,
+                                           "content_block": {"type": "tool_use", "id": c.id or f"toolu_{i}",
+                                                             "name": c.name, "input": {}}}))
+        pieces = _split(c.args_text())
+        for k, piece in enumerate(pieces):
+            ev.append(("content_block_delta", {"type": "content_block_delta", "index": n,
+                                               "delta": {"type": "input_json_delta", "partial_json": piece}}))
+            if r.cut_mid_call and k == len(pieces) // 2:
+                return ev + [("__cut__", None)]
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": n}))
     ev.append(("message_delta", {"type": "message_delta",
-                                 "delta": {"stop_reason": _anthropic_stop(r), "stop_sequence": None,
-                                           "stop_details": r.stop_details},
+                                 "delta": {"stop_reason": _anthropic_stop(r), "stop_sequence": None},
                                  "usage": {"output_tokens": r.output_tokens}}))
     ev.append(("message_stop", {"type": "message_stop"}))
     return ev
@@ -318,8 +254,8 @@ def _responses_items(r: Reply) -> list[dict[str, Any]]:
 def _responses_json(r: Reply, model: str) -> dict[str, Any]:
     incomplete = r.stop in ("max_output_tokens", "content_filter")
     return {"id": "resp_fake", "object": "response", "created_at": 0, "model": model,
-            "status": "failed" if r.failed else "incomplete" if incomplete else "completed",
-            "incomplete_details": {"reason": r.stop} if incomplete else None, "error": r.failed,
+            "status": "incomplete" if incomplete else "completed",
+            "incomplete_details": {"reason": r.stop} if incomplete else None, "error": None,
             "output": _responses_items(r), "parallel_tool_calls": True, "tool_choice": "auto",
             "tools": [],
             "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
@@ -335,10 +271,7 @@ def _responses_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
     def e(kind: str, **data: Any) -> tuple[str, Any]:
         return kind, {"type": kind, "sequence_number": next(seq), **data}
 
-    ev = [e("response.created", response=full | {"status": "in_progress", "output": [],
-                                                  "error": None})]
-    if r.failed:
-        return ev + [e("response.failed", response=full | {"output": []})]
+    ev = [e("response.created", response=full | {"status": "in_progress", "output": []})]
     for n, item in enumerate(full["output"]):
         ev.append(e("response.output_item.added", output_index=n,
                     item=item | ({"content": []} if item["type"] == "message" else {})
@@ -411,6 +344,144 @@ def _chat_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
     return ev
 
 
+# ---- what the real APIs refuse ------------------------------------------------------
+
+_ANTHROPIC_BLOCK_KEYS = {
+    "text": {"type", "text", "cache_control", "citations"},
+    "tool_use": {"type", "id", "name", "input", "cache_control"},
+    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
+    "thinking": {"type", "thinking", "signature"},
+    "redacted_thinking": {"type", "data"},
+}
+_ANTHROPIC_ID = re.compile(r"[a-zA-Z0-9_-]+")
+
+
+def _check_anthropic(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
+    messages = body.get("messages") or []
+    seen: set[str] = set()
+    for i, m in enumerate(messages):
+        extra = set(m) - {"role", "content"}
+        if extra:
+            return f"messages.{i}.{sorted(extra)[0]}: Extra inputs are not permitted"
+        blocks = m["content"] if isinstance(m.get("content"), list) else []
+        for j, b in enumerate(blocks):
+            allowed = _ANTHROPIC_BLOCK_KEYS.get(b.get("type"))
+            if allowed is None:
+                return f"messages.{i}.content.{j}: unknown content block type {b.get('type')!r}"
+            if set(b) - allowed:
+                return (f"messages.{i}.content.{j}.{sorted(set(b) - allowed)[0]}: Extra inputs "
+                        "are not permitted")
+            if b["type"] == "thinking" and not b.get("signature"):
+                return f"messages.{i}.content.{j}.signature: Field required"
+            if b["type"] == "tool_use":
+                if not _ANTHROPIC_ID.fullmatch(b.get("id") or ""):
+                    return (f"messages.{i}.content.{j}.tool_use.id: String should match pattern "
+                            "'^[a-zA-Z0-9_-]+$'")
+                if b["id"] in seen:
+                    return f"messages.{i}.content.{j}: `tool_use` ids must be unique"
+                seen.add(b["id"])
+        uses = [b["id"] for b in blocks if b.get("type") == "tool_use"]
+        answered = [] if i + 1 >= len(messages) else [
+            b.get("tool_use_id") for b in messages[i + 1].get("content") or []
+            if isinstance(b, dict) and b.get("type") == "tool_result"]
+        missing = [u for u in uses if u not in answered]
+        if m.get("role") == "assistant" and missing:
+            return (f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {', '.join(missing)}. Each `tool_use` block must have "
+                    "a corresponding `tool_result` block in the next message.")
+        if m.get("role") == "user":
+            before = messages[i - 1].get("content") if i else []
+            calls = {b.get("id") for b in before or [] if isinstance(b, dict)
+                     and b.get("type") == "tool_use"}
+            stray = [b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"
+                     and b.get("tool_use_id") not in calls]
+            if stray:
+                return (f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+                        f"blocks: {stray[0]}. Each `tool_result` block must have a "
+                        "corresponding `tool_use` block in the previous message.")
+    thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+    if thinking and len(messages) >= 2 and any(
+            isinstance(b, dict) and b.get("type") == "tool_result"
+            for b in messages[-1].get("content") or []):
+        first = (messages[-2].get("content") or [{}])[0]
+        if first.get("type") not in ("thinking", "redacted_thinking"):
+            return (f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+                    f"`redacted_thinking`, but found `{first.get('type')}`. When `thinking` is "
+                    "enabled, a final `assistant` message must start with a thinking block.")
+    return None
+
+
+_RESPONSES_ITEM_KEYS = {
+    "message": {"type", "role", "content", "id", "status"},
+    "function_call": {"type", "call_id", "name", "arguments", "id", "status"},
+    "function_call_output": {"type", "call_id", "output", "id", "status"},
+    "reasoning": {"type", "id", "summary", "encrypted_content", "content", "status"},
+}
+
+
+def _check_responses(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
+    items = body.get("input")
+    if not isinstance(items, list):
+        return None
+    calls: list[str] = []
+    outputs: set[str] = set()
+    for i, item in enumerate(items):
+        kind = item.get("type", "message")
+        allowed = _RESPONSES_ITEM_KEYS.get(kind)
+        if allowed is None:
+            return f"Invalid value: '{kind}'. Supported values are: {sorted(_RESPONSES_ITEM_KEYS)}."
+        if set(item) - allowed - {"type"}:
+            return f"Unknown parameter: 'input[{i}].{sorted(set(item) - allowed)[0]}'."
+        if kind == "function_call":
+            calls.append(item.get("call_id", ""))
+        elif kind == "function_call_output":
+            if item.get("call_id") not in calls:
+                return ("No tool call found for function call output with call_id "
+                        f"{item.get('call_id')}.")
+            outputs.add(item["call_id"])
+    missing = [c for c in calls if c not in outputs]
+    if missing:
+        return f"No tool output found for function call {missing[0]}."
+    return None
+
+
+_NINE = re.compile(r"[a-zA-Z0-9]{9}")
+
+
+_MISTRAL_MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "prefix"}
+
+
+def _check_chat(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
+    pending: list[str] = []
+    for i, m in enumerate(body.get("messages") or []):
+        role = m.get("role")
+        ids = [c.get("id", "") for c in m.get("tool_calls") or []]
+        if role == "tool":
+            ids = [m.get("tool_call_id", "")]
+        for call_id in ids:
+            if fake.mistral and not _NINE.fullmatch(call_id):
+                return (f"Tool call id was {call_id} but must be a-z, A-Z, 0-9, with a length "
+                        "of 9.")
+        if fake.mistral and set(m) - _MISTRAL_MESSAGE_KEYS:
+            return (f"body.messages.{i}.{role}.{sorted(set(m) - _MISTRAL_MESSAGE_KEYS)[0]}: "
+                    "Extra inputs are not permitted")
+        if role == "tool":
+            if m.get("tool_call_id") not in pending:
+                return ("Invalid parameter: messages with role 'tool' must be a response to a "
+                        "preceeding message with 'tool_calls'.")
+            pending.remove(m["tool_call_id"])
+            continue
+        if pending:
+            return ("An assistant message with 'tool_calls' must be followed by tool messages "
+                    "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                    f"have response messages: {', '.join(pending)}")
+        pending = list(ids)
+    return None
+
+
+VALIDATE = {"anthropic": _check_anthropic, "responses": _check_responses, "chat": _check_chat}
+
+
 RENDER_JSON = {"anthropic": _anthropic_json, "responses": _responses_json, "chat": _chat_json}
 RENDER_SSE = {"anthropic": _anthropic_sse, "responses": _responses_sse, "chat": _chat_sse}
 
@@ -426,8 +497,8 @@ class FakeLLMServer:
         self.by_model: dict[str, list[Reply]] = {}
         self.requests: list[Recorded] = []
         self.reject_tools = False
-        # Anthropic: each response that held thinking, as replay keys (what may come back)
-        self.issued_thinking: list[list[tuple[Any, ...]]] = []
+        self.validate = True
+        self.mistral = False
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.disconnected = threading.Event()
@@ -452,12 +523,6 @@ class FakeLLMServer:
             if mine:
                 return mine.pop(0)
             return self.queue.pop(0) if self.queue else None
-
-    def remember_thinking(self, content: list[dict[str, Any]]) -> None:
-        keys = [_replay_key(b) for b in content]
-        if any(k[0] in ("thinking", "redacted_thinking") for k in keys):
-            with self.lock:
-                self.issued_thinking.append(keys)
 
     def start(self) -> FakeLLMServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -5,13 +5,19 @@ Every provider with native tools rejects a history in which a call has no result
 for function call"), and most reject a result that answers no call. A run interrupted
 mid-turn (cancelled, daemon restarted, a steer note arriving) leaves exactly that, so
 each adapter sends `repair_history(messages)` instead of the raw list.
+
+A history written partly by another provider (after a failover, or a role bound to
+another provider since) is converted for the one it goes to by `for_provider`, applied
+by the failover chain before every turn (registry.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
-from .base import Message, ToolCall, ToolResult
+from .base import Capabilities, Message, ToolCall, ToolResult
+from .call_ids import normalise_call_ids
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +56,44 @@ def repair_history(messages: list[Message]) -> list[Message]:
             pending = list(m.tool_calls)
     answer([])
     return out
+
+
+# -- a history moving to another provider (failover, or a role bound to another one) ------
+
+def for_provider(messages: list[Message], name: str, caps: Capabilities) -> list[Message]:
+    """The conversation as provider `name` accepts it, whoever wrote each turn.
+
+    What another provider wrote is converted here, and only here: its `provider_state`
+    (Anthropic thinking signatures, OpenAI reasoning items, DeepSeek reasoning_content)
+    means nothing to this one, or is refused by it, and is dropped; call ids become ones
+    this provider accepts (`caps.call_ids`, unique; call_ids.py), results following;
+    pairing is repaired. A provider that needs its own reasoning on the open tool exchange
+    (`reasoning_replay`: Anthropic rejects tool results continuing an assistant turn that
+    has no thinking block, DeepSeek one with no reasoning_content) gets a foreign open
+    exchange as plain text, so that it starts a turn of its own. Messages with no
+    recorded author (journaled before authors were) are sent as they are."""
+    history = repair_history(messages)
+    if not any(_foreign(m, name) for m in history):
+        return history
+    out = [m.model_copy(update={"provider_state": None})
+           if _foreign(m, name) and m.provider_state else m for m in history]
+    out = normalise_call_ids(out, caps.call_ids)
+    if caps.reasoning_replay and len(out) >= 2 and out[-1].role == "tool" \
+            and _foreign(out[-2], name):
+        out[-2:] = _as_text(out[-2], out[-1])
+    return out
+
+
+def _foreign(m: Message, name: str) -> bool:
+    return m.role == "assistant" and bool(m.provider) and m.provider != name
+
+
+def _as_text(call: Message, results: Message) -> list[Message]:
+    said = [call.text] if call.text else []
+    said += [f"(called {c.name} with {json.dumps(c.arguments, ensure_ascii=False)})"
+             for c in call.tool_calls]
+    got = "\n\n".join(f"Result of {r.name}{' (error)' if r.is_error else ''}:\n{r.content}"
+                      for r in results.tool_results)
+    return [Message(role="assistant", text="\n".join(said), provider=call.provider),
+            Message(role="user", text=f"{got}\n\n(These calls were made before a switch of "
+                                      "model provider; go on from their results.)")]

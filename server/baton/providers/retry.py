@@ -82,6 +82,11 @@ def error_detail(body: Any) -> tuple[str, str]:
     return "", str(err or "")
 
 
+def _status_of(kind: str) -> int | None:
+    """The status an error event inside a 200 stream stands for, where its type says."""
+    return 400 if kind == "invalid_request_error" else None
+
+
 def classify(exc: BaseException, provider: str,
              transient: tuple[type[BaseException], ...]) -> ProviderError:
     """Any failure of one attempt as a ProviderError saying whether to try again.
@@ -101,14 +106,15 @@ def classify(exc: BaseException, provider: str,
         retryable = (status in RETRYABLE_STATUS or status >= 500) if status >= 400 \
             else kind in TRANSIENT_KINDS
         return ProviderError(text, provider=provider, retryable=retryable,
-                             retry_after=parse_retry_after(headers))
+                             retry_after=parse_retry_after(headers),
+                             status=status if status >= 400 else _status_of(kind))
     body = getattr(exc, "body", None)
     if body is not None and not isinstance(exc, transient):
         # An error event inside a 200 stream (the SDK raises it without a status).
         kind, message = error_detail(body)
         return ProviderError(f"error mid-stream{' ' + kind if kind else ''}: "
                              f"{message or 'no message'}", provider=provider,
-                             retryable=kind in TRANSIENT_KINDS)
+                             retryable=kind in TRANSIENT_KINDS, status=_status_of(kind))
     if isinstance(exc, transient) or isinstance(exc, TimeoutError):
         return ProviderError(f"connection failed: {type(exc).__name__}: {exc}".rstrip(": "),
                              provider=provider, retryable=True)
@@ -123,7 +129,7 @@ def scrub(err: ProviderError, secret: str | None) -> ProviderError:
     if not secret or len(secret) < 8 or secret not in str(err):
         return err
     return type(err)(str(err).replace(secret, "[redacted]"), provider=err.provider,
-                     retryable=err.retryable, retry_after=err.retry_after)
+                     retryable=err.retryable, retry_after=err.retry_after, status=err.status)
 
 
 async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, provider: str,
@@ -150,13 +156,14 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
                 raise err from cause
             if n == policy.max_retries:
                 if n:
-                    err = ProviderError(f"{err} (after {n + 1} attempts)", provider=provider,
-                                        retryable=err.retryable, retry_after=err.retry_after)
+                    err = type(err)(f"{err} (after {n + 1} attempts)", provider=provider,
+                                    retryable=err.retryable, retry_after=err.retry_after,
+                                    status=err.status)
                 raise err from cause
             if err.retry_after is not None and err.retry_after > policy.max_retry_after_s:
-                raise ProviderError(f"{err} (asked to retry after {err.retry_after:.0f} s)",
-                                    provider=provider, retryable=True,
-                                    retry_after=err.retry_after) from cause
+                raise type(err)(f"{err} (asked to retry after {err.retry_after:.0f} s)",
+                                provider=provider, retryable=True, retry_after=err.retry_after,
+                                status=err.status) from cause
             delay = err.retry_after if err.retry_after is not None else policy.backoff(n)
             log.warning("provider %s: %s; retry %d/%d in %.2f s", provider, err, n + 1,
                         policy.max_retries, delay)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from baton.providers.base import Message, ToolCall, ToolResult
-from baton.providers.pairing import INTERRUPTED, repair_history
+from baton.providers.base import CallIds, Capabilities, Message, ToolCall, ToolResult
+from baton.providers.pairing import INTERRUPTED, for_provider, repair_history
 
 from .helpers import tool_history
 
@@ -40,3 +40,61 @@ def test_stray_and_duplicate_results_dropped():
     out = repair_history(msgs)
     assert [m.role for m in out] == ["user", "assistant", "tool"]
     assert [r.call_id for r in out[2].tool_results] == ["x"]
+
+
+# -- for_provider: a history written partly by another provider ---------------------------
+
+def written_by_two() -> list[Message]:
+    """claude (with thinking) called a tool with an id Mistral refuses, then a server that
+    numbers its calls wrote `call_0` twice; gpt goes on."""
+    return [
+        Message(role="user", text="Fix a.py"),
+        Message(role="assistant", text="Reading.", provider="claude",
+                provider_state={"anthropic": {"thinking": [{"type": "thinking", "thinking": "t",
+                                                            "signature": "s"}]}},
+                tool_calls=[ToolCall(id="toolu_01A", name="read_file", arguments={"path": "a"})]),
+        Message(role="tool", tool_results=[ToolResult(call_id="toolu_01A", name="read_file",
+                                                      content="1")]),
+        Message(role="assistant", provider="local", tool_calls=[
+            ToolCall(id="call_0", name="read_file", arguments={"path": "b"})]),
+        Message(role="tool", tool_results=[ToolResult(call_id="call_0", name="read_file",
+                                                      content="2")]),
+        Message(role="assistant", provider="local", tool_calls=[
+            ToolCall(id="call_0", name="read_file", arguments={"path": "c"})]),
+        Message(role="tool", tool_results=[ToolResult(call_id="call_0", name="read_file",
+                                                      content="3")]),
+    ]
+
+
+def test_a_providers_own_history_goes_as_it_is():
+    own = [m.model_copy(update={"provider": "claude"}) if m.role == "assistant" else m
+           for m in written_by_two()[:3]]
+    assert for_provider(own, "claude", Capabilities(reasoning_replay=True)) == own
+    legacy = [m.model_copy(update={"provider": ""}) for m in written_by_two()]
+    assert for_provider(legacy, "gpt", Capabilities()) == repair_history(legacy)
+
+
+def test_another_providers_state_is_dropped_and_ids_fit_the_target():
+    out = for_provider(written_by_two(), "mistral", Capabilities(call_ids=CallIds.NINE))
+    assert all(m.provider_state is None for m in out)
+    calls = [c.id for m in out for c in m.tool_calls]
+    assert len(set(calls)) == 3 and all(len(i) == 9 and i.isalnum() for i in calls)
+    # Each result still answers its own call, in order.
+    assert [r.call_id for m in out for r in m.tool_results] == calls
+    assert [r.content for m in out for r in m.tool_results] == ["1", "2", "3"]
+    # The same history converts the same way every turn (prompt caches stay valid).
+    assert for_provider(written_by_two(), "mistral", Capabilities(call_ids=CallIds.NINE)) == out
+    word = for_provider(written_by_two(), "claude2", Capabilities())
+    assert [c.id for m in word for c in m.tool_calls][0] == "toolu_01A"  # it fits: kept
+
+
+def test_a_foreign_open_exchange_reaches_a_reasoning_provider_as_text():
+    out = for_provider(written_by_two(), "claude", Capabilities(reasoning_replay=True))
+    # claude's own first exchange is native; the open one local wrote is text now.
+    assert out[1].provider_state is not None and out[1].tool_calls[0].id == "toolu_01A"
+    assert [m.role for m in out[-2:]] == ["assistant", "user"]
+    assert out[-2].tool_calls == [] and 'read_file with {"path": "c"}' in out[-2].text
+    assert out[-1].text.startswith("Result of read_file:\n3")
+    assert out[3].tool_calls  # a closed exchange stays native
+    # A provider that does not replay reasoning takes the exchange natively.
+    assert for_provider(written_by_two(), "gpt", Capabilities())[-1].role == "tool"
