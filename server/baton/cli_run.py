@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .config import load_config
+from .errors import ConfigError
 from .runtime.engine import Engine
 from .runtime.runs import TERMINAL, Route, State
 from .terminal import TerminalHost
@@ -16,7 +17,13 @@ async def run_headless(workspace: Path, task: str, *, route: str, yes: bool) -> 
     if not root.is_dir():
         print(f"baton run: {root} is not a folder", file=sys.stderr)
         return 2
-    config = load_config(root)
+    try:
+        config = load_config(root)
+    except ConfigError as e:
+        # Never another configuration (the defaults would play the offline demo script on
+        # this workspace): nothing runs until the file is fixed.
+        print(f"baton run: the configuration does not load, so nothing ran: {e}", file=sys.stderr)
+        return 2
     host = TerminalHost(root, interactive=sys.stdin.isatty())
     if config.offline:
         host.say(f"(offline) {config.origin[-1]}")

@@ -6,8 +6,10 @@ by the variable a provider names, and handed out as values that never get logged
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 import sys
 import tomllib
 from collections.abc import Mapping
@@ -17,6 +19,8 @@ from typing import Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator,
                       model_validator)
 
+from .config_errors import (OVERRIDES, Mistake, Source, config_error, from_validation, suggestion,
+                            unknown_key)
 from .display import visible
 from .errors import ConfigError
 from .trust import TrustStore, UnsafeConfig, WorkspaceFile, read_workspace_config, workspace_config_path
@@ -188,13 +192,10 @@ class WorkspaceTrust(BaseModel):
     digest: str | None = None      # sha256 of what was read; None when it could not be read
     trusted: bool = False
     ignored: list[str] = Field(default_factory=list)  # its tables that did not apply, untrusted
-    problem: str | None = None     # why the file was not used at all
 
     def notice(self) -> str | None:
         """What to tell the person, once: what was ignored and how to trust it; None if nothing.
         One line, control and bidi characters (in a table name, a path) shown as escapes."""
-        if self.problem:
-            return visible(f"Baton does not use the workspace configuration: {self.problem}.")
         if self.trusted or not self.ignored:
             return None
         tables = ", ".join(f"[{t}]" for t in self.ignored)
@@ -205,11 +206,20 @@ class WorkspaceTrust(BaseModel):
                        "apply.")
 
 
+class RolesConfig(BaseModel):
+    """`[roles]`: one provider name, or a list = failover order; unset, the first provider."""
+    model_config = ConfigDict(extra="forbid")
+    classifier: str | list[str] | None = None
+    planner: str | list[str] | None = None
+    implementer: str | list[str] | None = None
+    reviewer: str | list[str] | None = None
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
-    roles: dict[str, str | list[str]] = Field(default_factory=dict)
+    roles: RolesConfig = Field(default_factory=RolesConfig)
     permissions: PermissionsConfig = Field(default_factory=PermissionsConfig)
     edits: EditsConfig = Field(default_factory=EditsConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -224,17 +234,9 @@ class Config(BaseModel):
     # The initializationOptions.config it was loaded with, to load it again once trusted.
     overrides: dict[str, Any] | None = Field(default=None, exclude=True)
 
-    @field_validator("roles")
-    @classmethod
-    def _known_roles(cls, roles: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(roles) - set(ROLES)
-        if unknown:
-            raise ValueError(f"unknown role(s) {sorted(unknown)}; roles are {', '.join(ROLES)}")
-        return roles
-
     def chain(self, role: str) -> list[str]:
         """The failover order of providers bound to `role`."""
-        bound = self.roles.get(role)
+        bound = getattr(self.roles, role)
         if bound is None:
             return [next(iter(self.providers))]
         return [bound] if isinstance(bound, str) else list(bound)
@@ -248,6 +250,13 @@ class Config(BaseModel):
     @property
     def offline(self) -> bool:
         return all(p.kind == "scripted" for p in self.providers.values())
+
+
+# The tables a configuration file may hold (the rest of Config's fields are not TOML keys).
+TABLES = tuple(name for name, f in Config.model_fields.items() if not f.exclude)
+# How close an unknown provider key must be to a declared one (`modle` → `model`) to be taken
+# for a misspelling of it rather than an adapter's knob.
+PROVIDER_TYPO_CUTOFF = 0.8
 
 
 def user_config_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -272,22 +281,25 @@ def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from e
+        # "Invalid value (at line 3, column 7)" → "path:3:7: not valid TOML: Invalid value"
+        m = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", str(e), re.S)
+        where, why = (f"{path}:{m[2]}:{m[3]}", m[1]) if m else (str(path), str(e))
+        raise ConfigError(visible(f"{where}: not valid TOML: {why}")) from e
     except RecursionError:  # tables or arrays nested thousands deep
-        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
+        raise ConfigError(visible(f"{path}: not valid TOML: nested too deeply")) from None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_file(path: Path) -> Source:
     try:
         with path.open("rb") as f:
             data = f.read()
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+        raise ConfigError(visible(f"{path}: cannot read: {e.strerror}")) from e
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 (byte {e.start})") from e
-    return _parse(text, path)
+        raise ConfigError(visible(f"{path}: not UTF-8 (byte {e.start})")) from e
+    return Source(str(path), _parse(text, path), text)
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,38 +337,46 @@ def load_config(workspace: Path | None, overrides: Mapping[str, Any] | None = No
 
     The workspace file applies whole only when the person trusts its content
     (`trust_workspace`); until then only its [edits], and [limits] that make Baton
-    stricter (UNTRUSTED_LIMITS)."""
+    stricter (UNTRUSTED_LIMITS). Any mistake, in any layer, raises ConfigError naming
+    the file, line and key: Baton never falls back to other settings (see
+    lsp/engine_process.py)."""
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     origin: list[str] = []
+    sources: list[Source] = []  # what each layer wrote, to say where a mistake is
     base_dir = workspace or Path.cwd()
     ws_trust: WorkspaceTrust | None = None
     untrusted: dict[str, Any] = {}
     if env.get("BATON_CONFIG"):
         path = Path(env["BATON_CONFIG"]).expanduser()
-        data = _read_toml(path)
+        sources.append(_read_file(path))
+        data = dict(sources[-1].data)
         origin.append(str(path))
         base_dir = path.parent
     else:
         user = user_config_file(env)
         if user.is_file():
-            data = _anchored(_read_toml(user), user.parent)
+            sources.append(_read_file(user))
+            data = _anchored(dict(sources[-1].data), user.parent)
             origin.append(str(user))
             base_dir = user.parent
         if workspace is not None:
-            ws_trust, ws_data = _workspace_layer(workspace, env)
-            if ws_trust is not None and ws_trust.trusted:
-                data = _merge(data, _anchored(ws_data, ws_trust.path.parent))
-                origin.append(str(ws_trust.path))
-                base_dir = ws_trust.path.parent
-            elif ws_trust is not None and ws_data:
-                untrusted = ws_data
-                origin.append(f"{ws_trust.path} (not trusted: only its [edits] and [limits] apply)")
+            ws_trust, ws_source = _workspace_layer(workspace, env)
+            if ws_trust is not None and ws_source is not None:
+                sources.append(ws_source)
+                if ws_trust.trusted:
+                    data = _merge(data, _anchored(dict(ws_source.data), ws_trust.path.parent))
+                    origin.append(str(ws_trust.path))
+                    base_dir = ws_trust.path.parent
+                elif ws_source.data:
+                    untrusted = dict(ws_source.data)
+                    origin.append(f"{ws_trust.path} (not trusted: only its [edits] and [limits] apply)")
     if "edits" in untrusted:
         data = _merge(data, {"edits": untrusted["edits"]})
     if overrides:
+        sources.append(Source(OVERRIDES, overrides))
         data = _merge(data, overrides)
-        origin.append("initializationOptions.config")
+        origin.append(OVERRIDES)
     if "limits" in untrusted:
         data["limits"] = _stricter_limits(data.get("limits", {}), untrusted["limits"])
     if not data.get("providers"):
@@ -366,16 +386,37 @@ def load_config(workspace: Path | None, overrides: Mapping[str, Any] | None = No
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"configuration ({', '.join(origin) or 'defaults'}): {_explain(e)}") from e
-    for role in ROLES:
-        for name in config.chain(role):
-            if name not in config.providers:
-                raise ConfigError(f"role {role!r} names provider {name!r}, which is not in [providers]")
+        raise config_error(from_validation(e, Config, data), sources) from None
+    mistakes = _cross_checks(config)
+    if mistakes:
+        raise config_error(mistakes, sources)
     config.base_dir = base_dir
     config.origin = origin
     config.workspace_file = ws_trust
     config.overrides = dict(overrides) if overrides else None
     return config
+
+
+def _cross_checks(config: Config) -> list[Mistake]:
+    """What each table's model cannot see alone: a role naming a provider that is not
+    configured, and a provider key that looks like a misspelt one of its own (the other
+    keys of a provider table are its adapter's knobs, which the adapters read)."""
+    out = []
+    names = list(config.providers)
+    for role in ROLES:
+        for name in config.chain(role):
+            if name not in config.providers:
+                out.append(Mistake(("roles", role), f"names provider {name!r}, which is not in "
+                                   f"[providers]{suggestion(name, names)}"))
+    declared = list(ProviderConfig.model_fields)
+    for name, provider in config.providers.items():
+        for key in provider.model_extra or {}:
+            if key == "api_key":  # a key written into a file that a repository or a backup may carry
+                out.append(Mistake(("providers", name, key), "Baton reads keys only from the "
+                                   "environment: export the key and name its variable with api_key_env"))
+            elif difflib.get_close_matches(key, declared, n=1, cutoff=PROVIDER_TYPO_CUTOFF):
+                out.append(unknown_key(("providers", name, key), declared))
+    return out
 
 
 def _anchored(data: dict[str, Any], folder: Path) -> dict[str, Any]:
@@ -392,35 +433,34 @@ def _anchored(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {**data, "providers": out}
 
 
-def _workspace_layer(workspace: Path, env: Mapping[str, str]) -> tuple[WorkspaceTrust | None, dict[str, Any]]:
+def _workspace_layer(workspace: Path, env: Mapping[str, str]) -> tuple[WorkspaceTrust | None, Source | None]:
     """The workspace file's trust and what of it applies: all of it when trusted, else its
-    untrusted tables once they validate. A problem with an untrusted file is said, not
-    raised: a repository must not be able to switch off the person's own configuration."""
+    untrusted tables ([edits], [limits]).
+
+    A file Baton cannot read or parse, a mistake in the tables that apply, or a table Baton
+    does not know is an error even when the file is not trusted: what it meant to set
+    (review mode, a budget) is unknown, and going on without it would run looser than it
+    says. A repository can only stop Baton in itself that way, visibly, with the file and
+    line named; it cannot make Baton use other settings. The tables trust ignores are not
+    checked until the file is trusted (`trust_workspace` checks all of it)."""
     try:
         file = read_workspace_config(workspace)
     except UnsafeConfig as e:
-        return WorkspaceTrust(path=workspace_config_path(workspace), problem=str(e)), {}
+        raise ConfigError(visible(f"the workspace configuration cannot be used: {e}")) from None
     if file is None:
-        return None, {}
+        return None, None
     trust = WorkspaceTrust(path=file.path, digest=file.digest,
                            trusted=trust_store(env).is_trusted(file))
-    try:
-        data = _parse(file.text, file.path)
-    except ConfigError as e:
-        if trust.trusted:
-            raise
-        trust.problem = str(e)
-        return trust, {}
+    source = Source(str(file.path), _parse(file.text, file.path), file.text)
     if trust.trusted:
-        return trust, data
-    trust.ignored = sorted(k for k in data if k not in UNTRUSTED_TABLES)
-    kept = {k: data[k] for k in UNTRUSTED_TABLES if k in data}
+        return trust, source
+    trust.ignored = sorted(k for k in source.data if k in TABLES and k not in UNTRUSTED_TABLES)
+    kept = {k: v for k, v in source.data.items() if k not in trust.ignored}
     try:
-        Config.model_validate(kept)
+        Config.model_validate(kept)  # [edits], [limits], and any name Baton does not know
     except ValidationError as e:
-        trust.problem = f"{file.path}: {_explain(e)}"
-        return trust, {}
-    return trust, kept
+        raise config_error(from_validation(e, Config, kept), [source]) from None
+    return trust, Source(source.name, kept, source.text)
 
 
 def _stricter_limits(mine_raw: Any, theirs_raw: dict[str, Any]) -> Any:
@@ -454,21 +494,11 @@ def trust_workspace(workspace: Path, digest: str | None = None,
         raise ConfigError(f"there is no {path} to trust")
     if digest is not None and file.digest != digest:
         raise ConfigError(f"{path} changed since Baton asked about it; review it again, then trust it")
+    data = _parse(file.text, file.path)
     try:
-        Config.model_validate(_parse(file.text, file.path))
+        Config.model_validate(data)
     except ValidationError as e:
-        raise ConfigError(f"{path}: {_explain(e)}; fix it before trusting it") from None
+        error = config_error(from_validation(e, Config, data), [Source(str(path), data, file.text)])
+        raise ConfigError(f"{error}; fix it before trusting it") from None
     trust_store(env).trust(file.path, file.digest)
     return file
-
-
-def _explain(e: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-
-
-def defaults(env: Mapping[str, str] | None = None) -> Config:
-    """The configuration with no file at all: whatever provider a key allows, else offline."""
-    detected, why = autodetect(os.environ if env is None else env)
-    config = Config.model_validate(detected)
-    config.origin = [why]
-    return config

@@ -138,8 +138,7 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
         print(f"  edits mode: {cfg['edits']}")
         ws_file = cfg.get("workspace_file")
         if ws_file:
-            trust = ("trusted" if ws_file["trusted"] else
-                     "cannot be used" if ws_file["problem"] else "NOT trusted")
+            trust = "trusted" if ws_file["trusted"] else "NOT trusted"
             ignored = ", ".join(ws_file["ignored"])
             print(visible(f"  workspace file {ws_file['path']}: {trust}"
                           + (f" (ignored: {ignored})" if ignored else "")))

@@ -315,15 +315,16 @@ def test_untrusted_limits_cannot_loosen_the_persons_budgets(tmp_path, ws):
     'edits = 3\n',
 ])
 def test_a_broken_untrusted_file_cannot_switch_off_the_persons_config(tmp_path, ws, bad):
-    """Proves: an untrusted file that fails validation does not make Baton fall back to
-    its defaults (which would drop the person's own providers and settings, e.g. route
-    their code to whichever provider a key is set for): it is ignored, and said."""
+    """Proves: an untrusted file that fails validation yields no configuration at all, so
+    Baton neither falls back to its defaults (which would drop the person's own providers
+    and settings, e.g. route their code to whichever provider a key is set for) nor runs
+    without what the file meant to set: the load fails naming the file and line, and runs
+    stop until it is fixed (tests/e2e/test_config_errors.py)."""
     persons_config(tmp_path, extra='[edits]\nmode = "review"\n')
     repo_config(ws, bad)
-    config = load_config(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "ANTHROPIC_API_KEY": KEY})
-    assert list(config.providers) == ["mine"] and config.edits.mode == "review"
-    assert config.limits.client_request_timeout_s == 30.0 and config.limits.run_cost_usd == 0
-    assert config.workspace_file is not None and config.workspace_file.problem
+    with pytest.raises(ConfigError) as info:
+        load_config(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "ANTHROPIC_API_KEY": KEY})
+    assert f"{ws.resolve() / '.baton' / 'config.toml'}:" in str(info.value)
 
 
 # -- the file itself -------------------------------------------------------------------------
@@ -338,10 +339,9 @@ def test_symlinked_config_is_not_followed(tmp_path, ws, outside):
     env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
     trust_store(env).trust(ws.resolve() / ".baton" / "config.toml",
                            hashlib.sha256(target.read_bytes()).hexdigest())
-    config = load_config(ws, env=env)
-    assert config.permissions.write == []
-    notice = config.workspace_file.notice() if config.workspace_file else ""
-    assert notice and "symbolic link" in notice and "TOP-SECRET" not in notice
+    with pytest.raises(ConfigError, match="symbolic link") as info:
+        load_config(ws, env=env)
+    assert "TOP-SECRET" not in str(info.value)
     with pytest.raises(ConfigError, match="symbolic link"):
         trust_workspace(ws, env=env)
 
@@ -351,13 +351,13 @@ def test_symlinked_baton_folder_is_not_followed(tmp_path, ws, outside):
     not bring that configuration in."""
     write(outside / "cfg" / "config.toml", '[permissions]\nnetwork = true\n')
     (ws / ".baton").symlink_to(outside / "cfg")
-    config = load_config(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
-    assert config.permissions.network is False
-    assert config.workspace_file is not None and "symbolic link" in (config.workspace_file.problem or "")
+    with pytest.raises(ConfigError, match="symbolic link"):
+        load_config(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
 
 
 def _load_within(ws: Path, tmp_path: Path, seconds: float) -> Any:
-    """load_config in a thread; fails if it has not returned within `seconds`."""
+    """load_config in a thread; fails if it has not returned within `seconds`. Returns the
+    error it raised (each file here is refused) and the time it took."""
     result: dict[str, Any] = {}
 
     def load() -> None:
@@ -370,8 +370,8 @@ def _load_within(ws: Path, tmp_path: Path, seconds: float) -> Any:
     thread.start()
     thread.join(seconds)
     assert not thread.is_alive(), f"loading the configuration stalled for over {seconds} s"
-    assert "error" not in result, result.get("error")
-    return result["config"], time.monotonic() - started
+    assert isinstance(result.get("error"), ConfigError), result
+    return str(result["error"]), time.monotonic() - started
 
 
 def test_fifo_config_does_not_stall_baton(tmp_path, ws):
@@ -379,8 +379,8 @@ def test_fifo_config_does_not_stall_baton(tmp_path, ws):
     writer) does not stall loading: it is refused at once as not a regular file."""
     (ws / ".baton").mkdir()
     os.mkfifo(ws / ".baton" / "config.toml")
-    config, _ = _load_within(ws, tmp_path, 5)
-    assert "not a regular file" in (config.workspace_file.problem or "")
+    error, _ = _load_within(ws, tmp_path, 5)
+    assert "not a regular file" in error
 
 
 def test_huge_config_is_refused_without_reading_it(tmp_path, ws):
@@ -389,16 +389,16 @@ def test_huge_config_is_refused_without_reading_it(tmp_path, ws):
     (ws / ".baton").mkdir()
     with open(ws / ".baton" / "config.toml", "wb") as f:
         f.truncate(4 << 30)
-    config, took = _load_within(ws, tmp_path, 5)
-    assert "larger than" in (config.workspace_file.problem or "") and took < 2
+    error, took = _load_within(ws, tmp_path, 5)
+    assert "larger than" in error and took < 2
 
 
 def test_deeply_nested_config_does_not_crash_the_load(tmp_path, ws):
     """Proves: TOML nested a hundred thousand deep (which overflows the parser's recursion)
     is a clear refusal of the file, not an internal error that stops the daemon."""
     repo_config(ws, "a = " + "[" * 100_000 + "\n")
-    config, _ = _load_within(ws, tmp_path, 10)
-    assert "nested too deeply" in (config.workspace_file.problem or "")
+    error, _ = _load_within(ws, tmp_path, 10)
+    assert "nested too deeply" in error
 
 
 @pytest.mark.parametrize("raw", [b"[edits]\nmode = \"\xff\xfe\"\n", b"\xef\xbb\xbf\x00[permissions]\n"])
@@ -407,19 +407,20 @@ def test_config_that_is_not_utf8_text_is_refused(tmp_path, ws, raw):
     of being decoded loosely into something else."""
     (ws / ".baton").mkdir()
     (ws / ".baton" / "config.toml").write_bytes(raw)
-    config, _ = _load_within(ws, tmp_path, 5)
-    assert config.workspace_file is not None and config.workspace_file.problem
-    assert config.edits.mode == "stream"
+    error, _ = _load_within(ws, tmp_path, 5)
+    assert "UTF-8" in error or "not valid TOML" in error
 
 
-def test_notice_shows_control_and_bidi_characters_from_the_file(tmp_path, ws):
+def test_errors_show_control_and_bidi_characters_from_the_file(tmp_path, ws):
     """Proves: table names the repository chooses (a newline, a right-to-left override)
-    reach the notice as visible escapes, so they cannot forge or hide its text."""
+    reach the error that names them as visible escapes, so they cannot forge or hide its
+    text in an editor's message or a terminal."""
     repo_config(ws, '["x\\nBaton trusts this file. \\u202egnp.exe"]\nk = 1\n[providers.a]\nkind = "scripted"\n')
-    config = load_config(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
-    notice = config.workspace_file.notice() if config.workspace_file else None
-    assert notice and "\n" not in notice and "\u202e" not in notice
-    assert "\\n" in notice and "\\u202e" in notice
+    with pytest.raises(ConfigError, match="unknown table") as info:
+        load_config(ws, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
+    said = str(info.value)
+    assert ":1: " in said and "\n" not in said and "\u202e" not in said
+    assert "\\n" in said and "\\u202e" in said
 
 
 # -- where trust comes from, and when it ends ------------------------------------------------

@@ -57,7 +57,7 @@ def test_untrusted_workspace_applies_only_edits_and_limits(tmp_path):
     assert c.mcp.servers == {} and c.verify.commands == []
     assert c.edits.mode == "review" and c.limits.review_rounds == 1
     wf = c.workspace_file
-    assert wf is not None and not wf.trusted and wf.problem is None
+    assert wf is not None and not wf.trusted
     assert wf.ignored == ["mcp", "permissions", "providers", "roles", "verify"]
     notice = wf.notice()
     assert notice and str(ws / ".baton" / "config.toml") in notice and "baton trust --workspace" in notice
@@ -98,7 +98,7 @@ def test_trust_refuses_a_file_that_changed_since_it_was_shown(tmp_path):
 @pytest.mark.parametrize("text,match", [
     ("[permissions\n", "not valid TOML"),
     ('[providers.a]\nkind = "gemini"\n', "kind"),
-    ('[roles]\narchitect = "a"\n', "unknown role"),
+    ('[roles]\narchitect = "a"\n', "roles.architect: unknown key"),
 ])
 def test_trust_refuses_a_file_that_does_not_load(tmp_path, text, match):
     env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
@@ -113,16 +113,17 @@ def test_trust_without_a_file_says_so(tmp_path):
         trust_workspace(tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})
 
 
-def test_a_broken_untrusted_file_is_said_not_fatal(tmp_path):
-    """A repository cannot switch the person's own configuration off with a bad file."""
+def test_a_broken_untrusted_file_is_an_error_naming_its_line(tmp_path):
+    """What an untrusted file meant to set ([edits], [limits]) is unknown when it does not
+    parse: going on without it would run looser than it says, so it is an error, never
+    the person's configuration without it (nor the defaults)."""
     xdg = tmp_path / "xdg"
     env = {"XDG_CONFIG_HOME": str(xdg)}
     write(xdg / "baton" / "config.toml", '[providers.mine]\nkind = "scripted"\n')
-    write(tmp_path / "ws" / ".baton" / "config.toml", "[limits\nnope")
-    c = load_config(tmp_path / "ws", env=env)
-    assert list(c.providers) == ["mine"]
-    assert c.workspace_file is not None and "not valid TOML" in (c.workspace_file.problem or "")
-    assert "does not use" in (c.workspace_file.notice() or "")
+    write(tmp_path / "ws" / ".baton" / "config.toml", "[edits]\nmode = review\n")
+    path = (tmp_path / "ws").resolve() / ".baton" / "config.toml"
+    with pytest.raises(ConfigError, match=f"^{path}:2:8: not valid TOML: Invalid value$"):
+        load_config(tmp_path / "ws", env=env)
 
 
 def test_a_trusted_files_mistake_is_an_error(tmp_path):
@@ -204,7 +205,7 @@ def test_each_files_scripts_resolve_from_its_own_folder(tmp_path):
     ("[providers.a\nkind=1", "not valid TOML"),
     ('[providers.a]\nkind = "gemini"\n', "kind"),
     ('[providers.a]\nkind = "scripted"\n[roles]\nplanner = "nope"\n', "not in \\[providers\\]"),
-    ('[providers.a]\nkind = "scripted"\n[roles]\narchitect = "a"\n', "unknown role"),
+    ('[providers.a]\nkind = "scripted"\n[roles]\narchitect = "a"\n', "roles.architect: unknown key"),
     ('[providers.a]\nkind = "scripted"\n[edits]\nmode = "sometimes"\n', "edits.mode"),
 ])
 def test_bad_config_is_a_clear_error(tmp_path, text, match):

@@ -25,3 +25,4 @@ COMMANDS = (
 
 # Server-defined error codes (JSON-RPC reserves -32000..-32099 for servers).
 UNKNOWN_RUN, WRONG_STATE, NOT_READY = -32001, -32002, -32003
+CONFIG_INVALID = -32004  # the configuration does not load: the message names file, line and key

@@ -17,7 +17,7 @@ from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongS
 from ..runtime.engine import Engine
 from ..wire import (AnswerArgs, EmptyArgs, HunkArgs, PermissionAnswerArgs, RejectArgs, ReviseArgs,
                     Route, RunArgs, RunIdArgs, SelectionArgs, SteerArgs)
-from .command_names import UNKNOWN_RUN, WRONG_STATE
+from .command_names import CONFIG_INVALID, UNKNOWN_RUN, WRONG_STATE
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,9 @@ def to_jsonrpc(e: BaseException) -> JsonRpcException:
             return JsonRpcException(str(e), code=UNKNOWN_RUN)
         case WrongState():
             return JsonRpcException(str(e), code=WRONG_STATE)
-        case UserInputError() | ConfigError():
+        case ConfigError():
+            return JsonRpcException(str(e), code=CONFIG_INVALID)
+        case UserInputError():
             return JsonRpcInvalidParams(str(e))
         case BatonError():
             return JsonRpcException(str(e), code=-32000)
@@ -56,16 +58,32 @@ Handler = Callable[[Engine, Any], Awaitable[Any] | Any]
 Command = Callable[..., Awaitable[Any]]
 
 
-def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
+async def _no_check() -> None:
+    pass
+
+
+def handlers(get_engine: Callable[[], Awaitable[Engine]],
+             check_config: Callable[[], Awaitable[None]] = _no_check) -> dict[str, Command]:
     """Every command by name: `await handlers[name](*arguments)` parses the one object
-    argument, runs the command on the engine and maps Baton's errors to JSON-RPC ones."""
+    argument, runs the command on the engine and maps Baton's errors to JSON-RPC ones.
+
+    The commands that set agents to work for the person (start a run, accept or revise a
+    plan, answer an agent's question or a permission, after which the agent goes on) first
+    `check_config`: the configuration as its files say now, refused with its mistake (file,
+    line, key) until fixed. The others need no configuration and always work, so a person
+    can still see, cancel, reject, apply what a run already made, and revert: `baton.runs`, `baton.run.show`, `baton.run.cancel`,
+    `baton.plan.reject`, `baton.edits.*`, `baton.run.revert`, `baton.run.steer` (a note
+    for an agent already at work), `baton.workspace.trust` (which checks the file itself)."""
     out: dict[str, Command] = {}
 
-    def command(name: str, model: type[BaseModel]) -> Callable[[Handler], Handler]:
+    def command(name: str, model: type[BaseModel], *, configured: bool = False
+                ) -> Callable[[Handler], Handler]:
         def wrap(fn: Handler) -> Handler:
             async def handler(*args: Any) -> Any:
                 try:
                     parsed = _parse(model, args)
+                    if configured:
+                        await check_config()
                     result = fn(await get_engine(), parsed)
                     if hasattr(result, "__await__"):
                         result = await result
@@ -76,16 +94,16 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
             return fn
         return wrap
 
-    @command("baton.run", RunArgs)
+    @command("baton.run", RunArgs, configured=True)
     def run(engine: Engine, a: RunArgs) -> dict[str, str]:
         return {"runId": engine.create(a.task, uri=a.uri, range=a.range, route=a.route,
                                        parent_run_id=a.parentRunId, diagnostic=a.diagnostic)}
 
-    @command("baton.run.answer", AnswerArgs)
+    @command("baton.run.answer", AnswerArgs, configured=True)
     def answer(engine: Engine, a: AnswerArgs) -> None:
         engine.answer(a.runId, a.answer)
 
-    @command("baton.permission.answer", PermissionAnswerArgs)
+    @command("baton.permission.answer", PermissionAnswerArgs, configured=True)
     def answer_permission(engine: Engine, a: PermissionAnswerArgs) -> None:
         engine.answer_permission(a.runId, a.id, a.answer)
 
@@ -93,7 +111,7 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
     def steer(engine: Engine, a: SteerArgs) -> None:
         engine.steer(a.runId, a.message)
 
-    @command("baton.plan.accept", RunIdArgs)
+    @command("baton.plan.accept", RunIdArgs, configured=True)
     def accept(engine: Engine, a: RunIdArgs) -> None:
         engine.accept(a.runId)
 
@@ -101,7 +119,7 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
     def reject(engine: Engine, a: RejectArgs) -> None:
         engine.reject(a.runId, a.reason)
 
-    @command("baton.plan.revise", ReviseArgs)
+    @command("baton.plan.revise", ReviseArgs, configured=True)
     def revise(engine: Engine, a: ReviseArgs) -> None:
         engine.revise(a.runId, a.feedback)
 
@@ -139,12 +157,12 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]]) -> dict[str, Command]:
         return engine.show(a.runId)
 
     # Code actions on a selection: clients prompt for the text and call these with `task`.
-    @command("baton.selection.ask", SelectionArgs)
+    @command("baton.selection.ask", SelectionArgs, configured=True)
     def selection_ask(engine: Engine, a: SelectionArgs) -> dict[str, str]:
         task = a.task or "Explain the selected code."
         return {"runId": engine.create(task, uri=a.uri, range=a.range, route=Route.ASK)}
 
-    @command("baton.selection.edit", SelectionArgs)
+    @command("baton.selection.edit", SelectionArgs, configured=True)
     def selection_edit(engine: Engine, a: SelectionArgs) -> dict[str, str]:
         if not a.task:
             raise UserInputError("`task` is required: say what to change in the selection "

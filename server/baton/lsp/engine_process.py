@@ -20,6 +20,10 @@ from typing import Any
 from lsprotocol import types as t
 from pygls.workspace import Workspace
 
+from ..config import Config, load_config
+from ..errors import ConfigError
+from ..providers.base import Provider
+from ..providers.registry import FailoverProvider, Registry
 from ..runtime.actions import allowed
 from ..runtime.engine import Engine
 from .channel import LINE_LIMIT, Channel, ChannelError
@@ -59,6 +63,9 @@ class EngineSide:
         self._commands: dict[str, Any] = {}
         self._probe: asyncio.Task[Any] | None = None
         self._trust_offer: asyncio.Task[Any] | None = None
+        # What the editor was told of the configuration's mistake, while there is one: said
+        # once, again only when it changes.
+        self.config_error: str | None = None
 
     def handlers(self) -> dict[str, Any]:
         return {"init": self.init, "start": self.start, "command": self.command, "shutdown": self.shutdown,
@@ -89,19 +96,28 @@ class EngineSide:
         self.workspace.remove_text_document(p["uri"])
 
     # -- requests ---------------------------------------------------------------------
+    async def _load_config(self) -> Config:
+        p = self.params
+        assert p is not None, "init comes first"
+        overrides = p.get("config")
+        return await asyncio.to_thread(load_config, Path(p["root"]).resolve(),
+                                       overrides if isinstance(overrides, dict) else None)
+
     async def start(self, _: Any) -> Started:
-        from ..config import defaults, load_config
-        from ..errors import ConfigError
         p = self.params
         assert p is not None and self.workspace is not None, "init comes first"
         root = Path(p["root"]).resolve()
         messages: list[Message] = []
-        overrides = p.get("config")
+        registry: Registry | None = None
         try:
-            config = await asyncio.to_thread(load_config, root, overrides if isinstance(overrides, dict) else None)
+            config = await self._load_config()
         except ConfigError as e:
-            messages.append(Message(type="error", message=f"Baton: {e}. Using the defaults."))
-            config = defaults()
+            # Never other settings (the defaults would be the offline demo script, run on the
+            # person's workspace): the engine starts for what needs no configuration (the
+            # runs, their files, cancel, revert), and whatever needs one is refused with this.
+            self.config_error = stopped(e)
+            messages.append(Message(type="error", message=self.config_error))
+            config, registry = Config(), Unconfigured(self.config_error)
         if config.offline and any("offline" in o for o in config.origin):
             messages.append(Message(type="log", message="Baton: " + config.origin[-1]))
         ws_file = config.workspace_file
@@ -110,7 +126,7 @@ class EngineSide:
             log.warning("%s", notice)
         host = self.host = ChannelHost(self.channel, root, self.workspace,
                                        ClientSupport.from_json(p.get("client")))
-        engine = Engine(root, config, host)
+        engine = Engine(root, config, host, registry)
         await engine.start()
         self.engine = engine
         self.ready.set_result(engine)
@@ -130,14 +146,32 @@ class EngineSide:
                 message="Baton: commands from agents will be refused: no sandbox is available "
                         f"here. {isolation.fix} (see `baton doctor`)"))
 
+    async def check_config(self) -> None:
+        """Before Baton starts agent work for the person (lsp/commands.py says which
+        commands): the configuration as its files say now. A mistake refuses the command
+        with the file, line and key, and is said in a message once; once fixed (or edited),
+        what the files say applies from then on, without a restart."""
+        engine = await asyncio.shield(self.ready)
+        try:
+            config = await self._load_config()
+        except ConfigError as e:
+            said = stopped(e)
+            if said != self.config_error:
+                self.config_error = said
+                await self.channel.request("message", Message(type="error", message=said))
+            raise ConfigError(said) from None
+        if self.config_error is not None:
+            self.config_error = None
+            await self.channel.request("message", Message(
+                type="info", message="Baton: the configuration loads again; runs can start."))
+        elif _same(config, engine.config):
+            return
+        engine.reconfigure(config)
+
     async def _offer_trust(self, engine: Engine, notice: str, ws_file: Any) -> None:
         """Once a start: what the workspace file may not do yet, with an action that trusts
-        it (any LSP client shows window/showMessageRequest). A file Baton cannot read, or
-        one with a mistake, gets the notice alone: trusting it would not help."""
+        it (any LSP client shows window/showMessageRequest)."""
         try:
-            if ws_file.problem or ws_file.digest is None:
-                await self.channel.request("message", Message(type="warning", message=notice))
-                return
             # No time limit: a person may read the file first; nothing waits on this answer.
             answer = await self.channel.request("choose", Choose(
                 message=notice, options=[TRUST_ACTION, NOT_NOW], warning=True, timeoutS=None))
@@ -162,7 +196,7 @@ class EngineSide:
 
             async def get_engine() -> Engine:
                 return await asyncio.shield(self.ready)
-            self._commands = commands.handlers(get_engine)
+            self._commands = commands.handlers(get_engine, self.check_config)
         handler = self._commands.get(p["name"])
         if handler is None:
             from pygls.exceptions import JsonRpcMethodNotFound
@@ -179,6 +213,32 @@ class EngineSide:
         if self.engine is not None:
             engine, self.engine = self.engine, None
             await engine.close()
+
+
+def stopped(e: ConfigError) -> str:
+    return f"Baton cannot start runs until its configuration is fixed: {e}"
+
+
+def _same(a: Config, b: Config) -> bool:
+    """Whether two loads say the same (keys are compared by the variables they come from)."""
+    return (a.model_dump(mode="json"), a.base_dir, a.workspace_file) == \
+        (b.model_dump(mode="json"), b.base_dir, b.workspace_file)
+
+
+class Unconfigured(Registry):
+    """The engine's providers while the configuration does not load: a run resumed in the
+    middle of its work, whose next step needs a model, fails with the configuration's
+    mistake instead of reaching a provider the person did not configure."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(Config())
+        self.error = error
+
+    def provider(self, name: str) -> Provider:
+        raise ConfigError(self.error)
+
+    def for_role(self, role: str) -> FailoverProvider:
+        raise ConfigError(self.error)
 
 
 async def serve(fd: int) -> None:

@@ -1,0 +1,123 @@
+"""A configuration that does not load stops runs, visibly, naming file, line and key, until
+it is fixed; Baton never runs on other settings meanwhile (before, it fell back to its
+defaults: without a key, the offline demo script, run on the person's workspace)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
+
+from baton.lsp.command_names import CONFIG_INVALID
+
+from tests.security.test_workspace_config import (WorkspaceEditor, baton, clean_env, persons_config,
+                                                  repo_config, write)
+
+from .conftest import HELLO
+
+TYPO = '# the team\'s settings\n[edit]\nmode = "review"\n'
+SAID = 'config.toml:2: edit: unknown table; did you mean "edits"?'
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    write(root / "hello.py", HELLO)
+    (root / ".git").mkdir()
+    return root
+
+
+def errors(editor: WorkspaceEditor) -> list[str]:
+    return [m.message for m in editor.client.messages if m.type == t.MessageType.Error]
+
+
+async def test_a_typo_stops_runs_in_the_editor_until_the_file_is_fixed(tmp_path, ws):
+    persons_config(tmp_path)  # the person's own provider: what runs once the file is fixed
+    config = repo_config(ws, TYPO)
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+    try:
+        await editor.wait_for(lambda: errors(editor), "the configuration error")
+        [shown] = errors(editor)
+        assert f"{config.resolve().parent}/{SAID}" in shown and "cannot start runs" in shown
+
+        for attempt in ("Greet by name", "again"):
+            with pytest.raises(JsonRpcException) as info:
+                await editor.run(attempt)
+            assert info.value.code == CONFIG_INVALID and SAID in str(info.value)
+        with pytest.raises(JsonRpcException):
+            await editor.command("baton.selection.ask", {"uri": editor.uri("hello.py"), "task": "why?",
+                                                         "range": {"start": {"line": 0, "character": 0},
+                                                                   "end": {"line": 1, "character": 0}}})
+        # Said once in a message; what needs no configuration keeps working.
+        assert len(errors(editor)) == 1
+        assert await editor.command("baton.runs", {}) == []
+        # Nothing ran: no run, no edit, no document shown, the file as it was.
+        assert editor.notices == [] and editor.applied == [] and editor.client.shown_documents == []
+        assert (ws / "hello.py").read_text() == HELLO
+
+        config.write_text(TYPO.replace("[edit]", "[edits]"))
+        run_id = await editor.run("explain this", route="ask")
+        await editor.wait_state(run_id, "done")
+        assert "the person's own provider" in (ws / ".baton" / "runs" / run_id / "answer.md").read_text()
+        assert any("loads again" in m.message for m in editor.client.messages)
+    finally:
+        await editor.stop()
+
+
+async def test_a_run_waiting_when_the_configuration_breaks_waits_until_it_is_fixed(tmp_path, ws):
+    """A run waiting for its plan's approval when the daemon restarts on a broken file still
+    waits (nothing is lost); accepting is refused with the mistake until it is fixed."""
+    implementer = [{"tool_calls": [{"name": "edit_file", "arguments": {
+        "path": "src/app.py", "old": "x = 1", "new": "x = 2"}}]}]
+    persons_config(tmp_path, implementer=implementer)
+    write(ws / "src" / "app.py", "x = 1\n")
+    config = repo_config(ws, '[edits]\nmode = "review"\n')
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+    run_id = await editor.run("touch the app", route="plan")
+    await editor.wait_state(run_id, "awaiting_approval")
+    await editor.stop()
+
+    config.write_text(TYPO)
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+    try:
+        [run] = await editor.command("baton.runs", {})
+        assert run["state"] == "awaiting_approval"
+        with pytest.raises(JsonRpcException) as info:
+            await editor.command("baton.plan.accept", {"runId": run_id})
+        assert info.value.code == CONFIG_INVALID and SAID in str(info.value)
+        assert (await editor.command("baton.run.show", {"runId": run_id}))["state"] == "awaiting_approval"
+        config.write_text('[edits]\nmode = "review"\n')
+        await editor.command("baton.plan.accept", {"runId": run_id})
+        await editor.wait_state(run_id, "awaiting_apply")
+        await editor.command("baton.run.cancel", {"runId": run_id})
+        await editor.wait_state(run_id, "cancelled")
+    finally:
+        await editor.stop()
+
+
+def test_baton_run_exits_non_zero_naming_the_mistake_and_runs_nothing(tmp_path, ws):
+    persons_config(tmp_path, extra="[permissions]\nnetwrok = true\n")
+    env = clean_env(tmp_path)
+    proc = baton(env, "run", "--workspace", str(ws), "--yes", "Greet by name")
+    user = tmp_path / "xdg" / "baton" / "config.toml"
+    assert proc.returncode == 2, proc.stderr
+    assert f'{user}:5: permissions.netwrok: unknown key; did you mean "network"?' in proc.stderr
+    assert "nothing ran" in proc.stderr and proc.stdout == ""
+    assert (ws / "hello.py").read_text() == HELLO and not (ws / ".baton").exists()
+
+
+def test_doctor_names_the_mistake(tmp_path, ws):
+    persons_config(tmp_path)
+    config = repo_config(ws, TYPO)
+    env = clean_env(tmp_path)
+    proc = baton(env, "doctor", "--workspace", str(ws))
+    assert proc.returncode == 1
+    assert f"✗ configuration: {config.resolve().parent}/{SAID}" in proc.stdout
+    data = json.loads(baton(env, "doctor", "--json", "--workspace", str(ws)).stdout)
+    assert SAID in data["config"]["error"]
