@@ -121,3 +121,30 @@ def test_doctor_names_the_mistake(tmp_path, ws):
     assert f"✗ configuration: {config.resolve().parent}/{SAID}" in proc.stdout
     data = json.loads(baton(env, "doctor", "--json", "--workspace", str(ws)).stdout)
     assert SAID in data["config"]["error"]
+
+
+async def test_a_run_resumed_mid_work_on_a_broken_configuration_fails_with_its_mistake(tmp_path, ws):
+    """The daemon restarts while a run's implementer works, and the configuration no longer
+    loads: the run's next model turn is not sent to any provider (no defaults); the run
+    ends failed, saying the mistake."""
+    slow = [{"tool_calls": [{"name": "read_file", "arguments": {"path": "src/app.py"}}], "delay_ms": 20000}]
+    persons_config(tmp_path, implementer=slow)
+    write(ws / "src" / "app.py", "x = 1\n")
+    config = repo_config(ws, '[edits]\nmode = "review"\n')
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+    run_id = await editor.run("touch the app", route="plan")
+    await editor.wait_state(run_id, "awaiting_approval")
+    await editor.command("baton.plan.accept", {"runId": run_id})
+    await editor.wait_state(run_id, "implementing")
+    await editor.kill()
+
+    config.write_text(TYPO)
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+    try:
+        notice = await editor.wait_state(run_id, "failed")
+        assert SAID in notice["error"]
+        assert (ws / "src" / "app.py").read_text() == "x = 1\n"
+    finally:
+        await editor.stop()
