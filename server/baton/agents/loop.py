@@ -6,6 +6,11 @@ never repeats one that has. Each call is looked up in the tool registry, checked
 the role and parsed there once; the session runs it. A tool that must wait for the person
 (`Pause`) stops the loop: the workflow decides what the run does meanwhile, and the next
 `run_agent` continues with that call.
+
+Every result is bounded by the registry before it is journaled, and every request is fitted
+to the model's context window first (agents/compaction.py): a conversation that outgrows
+the window is compacted, journaled as such, and retried harder if the provider still finds
+it too long.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..errors import RunFailed, ToolRefused
+from ..errors import ContextTooLong, RunFailed, ToolRefused
 from ..providers.base import (Message, OnDelta, Provider, StopReason, ToolCall, ToolResult,
-                              TurnRequest, Usage)
+                              ToolSpec, Turn, TurnRequest, Usage)
 from ..tools.registry import AskFirst, Pause, Tool, ToolRegistry
+from .compaction import MAX_RETRIES, ContextGuard, MessageEdit
 from .roles import RoleSpec
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,10 @@ class AgentSession(Protocol):
 
     async def record_result(self, result: ToolResult) -> None:
         """Journal a tool's result durably before the loop goes on."""
+
+    def compacted(self, edits: list[MessageEdit], tokens: int) -> None:
+        """Journal a compaction of the conversation (estimated at `tokens` before it) and
+        apply it: the conversation is from now on what the model is sent."""
 
     def pending_steers(self) -> list[str]: ...
 
@@ -91,6 +101,7 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
     if finished is not None:
         return AgentOutput(call=finished)
     specs = tools.specs(role.name)
+    guard = ContextGuard(provider, frozenset({role.output_tool}) if role.output_tool else frozenset())
     failures: dict[str, int] = {}
     while True:
         output: ToolCall | None = None
@@ -115,6 +126,8 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
                     return AgentOutput(call=call, pause=content)
                 if content is not None:
                     result = ToolResult(call_id=call.id, name=call.name, content=content)
+            result.content = tools.bounded(call.name, result.content,
+                                           provider.capabilities.context_window)
             await session.record_result(result)
             # A malformed output call is the model's to fix however often it takes.
             if result.is_error and not (tool is not None and call.name == role.output_tool):
@@ -135,14 +148,10 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
         if steers:
             note = "\n".join(steers)
             session.record(Message(role="user", text=note), steers_consumed=len(steers))
-        request = TurnRequest(run_id=session.run_id, role=role.config_role, task=session.task,
-                              system=role.system, messages=session.conversation(), tools=specs)
-        turn = await provider.complete(request, session.on_delta)
+        turn = await _model_turn(role, provider, session, guard, specs)
         session.record(turn.as_message(), usage=turn.usage, provider=turn.provider)
         if turn.stop == StopReason.REFUSAL:
             raise RunFailed(f"{role.name}: the model refused the task: {turn.text[:300]}")
-        if turn.stop == StopReason.CONTEXT_EXCEEDED:
-            raise RunFailed(f"{role.name}: the conversation no longer fits the model's context window")
         if not turn.tool_calls:
             if role.output_tool is None and turn.text.strip():
                 return AgentOutput(text=turn.text)
@@ -153,6 +162,50 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
             if turn.stop == StopReason.MAX_TOKENS:
                 hint = "Your reply was cut off at the output limit. " + hint
             session.record(Message(role="user", text=hint))
+
+
+async def _model_turn(role: RoleSpec, provider: Provider, session: AgentSession,
+                      guard: ContextGuard, specs: list[ToolSpec]) -> Turn:
+    """One model turn on the conversation fitted to the model's window: compacted first
+    when it has outgrown it, and harder each time the provider still finds it too long."""
+    def request() -> TurnRequest:
+        return TurnRequest(run_id=session.run_id, role=role.config_role, task=session.task,
+                           system=role.system, messages=session.conversation(), tools=specs)
+    harder, problem = 0, ""
+    while True:
+        req = request()
+        edits = await guard.fit(req, harder)
+        if edits:
+            session.compacted(edits, guard.estimate(req))
+            req = request()
+        elif harder:
+            raise RunFailed(f"{role.name}: the conversation does not fit the model's context "
+                            f"window ({guard.window:,} tokens) and nothing more can be "
+                            f"compacted: {problem}")
+        if edits is not None and guard.tokens_per_char is not None \
+                and (reason := guard.too_long(req)) is not None:
+            raise RunFailed(f"{role.name}: {reason}")
+        try:
+            turn = await provider.complete(req, session.on_delta)
+        except ContextTooLong as e:
+            problem = str(e)
+        else:
+            if turn.stop != StopReason.CONTEXT_EXCEEDED:
+                guard.learn(req, turn.usage.input_tokens)
+                return turn
+            problem = "the model stopped at the end of its context window"
+            # Not kept (its answer is cut short), but paid for: say so.
+            log.warning("%s: a turn stopped at the context window and is not kept (%d input, "
+                        "%d output tokens paid)", role.name, turn.usage.input_tokens,
+                        turn.usage.output_tokens)
+        harder += 1
+        if harder > MAX_RETRIES:
+            raise RunFailed(f"{role.name}: the conversation does not fit the model's context "
+                            f"window ({guard.window:,} tokens) even compacted {MAX_RETRIES} "
+                            f"times: {problem}")
+        log.warning("%s: the provider found the conversation too long (%s); compacting harder",
+                    role.name, problem)
+        guard.refused(req)
 
 
 def _parse(role: RoleSpec, tools: ToolRegistry, call: ToolCall) -> tuple[Tool | None, Any, str | None]:

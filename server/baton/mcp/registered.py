@@ -14,9 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ToolRefused
-from ..tools.registry import Tool, ToolEnv
+from ..tools.registry import Bound, Tool, ToolEnv
 from .servers import RunServers
 from .tools import McpTool
+
+
+# A server's result, its head and its tail (an error tends to come last).
+MCP_BOUND = Bound(chars=32_000, keep="ends", narrow="call the tool again with narrower arguments")
 
 
 def registry_tools(servers: RunServers, offered: list[McpTool], role: str) -> list[Tool]:
@@ -34,4 +38,5 @@ def _tool(servers: RunServers, tool: McpTool, role: str) -> Tool:
     return Tool(name=tool.name, description=tool.description, roles=frozenset({role}),
                 handler=handler, parameters=tool.parameters, writes=True,
                 asks=not tool.allowed, prompt=tool.permission_prompt,
-                annotations={"read_only": tool.read_only, "destructive": tool.destructive})
+                annotations={"read_only": tool.read_only, "destructive": tool.destructive},
+                bound=MCP_BOUND)

@@ -1,9 +1,9 @@
-"""An MCP tool's result as the text a model reads, bounded.
+"""An MCP tool's result as the text a model reads.
 
 Text blocks are kept as they are (a tool result is the model's to read, like a file's
 content); images, audio and binary resources are named, not inlined; structured content
-is given as JSON when the server sent no text. The whole is bounded like a command's
-output: its head and its tail, with what was left out said in between.
+is given as JSON when the server sent no text. The whole is bounded where every tool's
+result is (tools/registry.py: mcp/registered.py gives MCP tools their `Bound`).
 """
 
 from __future__ import annotations
@@ -12,17 +12,6 @@ import json
 from typing import Any
 
 from mcp import types
-
-RESULT_LIMIT = 32_000  # characters a model gets from one call
-
-
-def bounded(text: str, limit: int = RESULT_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return (f"{text[:half]}\n[... {len(text) - 2 * half} characters of the result left out ...]\n"
-            f"{text[-half:]}")
-
 
 def _block(block: Any) -> str:
     if isinstance(block, types.TextContent):
@@ -40,10 +29,10 @@ def _block(block: Any) -> str:
     return f"[{getattr(block, 'type', 'unknown')} content not shown]"
 
 
-def as_text(result: types.CallToolResult, limit: int = RESULT_LIMIT) -> str:
+def as_text(result: types.CallToolResult) -> str:
     parts = [_block(b) for b in result.content]
     if not any(isinstance(b, types.TextContent) for b in result.content) \
             and result.structured_content is not None:
         parts.append(json.dumps(result.structured_content, ensure_ascii=False, default=str))
     text = "\n".join(p for p in parts if p)
-    return bounded(text or "(the tool returned nothing)", limit)
+    return text or "(the tool returned nothing)"

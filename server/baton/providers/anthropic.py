@@ -38,6 +38,9 @@ STOP_REASONS = {
     "model_context_window_exceeded": StopReason.CONTEXT_EXCEEDED,
 }
 STATE_KEY = "anthropic"
+# What `messages.count_tokens` takes of a request's parameters.
+COUNTED_PARAMS = frozenset({"model", "messages", "system", "tools", "thinking", "tool_choice",
+                            "output_config"})
 EPHEMERAL = {"type": "ephemeral"}
 
 
@@ -144,6 +147,20 @@ class AnthropicProvider:
                 api_key=key.get_secret_value() if key else None, base_url=self.cfg.base_url,
                 timeout=self.cfg.timeout_s, max_retries=0, http_client=self._http_client)
         return self._client
+
+    async def count_tokens(self, request: TurnRequest) -> int | None:
+        """`messages.count_tokens` on the request as it would be sent (free, rate-limited
+        separately); None when it fails, and the caller estimates."""
+        import anthropic
+        import httpx2
+        params = build_params(request, self.cfg, self.capabilities.max_output_tokens)
+        counted = {k: v for k, v in params.items() if k in COUNTED_PARAMS}
+        try:
+            return int((await self._sdk().messages.count_tokens(**counted)).input_tokens)
+        except (anthropic.APIError, httpx2.HTTPError) as e:
+            log.info("provider %s: counting tokens failed (%s); estimating", self.name,
+                     type(e).__name__)
+            return None
 
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         import anthropic

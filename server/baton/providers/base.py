@@ -136,3 +136,9 @@ class Provider(Protocol):
         Cancelling the awaiting task must stop the request (and any stream) promptly.
         """
         ...
+
+    async def count_tokens(self, request: TurnRequest) -> int | None:
+        """The request's input tokens as the provider counts them, where it has a counting
+        endpoint (Anthropic's `messages.count_tokens`); None where it has none or the count
+        failed: the caller estimates instead (agents/compaction.py decides when to ask)."""
+        ...

@@ -143,6 +143,9 @@ class OpenAICompatProvider:
                 timeout=self.cfg.timeout_s, max_retries=0, http_client=self._http_client)
         return self._client
 
+    async def count_tokens(self, request: TurnRequest) -> int | None:
+        return None  # no counting endpoint across these servers: the caller estimates
+
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         try:
             return await self._complete(request, on_delta)

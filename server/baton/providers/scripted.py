@@ -3,6 +3,10 @@
 A run's position in its role's list is the number of assistant turns already in the
 conversation, so replay is deterministic, concurrent runs never steal each other's
 turns, and a run resumed after a restart continues where its journal left off.
+
+Its window is a real one: with `context_window` configured, a request whose (estimated)
+prompt is larger fails with `ContextTooLong`, as a real provider's does, and `count_tokens`
+counts like a counting endpoint, so context management can be exercised offline.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..errors import ConfigError, ProviderError
+from ..errors import ConfigError, ContextTooLong, ProviderError
 from .base import Capabilities, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
 
 
@@ -57,9 +61,11 @@ def _estimate_tokens(text: str) -> int:
 
 
 class ScriptedProvider:
-    capabilities = Capabilities(max_output_tokens=8192, context_window=1_000_000)
-
-    def __init__(self, name: str, script_path: Path, model: str = "scripted") -> None:
+    def __init__(self, name: str, script_path: Path, model: str = "scripted", *,
+                 context_window: int | None = None) -> None:
+        self.capabilities = Capabilities(max_output_tokens=min(8192, (context_window or 1 << 30) // 4),
+                                         context_window=context_window or 1_000_000)
+        self.prompts: list[int] = []  # the size of each prompt it answered, for tests
         self.name = name
         self.model = model or "scripted"
         self.path = script_path
@@ -73,6 +79,12 @@ class ScriptedProvider:
                             f"the task {task[:60]!r}", provider=self.name)
 
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
+        prompt_tokens = self._prompt_tokens(request)
+        room = self.capabilities.context_window - self.capabilities.max_output_tokens
+        if prompt_tokens > room:
+            raise ContextTooLong(f"scripted provider {self.name}: prompt is too long: "
+                                 f"{prompt_tokens} tokens > {room} maximum", provider=self.name)
+        self.prompts.append(prompt_tokens)
         turns: list[ScriptedTurn] = getattr(self._script_for(request.task), request.role, [])
         index = sum(1 for m in request.messages if m.role == "assistant")
         if index >= len(turns):
@@ -86,9 +98,14 @@ class ScriptedProvider:
             on_delta(turn.text)
         calls = [ToolCall(id=f"{request.role}-{index}-{i}", name=c.name, arguments=c.arguments)
                  for i, c in enumerate(turn.tool_calls)]
-        prompt = request.system + "".join(m.model_dump_json() for m in request.messages)
         return Turn(text=turn.text, tool_calls=calls,
                     stop=StopReason.TOOL_USE if calls else StopReason.END_TURN,
-                    usage=Usage(input_tokens=_estimate_tokens(prompt),
+                    usage=Usage(input_tokens=prompt_tokens,
                                 output_tokens=_estimate_tokens(turn.model_dump_json())),
                     provider=self.name, model=self.model)
+
+    async def count_tokens(self, request: TurnRequest) -> int | None:
+        return self._prompt_tokens(request)
+
+    def _prompt_tokens(self, request: TurnRequest) -> int:
+        return _estimate_tokens(request.system + "".join(m.model_dump_json() for m in request.messages))

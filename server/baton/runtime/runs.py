@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from ..agents.compaction import MessageEdit, apply_edits
 from ..providers.base import Message, ToolResult, Usage
 from ..verify.compare import Finding as VerifyFinding
 from ..verify.outcome import Outcome
@@ -99,6 +100,15 @@ class ToolDone(_Event):
     kind: Literal["tool"] = "tool"
     agent: str
     result: ToolResult
+
+
+class Compacted(_Event):
+    """An agent's older turns compacted to fit its model's context window
+    (agents/compaction.py): a run resumed after a restart sees the history the model saw."""
+    kind: Literal["compacted"] = "compacted"
+    agent: str
+    edits: list[MessageEdit]
+    tokens: int = 0  # the conversation's estimated size before
 
 
 class PlanSubmitted(_Event):
@@ -253,7 +263,7 @@ class Verified(_Event):
 
 
 Event = Annotated[
-    Created | StateChanged | Routed | AgentMessage | ToolDone | PlanSubmitted | PlanAccepted
+    Created | StateChanged | Routed | AgentMessage | ToolDone | Compacted | PlanSubmitted | PlanAccepted
     | RevisionAsked | ChangesApplied | Rejected | Approval | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer | ConflictAsked
     | ConflictAnswered | VerifyRan | Verified,
     Field(discriminator="kind")]
@@ -353,6 +363,9 @@ class Run(BaseModel):
                 # whose server asked mid-call): never reused.
                 if ev.result.name == "ask_user" or ev.result.call_id == self.asked_call:
                     self.question, self.pending_answer = None, None
+            case Compacted():
+                agent = self._agent(ev.agent)
+                self.conversations[agent] = apply_edits(self.conversations.get(agent, []), ev.edits)
             case PlanSubmitted():
                 self.plan = ev
             case PlanAccepted():

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from ..agents.compaction import MessageEdit
 from ..config import PermissionsConfig
 from ..display import HIDDEN_NOTE, code, has_hidden, non_ascii_note, visible
 from ..edits.diff import unified_diff
@@ -26,7 +27,7 @@ from ..wire import PermissionKind
 from .context import RunContext
 from .host import Host, PermissionAnswer
 from .recorder import Recorder
-from .runs import AgentMessage, Permission, ToolDone
+from .runs import AgentMessage, Compacted, Permission, ToolDone
 from .settings import Settings
 
 STREAM_REPORT_S = 0.5
@@ -92,6 +93,9 @@ class RoleSession:
         self.recorder.emit(self.ctx, AgentMessage(agent=self.agent, message=message, usage=usage,
                                                   provider=provider, steers_consumed=steers_consumed))
         self._check_budget()
+
+    def compacted(self, edits: list[MessageEdit], tokens: int) -> None:
+        self.recorder.emit(self.ctx, Compacted(agent=self.agent, edits=edits, tokens=tokens))
 
     def _check_budget(self) -> None:
         limits = self.settings.config.limits

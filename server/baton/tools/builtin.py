@@ -10,7 +10,7 @@ from typing import Any
 from ..display import code, visible
 from ..errors import ToolRefused
 from . import specs
-from .registry import Pause, Tool, ToolEnv, ToolRegistry
+from .registry import Bound, Pause, Tool, ToolEnv, ToolRegistry
 
 COMMAND_TIMEOUT_S = 120.0
 QUESTION_LIMIT = 2000
@@ -101,6 +101,20 @@ async def _ask_user(env: ToolEnv, a: specs.AskUser) -> str | Pause:
     return shown_question(a)
 
 
+def _read_on(kept: str) -> str:
+    """read_file's note: the line to go on from (its lines are numbered `     N\t…`)."""
+    last = kept.rsplit("\n", 1)[-1].split("\t", 1)[0].strip()
+    return (f"read on with start_line={int(last) + 1}, or read the lines you need with "
+            "start_line/end_line" if last.isdigit() else "read a smaller line range")
+
+
+READ_BOUND = Bound(chars=40_000, narrow=_read_on)
+LIST_BOUND = Bound(chars=16_000, narrow="narrow with path= (one of the folders above) or glob=")
+SEARCH_BOUND = Bound(chars=16_000, narrow="narrow the pattern, or give path= or glob=")
+COMMAND_BOUND = Bound(chars=24_000, keep="ends", narrow="run a narrower command (select the "
+                      "tests, filter the output through grep, head or tail)")
+
+
 def _tool(name: str, args: Any, description: str, roles: set[str], handler: Any = None,
           **needs: Any) -> Tool:
     return Tool(name=name, description=description, roles=frozenset(roles), handler=handler,
@@ -109,12 +123,13 @@ def _tool(name: str, args: Any, description: str, roles: set[str], handler: Any 
 
 BUILTIN = ToolRegistry([
     _tool("read_file", specs.ReadFile, "Read a text file (with line numbers), optionally a line "
-          "range. Paths are relative to the workspace root.", READERS, _read_file),
+          "range. Paths are relative to the workspace root.", READERS, _read_file,
+          bound=READ_BOUND),
     _tool("list_files", specs.ListFiles, "List files under a folder, honouring .gitignore; "
-          "optional glob.", READERS, _list_files),
+          "optional glob.", READERS, _list_files, bound=LIST_BOUND),
     _tool("search", specs.Search, "Search files for a regular expression, line by line (RE2 "
           "syntax: no backreferences or lookaround); returns path:line: text matches.",
-          READERS, _search),
+          READERS, _search, bound=SEARCH_BOUND),
     _tool("write_file", specs.WriteFile, "Create or overwrite a file with the given content.",
           {"implementer"}, _write_file, writes=True),
     _tool("edit_file", specs.EditFile, "Replace the exact text `old` (which must occur exactly "
@@ -123,7 +138,7 @@ BUILTIN = ToolRegistry([
           writes=True),
     _tool("run_command", specs.RunCommand, "Run a shell command in an isolated sandbox on the "
           "workspace as you changed it; files it changes become part of your changes.",
-          {"implementer"}, _run_command, writes=True),
+          {"implementer"}, _run_command, writes=True, bound=COMMAND_BOUND),
     _tool("ask_user", specs.AskUser, "Ask the person a question and wait for the answer; give "
           "options when the choice is between a few.", {"planner", "implementer"}, _ask_user),
     # Output tools: a valid call ends the role's turn; the workflow reads it.

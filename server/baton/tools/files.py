@@ -14,12 +14,11 @@ from ..errors import ToolRefused
 from ..sandbox.nofollow import tree_kind
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
-from .listing import iter_files
+from .listing import iter_files, summarize
 from .search import TimeUp, compile_pattern, matching_lines
 from .specs import DeleteFile, EditFile, ListFiles, ReadFile, Search, WriteFile
 
-MAX_READ_CHARS = 100_000
-MAX_LIST = 2_000
+MAX_LIST = 300  # lines of a listing; a bigger one names folders with their file counts
 MAX_GLOB = 1_000
 MAX_MATCHES = 200
 MAX_SEARCH_CHARS = 50_000
@@ -50,9 +49,8 @@ class FileTools:
         end = a.end_line or len(lines)
         if start >= max(len(lines), 1) and lines:
             raise ToolRefused(f"{rel} has {len(lines)} lines; start_line {start + 1} is past the end")
+        # Bounded where every result is (tools/registry.py), with the line to read on from.
         numbered = "\n".join(f"{i + 1:6}\t{line}" for i, line in enumerate(lines[start:end], start))
-        if len(numbered) > MAX_READ_CHARS:
-            numbered = numbered[:MAX_READ_CHARS] + "\n… (truncated: read a smaller line range)"
         return numbered or f"({rel} is empty)"
 
     def _files(self, sub: str, glob: str | None) -> list[str]:
@@ -78,10 +76,20 @@ class FileTools:
         return sorted(files)
 
     def list_files(self, a: ListFiles) -> str:
+        """Every file when they fit in MAX_LIST lines; else the files of the top levels and
+        the folders below with their file counts, and how to look into one."""
         files = self._files(a.path, a.glob)
-        shown = files[:MAX_LIST]
-        more = f"\n… and {len(files) - MAX_LIST} more" if len(files) > MAX_LIST else ""
-        return "\n".join(shown) + more if shown else "(no files)"
+        if not files:
+            return "(no files)"
+        rel = self.policy.relative(a.path)
+        lines, level = summarize(files, MAX_LIST, "" if rel == "." else rel + "/")
+        if level is not None and level < 0:
+            return "\n".join(lines)
+        what = f"{len(files):,} files" + (f" matching {a.glob}" if a.glob else "")
+        how = ("the first ones are shown: narrow with a glob=" if level is None else
+               f"folders {level + 1} level{'s' * (level > 0)} down are shown with their file "
+               "counts: list_files with path= one of them, or a glob=, lists their files")
+        return f"{what}, too many to list; {how}.\n" + "\n".join(lines)
 
     def search(self, a: Search) -> str:
         """Matching lines, bounded in count, size and time. Files that are binary, not

@@ -182,3 +182,51 @@ def iter_files(root: Path, sub: str = ".") -> Iterator[str]:
     prefix = "" if sub == "." else sub.rstrip("/") + "/"
     for folder, names in sorted(walk_files(root, prefix).items()):
         yield from (folder + name for name in names)
+
+
+def summarize(paths: list[str], max_lines: int, base: str = "") -> tuple[list[str], int | None]:
+    """At most `max_lines` lines for the sorted workspace-relative `paths` under folder
+    `base` ("" or "a/b/"): every path when they fit; else files down to the deepest level at
+    which they still fit, and each folder below that as `folder/ (N files)`. Returns (lines,
+    that level: the folders' depth, -1 when every path is listed, None when one folder alone
+    has more files than fit: then its first ones and a count of the rest)."""
+    if len(paths) <= max_lines:
+        return list(paths), -1
+    rel = [p[len(base):] for p in paths]
+    depths = [p.count("/") for p in rel]
+    best: list[str] | None = None
+    level = 0
+    for d in range(max(depths) + 1):
+        lines = _collapsed(rel, depths, d, max_lines)
+        if lines is None:
+            break
+        best, level = lines, d
+    if best is None:  # one folder alone holds too many: its first files, then a count
+        lines = _collapsed(rel, depths, 0, len(rel))
+        assert lines is not None
+        return ([base + line for line in lines[:max_lines - 1]]
+                + [f"… and {len(lines) - max_lines + 1:,} more"]), None
+    return [base + line for line in best], level
+
+
+def _collapsed(rel: list[str], depths: list[int], level: int, cap: int) -> list[str] | None:
+    """Files `level` folders deep or less, and the folders at depth `level` + 1 with counts;
+    None as soon as that is more than `cap` lines."""
+    lines: list[str] = []
+    folder, count = "", 0
+    for path, depth in zip(rel, depths):
+        if len(lines) > cap:
+            return None
+        if count and path.startswith(folder):
+            count += 1
+            continue
+        if count:
+            lines.append(f"{folder} ({count:,} file{'s' * (count != 1)})")
+            count = 0
+        if depth <= level:
+            lines.append(path)
+        else:
+            folder, count = "/".join(path.split("/", level + 1)[:level + 1]) + "/", 1
+    if count:
+        lines.append(f"{folder} ({count:,} file{'s' * (count != 1)})")
+    return lines if len(lines) <= cap else None

@@ -17,6 +17,11 @@ A handler gets the session (`ToolEnv`) and the parsed arguments and returns the 
 text, raises `ToolRefused` for an error result, or returns `Pause` when the call cannot be
 answered before the person is (an agent's question): the loop stops, the workflow moves
 the run to waiting, and once the person answered the loop calls the handler again.
+
+Every result, built-in or MCP, error or not, reaches a model through `ToolRegistry.bounded`
+(the loop calls it before the result is journaled, so a resumed run sees what the model
+saw): each tool's `Bound` says how much it may be, which end to keep, and how the model can
+ask for the rest. A result is also never more than a tenth of the model's context window.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -89,6 +94,59 @@ class ToolEnv(Protocol):
 
 Handler = Callable[[ToolEnv, Any], Awaitable["str | Pause"]]
 
+RESULT_CHARS = 24_000  # a result's default bound (~6k tokens)
+WINDOW_SHARE = 10  # a result is at most 1/WINDOW_SHARE of the model's context window…
+MIN_RESULT_CHARS = 2_000  # …but never less than this
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How much of a tool's result reaches the model: at most `chars` characters, its head
+    (a listing, a file) or both ends (a command's output, whose errors come last), and what
+    the model is told to do to see the rest. `narrow` may be a function of the text that
+    was kept, for a note that says where to go on (read_file: the next line)."""
+    chars: int = RESULT_CHARS
+    keep: Literal["head", "ends"] = "head"
+    narrow: str | Callable[[str], str] = "ask for less"
+
+    def apply(self, text: str, limit: int | None = None) -> str:
+        chars = min(self.chars, limit) if limit is not None else self.chars
+        if len(text) <= chars:
+            return text
+        if self.keep == "ends":
+            half = chars // 2
+            head, tail = _cut_head(text, half), _cut_tail(text, half)
+            cut = len(text) - len(head) - len(tail)
+            return f"{head}\n[… {cut:,} characters left out here: {self._note(head)}]\n{tail}"
+        head = _cut_head(text, chars)
+        rest = text[len(head):]
+        lines = len(rest.splitlines()) - rest.startswith("\n")
+        return (f"{head}\n[… {len(rest):,} more characters ({lines:,} lines) not shown: "
+                f"{self._note(head)}]")
+
+    def _note(self, kept: str) -> str:
+        return self.narrow(kept) if callable(self.narrow) else self.narrow
+
+
+def _cut_head(text: str, chars: int) -> str:
+    """At most `chars` of the start, ending at a line break when one is in its second half."""
+    kept = text[:chars]
+    nl = kept.rfind("\n")
+    return kept[:nl] if nl >= chars // 2 else kept
+
+
+def _cut_tail(text: str, chars: int) -> str:
+    kept = text[-chars:] if chars else ""
+    nl = kept.find("\n")
+    return kept[nl + 1:] if 0 <= nl < chars // 2 else kept
+
+
+def result_limit(context_window: int | None) -> int | None:
+    """The most characters one result may take in a model's context window (tokens)."""
+    if not context_window:
+        return None
+    return max(context_window * 4 // WINDOW_SHARE, MIN_RESULT_CHARS)
+
 
 @dataclass(frozen=True)
 class Tool:
@@ -105,6 +163,7 @@ class Tool:
     asks: bool = False  # each call needs the person's permission unless allowed for the run
     prompt: Callable[[str, dict[str, Any]], str] | None = None  # (run id, arguments) → question
     annotations: Mapping[str, Any] = field(default_factory=dict)
+    bound: Bound = Bound()
 
     def __post_init__(self) -> None:
         if self.asks and self.prompt is None:
@@ -151,3 +210,9 @@ class ToolRegistry:
 
     def specs(self, role: str) -> list[ToolSpec]:
         return [self._specs[t.name] for t in self.for_role(role)]
+
+    def bounded(self, name: str, text: str, context_window: int | None = None) -> str:
+        """`text`, a result of the tool `name` (or an error about a call to it), as the model
+        may see it: within the tool's bound and a share of the model's context window."""
+        tool = self._tools.get(name)
+        return (tool.bound if tool is not None else Bound()).apply(text, result_limit(context_window))

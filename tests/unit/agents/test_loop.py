@@ -6,23 +6,35 @@ from typing import Any
 
 import pytest
 
+from baton.agents.compaction import apply_edits, request_chars
 from baton.agents.loop import run_agent
 from baton.agents.roles import IMPLEMENTER
-from baton.errors import RunFailed, ToolRefused
-from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn, TurnRequest, Usage
+from baton.errors import ContextTooLong, RunFailed, ToolRefused
+from baton.providers.base import (Capabilities, Message, StopReason, ToolCall, ToolResult, Turn,
+                                  TurnRequest, Usage)
 from baton.tools.builtin import BUILTIN
 
 
 class FakeProvider:
     name = "fake"
 
-    def __init__(self, turns: list[Turn]) -> None:
+    def __init__(self, turns: list[Turn], window: int = 200_000) -> None:
         self.turns = turns
         self.requests: list[TurnRequest] = []
+        self.capabilities = Capabilities(context_window=window, max_output_tokens=min(8192, window // 4))
+        self.counts = 0
 
     async def complete(self, request, on_delta=None):
         self.requests.append(request)
-        return self.turns[len(self.requests) - 1]
+        turn = self.turns[len(self.requests) - 1]
+        if isinstance(turn, Exception):
+            raise turn
+        # Usage as a provider reports it: the prompt's tokens (~3.5 characters each here).
+        return turn.model_copy(update={"usage": Usage(input_tokens=int(request_chars(request) / 3.5))})
+
+    async def count_tokens(self, request):
+        self.counts += 1
+        return None
 
 
 class Session:
@@ -34,6 +46,8 @@ class Session:
         self.conv = conv or [Message(role="user", text="do it")]
         self.executed: list[ToolCall] = []
         self.steers: list[str] = []
+        self.compactions: list = []
+        self.results: dict[str, str] = {}  # path → what read_file returns
 
     def conversation(self):
         return self.conv
@@ -48,6 +62,10 @@ class Session:
         else:
             self.conv.append(Message(role="tool", tool_results=[result]))
 
+    def compacted(self, edits, tokens):
+        self.compactions.append(edits)
+        self.conv = apply_edits(self.conv, edits)
+
     def pending_steers(self):
         return list(self.steers)
 
@@ -55,7 +73,7 @@ class Session:
         self.executed.append(call)
         if call.arguments.get("path") == "bad":
             raise ToolRefused("refused for the test")
-        return f"ran {call.name}"
+        return self.results.get(call.arguments.get("path", ""), f"ran {call.name}")
 
 
 def calls(*specs: tuple[str, dict[str, Any]]) -> Turn:
@@ -151,3 +169,67 @@ async def test_refusal_stop_fails_clearly():
     p = FakeProvider([Turn(text="no", stop=StopReason.REFUSAL)])
     with pytest.raises(RunFailed, match="refused"):
         await run_agent(IMPLEMENTER, p, Session(), BUILTIN, max_turns=5)
+
+
+# --- context management and bounded results -------------------------------------------
+
+LARGE = "x = 1  # a line of a large file\n" * 400  # 12,800 characters
+
+
+def reads(n: int) -> list[Turn]:
+    return [calls(("read_file", {"path": f"big{i}.py"})) for i in range(n)]
+
+
+async def test_a_conversation_outgrowing_the_window_is_compacted_and_the_role_finishes():
+    p = FakeProvider(reads(12) + [calls(("finish", {"summary": "ok"}))], window=16_000)
+    s = Session()
+    s.results = {f"big{i}.py": LARGE for i in range(12)}
+    out = await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=20)
+    assert out.call.name == "finish" and s.compactions
+    budget = 16_000 - 4_000
+    for r in p.requests:  # every request the model saw fitted its window (estimated)
+        chars = sum(len(m.text) + sum(len(x.content) for x in m.tool_results) for m in r.messages)
+        assert chars / 3 <= budget
+    # What the model saw last: the task whole, older reads compacted, the last one whole.
+    last = p.requests[-1].messages
+    newest = last[-1].tool_results[0].content
+    assert last[0].text == "do it" and newest.startswith(LARGE[:6000]) and "not shown" in newest
+    assert last[2].tool_results[0].content.startswith("[Compacted to save context")
+    # The counting endpoint is asked only on turns near the compaction point (3 of 13 here).
+    assert 0 < p.counts < len(p.requests) / 3
+
+
+async def test_every_result_is_bounded_before_it_is_journaled():
+    p = FakeProvider([calls(("read_file", {"path": "huge.py"})), calls(("finish", {"summary": "ok"}))],
+                     window=20_000)
+    s = Session()
+    s.results = {"huge.py": "".join(f"{i:6}\tline {i}\n" for i in range(1, 5_000))}
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
+    shown = s.conv[2].tool_results[0].content
+    # A tenth of a 20,000-token window: 8,000 characters, and where to read on.
+    assert len(shown) < 8_300 and "not shown: read on with start_line=" in shown
+
+
+@pytest.mark.parametrize("too_long", [
+    ContextTooLong("prompt is too long: 250000 tokens > 200000 maximum"),
+    Turn(text="cut", stop=StopReason.CONTEXT_EXCEEDED)])
+async def test_the_provider_saying_too_long_compacts_harder_and_retries(too_long):
+    p = FakeProvider(reads(4) + [too_long, calls(("finish", {"summary": "ok"}))])
+    s = Session()
+    s.results = {f"big{i}.py": LARGE for i in range(4)}
+    out = await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=10)
+    assert out.call.name == "finish" and len(s.compactions) == 1
+    assert not any(m.text == "cut" for m in s.conv)  # the turn cut at the window is not kept
+    retried = p.requests[-1].messages
+    assert len(retried) == len(p.requests[-2].messages)  # the same turns, compacted
+    assert retried[2].tool_results[0].content.startswith("[Compacted")
+    assert retried[-1].tool_results[0].content == LARGE  # the newest result whole
+
+
+async def test_a_conversation_that_cannot_fit_fails_saying_why():
+    p = FakeProvider(reads(3) + [ContextTooLong("prompt is too long")] * 5)
+    s = Session()
+    s.results = {f"big{i}.py": LARGE for i in range(3)}
+    with pytest.raises(RunFailed, match="does not fit the model's context window"):
+        await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=10)
+    assert len(p.requests) <= 3 + 1 + 2  # the reads, then at most two retries

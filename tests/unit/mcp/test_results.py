@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from mcp import types
 
-from baton.mcp.results import as_text, bounded
+from baton.mcp.registered import MCP_BOUND
+from baton.mcp.results import as_text
 
 
 def test_text_blocks_are_joined_and_binary_is_named() -> None:
@@ -26,5 +27,6 @@ def test_structured_content_when_there_is_no_text() -> None:
 
 def test_the_head_and_tail_of_a_long_result_are_kept() -> None:
     text = "HEAD" + "x" * 100 + "TAIL"
-    out = bounded(text, 20)
+    out = MCP_BOUND.apply(text, 20)
     assert out.startswith("HEAD") and out.endswith("TAIL") and "88 characters" in out
+    assert "narrower arguments" in out

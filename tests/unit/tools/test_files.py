@@ -91,3 +91,20 @@ async def test_rules(ws):
         await t.write_file(WriteFile(path="other.py", content="x"))
     with pytest.raises(ToolRefused, match="regular expression"):
         t.search(Search(pattern="("))
+
+
+async def test_a_large_tree_is_listed_as_folders_with_counts(tmp_path) -> None:
+    root = tmp_path / "big"
+    for p in range(40):
+        d = root / "packages" / f"p{p:02d}" / "src"
+        d.mkdir(parents=True)
+        for k in range(10):
+            (d / f"f{k}.ts").write_text("x")
+    (root / "README.md").write_text("r")
+    t, _ = tools(root)
+    out = t.list_files(ListFiles())
+    assert out.startswith("401 files, too many to list; folders 3 levels down are shown with "
+                          "their file counts: list_files with path= one of them, or a glob=")
+    assert "README.md" in out.splitlines() and "packages/p07/src/ (10 files)" in out.splitlines()
+    inside = t.list_files(ListFiles(path="packages/p07"))
+    assert inside.splitlines() == [f"packages/p07/src/f{k}.ts" for k in range(10)]

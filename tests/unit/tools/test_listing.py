@@ -64,3 +64,18 @@ def test_editor_lock_swap_and_backup_files_are_not_listed(tmp_path: Path) -> Non
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x")
     assert list(iter_files(root)) == ["notes.md", "tilde~x", "src/#hash.py", "src/.swp", "src/a.py"]
+
+
+def test_a_listing_too_long_names_folders_with_their_file_counts() -> None:
+    from baton.tools.listing import summarize
+    paths = sorted(["README.md", "src/main.py"]
+                   + [f"pkg/p{i}/m{j}/f{k}.ts" for i in range(3) for j in range(4) for k in range(5)])
+    assert summarize(paths, 100) == (paths, -1)
+    lines, level = summarize(paths, 10)  # 3 packages fit, 12 modules do not
+    assert level == 1 and lines == ["README.md", "pkg/p0/ (20 files)", "pkg/p1/ (20 files)",
+                                    "pkg/p2/ (20 files)", "src/main.py"]
+    lines, level = summarize([p for p in paths if p.startswith("pkg/p1/")], 5, "pkg/p1/")
+    assert level == 0 and lines == [f"pkg/p1/m{j}/ (5 files)" for j in range(4)]
+    flat = [f"f{i:03d}" for i in range(50)]  # one folder with more files than fit
+    lines, level = summarize(flat, 10)
+    assert level is None and lines[:9] == flat[:9] and lines[9] == "… and 41 more"
