@@ -12,11 +12,17 @@ next one of the shared FIFO (whatever the endpoint); with none left the server a
 so a test fails loudly. `server.requests` records every request
 (path, JSON body; headers minus auth). `reject_tools = True` makes every request with
 `tools` fail with 400, as servers without tool support do.
+
+Requests are checked as the real APIs check them (`validate`, on by default): a history
+they would refuse gets their 400 (tool call ids, tool call / result pairing, fields of
+another vendor, thinking on an open tool exchange); `mistral = True` makes the Chat
+Completions endpoint as strict as Mistral's: 9-character call ids, no field it does not know.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -93,6 +99,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.reject_tools and body.get("tools"):
             return self._json(400, {"error": {"type": "invalid_request_error", "message":
                                               f"model {body.get('model')} does not support tools"}})
+        invalid = VALIDATE[kind](body, fake) if fake.validate else None
+        if invalid:
+            return self._json(400, {"type": "error", "error": {
+                "type": "invalid_request_error", "message": invalid}} if kind == "anthropic"
+                else {"error": {"type": "invalid_request_error", "code": None,
+                                "message": invalid}})
         reply = fake.next_reply(body.get("model"))
         if reply is None:
             return self._json(500, {"error": {"type": "api_error",
@@ -337,6 +349,144 @@ def _chat_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
     return ev
 
 
+# ---- what the real APIs refuse ------------------------------------------------------
+
+_ANTHROPIC_BLOCK_KEYS = {
+    "text": {"type", "text", "cache_control", "citations"},
+    "tool_use": {"type", "id", "name", "input", "cache_control"},
+    "tool_result": {"type", "tool_use_id", "content", "is_error", "cache_control"},
+    "thinking": {"type", "thinking", "signature"},
+    "redacted_thinking": {"type", "data"},
+}
+_ANTHROPIC_ID = re.compile(r"[a-zA-Z0-9_-]+")
+
+
+def _check_anthropic(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
+    messages = body.get("messages") or []
+    seen: set[str] = set()
+    for i, m in enumerate(messages):
+        extra = set(m) - {"role", "content"}
+        if extra:
+            return f"messages.{i}.{sorted(extra)[0]}: Extra inputs are not permitted"
+        blocks = m["content"] if isinstance(m.get("content"), list) else []
+        for j, b in enumerate(blocks):
+            allowed = _ANTHROPIC_BLOCK_KEYS.get(b.get("type"))
+            if allowed is None:
+                return f"messages.{i}.content.{j}: unknown content block type {b.get('type')!r}"
+            if set(b) - allowed:
+                return (f"messages.{i}.content.{j}.{sorted(set(b) - allowed)[0]}: Extra inputs "
+                        "are not permitted")
+            if b["type"] == "thinking" and not b.get("signature"):
+                return f"messages.{i}.content.{j}.signature: Field required"
+            if b["type"] == "tool_use":
+                if not _ANTHROPIC_ID.fullmatch(b.get("id") or ""):
+                    return (f"messages.{i}.content.{j}.tool_use.id: String should match pattern "
+                            "'^[a-zA-Z0-9_-]+$'")
+                if b["id"] in seen:
+                    return f"messages.{i}.content.{j}: `tool_use` ids must be unique"
+                seen.add(b["id"])
+        uses = [b["id"] for b in blocks if b.get("type") == "tool_use"]
+        answered = [] if i + 1 >= len(messages) else [
+            b.get("tool_use_id") for b in messages[i + 1].get("content") or []
+            if isinstance(b, dict) and b.get("type") == "tool_result"]
+        missing = [u for u in uses if u not in answered]
+        if m.get("role") == "assistant" and missing:
+            return (f"messages.{i + 1}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {', '.join(missing)}. Each `tool_use` block must have "
+                    "a corresponding `tool_result` block in the next message.")
+        if m.get("role") == "user":
+            before = messages[i - 1].get("content") if i else []
+            calls = {b.get("id") for b in before or [] if isinstance(b, dict)
+                     and b.get("type") == "tool_use"}
+            stray = [b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"
+                     and b.get("tool_use_id") not in calls]
+            if stray:
+                return (f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+                        f"blocks: {stray[0]}. Each `tool_result` block must have a "
+                        "corresponding `tool_use` block in the previous message.")
+    thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+    if thinking and len(messages) >= 2 and any(
+            isinstance(b, dict) and b.get("type") == "tool_result"
+            for b in messages[-1].get("content") or []):
+        first = (messages[-2].get("content") or [{}])[0]
+        if first.get("type") not in ("thinking", "redacted_thinking"):
+            return (f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+                    f"`redacted_thinking`, but found `{first.get('type')}`. When `thinking` is "
+                    "enabled, a final `assistant` message must start with a thinking block.")
+    return None
+
+
+_RESPONSES_ITEM_KEYS = {
+    "message": {"type", "role", "content", "id", "status"},
+    "function_call": {"type", "call_id", "name", "arguments", "id", "status"},
+    "function_call_output": {"type", "call_id", "output", "id", "status"},
+    "reasoning": {"type", "id", "summary", "encrypted_content", "content", "status"},
+}
+
+
+def _check_responses(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
+    items = body.get("input")
+    if not isinstance(items, list):
+        return None
+    calls: list[str] = []
+    outputs: set[str] = set()
+    for i, item in enumerate(items):
+        kind = item.get("type", "message")
+        allowed = _RESPONSES_ITEM_KEYS.get(kind)
+        if allowed is None:
+            return f"Invalid value: '{kind}'. Supported values are: {sorted(_RESPONSES_ITEM_KEYS)}."
+        if set(item) - allowed - {"type"}:
+            return f"Unknown parameter: 'input[{i}].{sorted(set(item) - allowed)[0]}'."
+        if kind == "function_call":
+            calls.append(item.get("call_id", ""))
+        elif kind == "function_call_output":
+            if item.get("call_id") not in calls:
+                return ("No tool call found for function call output with call_id "
+                        f"{item.get('call_id')}.")
+            outputs.add(item["call_id"])
+    missing = [c for c in calls if c not in outputs]
+    if missing:
+        return f"No tool output found for function call {missing[0]}."
+    return None
+
+
+_NINE = re.compile(r"[a-zA-Z0-9]{9}")
+
+
+_MISTRAL_MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "prefix"}
+
+
+def _check_chat(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
+    pending: list[str] = []
+    for i, m in enumerate(body.get("messages") or []):
+        role = m.get("role")
+        ids = [c.get("id", "") for c in m.get("tool_calls") or []]
+        if role == "tool":
+            ids = [m.get("tool_call_id", "")]
+        for call_id in ids:
+            if fake.mistral and not _NINE.fullmatch(call_id):
+                return (f"Tool call id was {call_id} but must be a-z, A-Z, 0-9, with a length "
+                        "of 9.")
+        if fake.mistral and set(m) - _MISTRAL_MESSAGE_KEYS:
+            return (f"body.messages.{i}.{role}.{sorted(set(m) - _MISTRAL_MESSAGE_KEYS)[0]}: "
+                    "Extra inputs are not permitted")
+        if role == "tool":
+            if m.get("tool_call_id") not in pending:
+                return ("Invalid parameter: messages with role 'tool' must be a response to a "
+                        "preceeding message with 'tool_calls'.")
+            pending.remove(m["tool_call_id"])
+            continue
+        if pending:
+            return ("An assistant message with 'tool_calls' must be followed by tool messages "
+                    "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                    f"have response messages: {', '.join(pending)}")
+        pending = list(ids)
+    return None
+
+
+VALIDATE = {"anthropic": _check_anthropic, "responses": _check_responses, "chat": _check_chat}
+
+
 RENDER_JSON = {"anthropic": _anthropic_json, "responses": _responses_json, "chat": _chat_json}
 RENDER_SSE = {"anthropic": _anthropic_sse, "responses": _responses_sse, "chat": _chat_sse}
 
@@ -353,6 +503,8 @@ class FakeLLMServer:
         self.requests: list[Recorded] = []
         self.reject_tools = False
         self.token_count: int | None = 1234  # what count_tokens answers; None: it fails
+        self.validate = True
+        self.mistral = False
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.disconnected = threading.Event()

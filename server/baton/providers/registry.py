@@ -2,7 +2,25 @@
 behind `baton doctor --probe`.
 
 Retries live in the adapters (retry.py: backoff, retry-after, bounded); failover here
-moves to the next provider of the role only after an adapter has given up.
+moves to the next provider of the role only after an adapter has given up, and only for
+a failure another provider can fix (`fails_over`):
+
+- an outage (5xx, overload, a timeout or a dropped connection, 429 once the retries ran
+  out: the ProviderError is `retryable`) fails over;
+- a provider that cannot serve this request at all (401/403: its key; 402/429 quota;
+  404: its model name; no key set) fails over too: the request itself is fine, and the
+  chain is the person's own list of alternatives; the warning names the cause;
+- a request the provider rejects as invalid (400, 413, 422, or an invalid_request_error
+  event) does not: it is a bug in Baton or a setting of that provider (a parameter the
+  model refuses), another vendor would only hide it, and the run fails with the
+  provider's own message;
+- a refusal (ProviderRefused) ends the run with the reason, "declined by <provider>":
+  sending what one vendor declined to the next would launder the refusal;
+- ContextTooLong goes up untouched, to context management.
+
+Before every turn the history is converted for the provider it goes to
+(pairing.for_provider): turns another provider wrote lose what only that one can read
+and get call ids this one accepts.
 """
 
 from __future__ import annotations
@@ -12,11 +30,24 @@ import logging
 import time
 
 from ..config import Config, ProviderConfig
-from ..errors import ConfigError, ProviderError, ProviderUnavailable
+from ..errors import (ConfigError, ContextTooLong, ProviderError, ProviderRefused,
+                      ProviderUnavailable)
 from .base import (Capabilities, Message, OnDelta, Provider, StopReason, ToolResult, ToolSpec,
                    Turn, TurnRequest)
+from .pairing import for_provider
+from .pricing import budget_problem, cost_text
 
 log = logging.getLogger(__name__)
+
+# What a provider answers when the request itself is at fault (see the module docstring).
+REQUEST_REJECTED = frozenset({400, 413, 422})
+
+
+def fails_over(e: ProviderError) -> bool:
+    """Whether the next provider of a role's chain gets the request that failed with `e`."""
+    if isinstance(e, (ProviderRefused, ContextTooLong)):
+        return False
+    return e.retryable or e.status not in REQUEST_REJECTED
 
 
 def build_provider(name: str, cfg: ProviderConfig, config: Config) -> Provider:
@@ -59,12 +90,25 @@ class FailoverProvider:
         order = list(range(self._first, len(self.providers))) + list(range(self._first))
         for i in order:
             provider = self.providers[i]
+            sent = request.model_copy(update={"messages": for_provider(
+                request.messages, provider.name, provider.capabilities)})
             try:
-                turn = await provider.complete(request, on_delta)
+                turn = await provider.complete(sent, on_delta)
+            except ContextTooLong:
+                raise
+            except ProviderRefused as e:
+                raise ProviderRefused(f"{self.role}: declined by {provider.name}: {e}",
+                                      provider=provider.name, status=e.status) from e
             except ProviderError as e:
-                log.warning("%s: provider %s failed: %s", self.role, provider.name, e)
                 failures.append(f"{provider.name}: {e}")
                 last = e
+                if not fails_over(e):
+                    raise ProviderError(
+                        f"{self.role}: " + "; ".join(failures) + " (the provider rejected the "
+                        "request as invalid: not sent to another provider, as it would only "
+                        "hide a bug or a setting of this one)", provider=provider.name,
+                        status=e.status) from e
+                log.warning("%s: provider %s failed: %s", self.role, provider.name, e)
                 continue
             if failures and i != self._first:
                 log.warning("%s: failed over to %s; it goes first for this agent's next turns",
@@ -75,7 +119,8 @@ class FailoverProvider:
         assert last is not None  # a chain is never empty (config validation)
         if len(failures) == 1:
             raise ProviderError(f"{self.role}: {failures[0]}", provider=last.provider,
-                                retryable=last.retryable, retry_after=last.retry_after) from last
+                                retryable=last.retryable, retry_after=last.retry_after,
+                                status=last.status) from last
         raise ProviderUnavailable(f"{self.role}: every provider failed: " + "; ".join(failures),
                                   retryable=last.retryable) from last
 
@@ -95,6 +140,11 @@ class Registry:
         return self._built[name]
 
     def for_role(self, role: str) -> FailoverProvider:
+        """The role's chain; refused while a cost budget is set that it could not keep,
+        before the run's first model call rather than half-way (pricing.budget_problem)."""
+        problem = budget_problem(self.config)
+        if problem:
+            raise ConfigError(problem)
         return FailoverProvider(role, [self.provider(n) for n in self.config.chain(role)])
 
 
@@ -144,7 +194,7 @@ async def probe(provider: Provider, timeout_s: float = 90.0) -> str:
     what = (f"{second.model or provider.name}, {took:.1f} s, {usage.input_tokens} in / "
             f"{usage.output_tokens} out tokens"
             f"{f', {usage.cached_tokens} cached' if usage.cached_tokens else ''}, "
-            f"${usage.cost_usd:.5f}")
+            f"{cost_text(usage, 5)}")
     if second.stop == StopReason.END_TURN and "pong" in second.text.lower():
         return f"ok: tool call and result round trip ({what})"
     return (f"partial: the tool call worked but the answer after its result was unexpected "
