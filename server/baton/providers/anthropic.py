@@ -6,24 +6,40 @@ history interrupted mid-turn is repaired before it is sent; prompt caching needs
 `cache_control` breakpoints; an `overloaded_error` can arrive mid-stream after HTTP 200,
 which the SDK neither retries nor maps to 529, so `retry.py` handles it.
 
-Config extras: `cache` (default true), `thinking_budget` (tokens; enables extended
-thinking, whose blocks are replayed through `provider_state`), `temperature`, `prices`,
-`retry_base_s`, `retry_max_s`.
+Thinking: a turn's content blocks (`thinking` with its `signature`, `redacted_thinking`,
+text, `tool_use`) go back exactly as they came, in their order: their signatures are
+checked, and once thinking is interleaved with tool calls a reordered or merged turn is a
+400. The ordered list is kept in `provider_state`. How a model thinks by default, and which
+fields it refuses, comes from models.py. Stop reasons that are not an answer: `pause_turn`
+continues the same turn (the partial turn is sent back, a bounded number of times);
+`refusal` raises ProviderRefused; `model_context_window_exceeded` and the 400 "prompt is
+too long" raise ContextTooLong; a 400 "input length and `max_tokens` exceed context limit"
+(older models) is retried once with the room there is.
+
+Config extras: `cache` (default true), `thinking` ("adaptive", "off" or a budget in
+tokens), `effort` (low|medium|high|xhigh|max), `temperature`, `prices`, `retry_base_s`,
+`retry_max_s`.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..config import ProviderConfig
-from ..errors import ProviderError
+from ..errors import ContextTooLong, ProviderError, ProviderRefused
 from .base import (Capabilities, Message, OnDelta, StopReason, ToolCall, ToolResult, Turn,
                    TurnRequest, Usage)
+from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
 from .retry import RetryPolicy, Sleep, guard_delta, with_retries
+from .transport import client_options
 from .toolargs import parse_arguments
 
 log = logging.getLogger(__name__)
@@ -42,6 +58,15 @@ STATE_KEY = "anthropic"
 COUNTED_PARAMS = frozenset({"model", "messages", "system", "tools", "thinking", "tool_choice",
                             "output_config"})
 EPHEMERAL = {"type": "ephemeral"}
+# pause_turn continuations inside one turn; past them the turn is handed back paused and
+# the loop's next turn continues it from the history.
+MAX_PAUSES = 4
+# A turn's blocks are kept for replay up to this size (128k output tokens is ~0.6 MB):
+# a bound against a hostile server, not a limit a model reaches.
+MAX_STATE_CHARS = 4_000_000
+TOO_LONG = re.compile(r"prompt is too long", re.IGNORECASE)
+# "input length and `max_tokens` exceed context limit: 197461 + 8192 > 200000, ..."
+OVER_LIMIT = re.compile(r"exceed context limit: (\d+) \+ (\d+) > (\d+)")
 
 
 def _tool_result_block(r: ToolResult) -> dict[str, Any]:
@@ -53,10 +78,17 @@ def _tool_result_block(r: ToolResult) -> dict[str, Any]:
 
 
 def _assistant_blocks(m: Message) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
     state = (m.provider_state or {}).get(STATE_KEY) or {}
-    # Thinking blocks go back verbatim (their signatures are checked) and first.
-    blocks += [b for b in state.get("thinking", []) if isinstance(b, dict)]
+    content = state.get("content")
+    if isinstance(content, list) and content:
+        blocks = [copy.deepcopy(b) for b in content if isinstance(b, dict)]
+        if [b.get("id") for b in blocks if b.get("type") == "tool_use"] == \
+                [c.id for c in m.tool_calls]:
+            return blocks  # the model's own turn, as it came
+        log.warning("stored content of an assistant turn does not match its tool calls; "
+                    "sending the turn rebuilt without its thinking")
+    # A turn kept before the ordered list was (thinking first), or one without thinking.
+    blocks = [copy.deepcopy(b) for b in state.get("thinking", []) if isinstance(b, dict)]
     if m.text:
         blocks.append({"type": "text", "text": m.text})
     for c in m.tool_calls:
@@ -91,11 +123,12 @@ def translate_messages(messages: list[Message]) -> list[dict[str, Any]]:
     return out
 
 
-def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int) -> dict[str, Any]:
+def build_params(request: TurnRequest, cfg: ProviderConfig, settings: InForce) -> dict[str, Any]:
     """The Messages API request body for one turn (golden-tested)."""
     extra = cfg.model_extra or {}
     cache = bool(extra.get("cache", True))
-    params: dict[str, Any] = {"model": cfg.model, "max_tokens": max_tokens}
+    params: dict[str, Any] = {"model": cfg.model,
+                              "max_tokens": request.max_output_tokens or settings.max_output_tokens}
     if request.system:
         system: dict[str, Any] = {"type": "text", "text": request.system}
         if cache:
@@ -114,25 +147,65 @@ def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int) -> 
         if last.get("type") in ("text", "tool_result"):
             last["cache_control"] = EPHEMERAL
     params["messages"] = messages
-    budget = extra.get("thinking_budget")
-    if budget:
-        params["thinking"] = {"type": "enabled", "budget_tokens": int(budget)}
-        # The API wants room for an answer beyond the thinking budget.
-        params["max_tokens"] = max(max_tokens, int(budget) + 4096)
-    elif "temperature" in extra:  # extended thinking refuses a temperature
-        params["temperature"] = float(extra["temperature"])
+    if settings.thinking is not None:
+        params["thinking"] = dict(settings.thinking)
+        budget = settings.thinking.get("budget_tokens")
+        if budget:  # thinking counts inside max_tokens: leave room for an answer
+            params["max_tokens"] = max(params["max_tokens"], int(budget) + 4096)
+    if settings.effort:
+        params["output_config"] = {"effort": settings.effort}
+    if settings.temperature is not None:
+        params["temperature"] = settings.temperature
     return params
+
+
+def _wire(b: dict[str, Any]) -> dict[str, Any]:
+    """A streamed block as the API takes it back (tool_use with its parsed input)."""
+    block = {k: v for k, v in b.items() if not k.startswith("_")}
+    if block["type"] == "tool_use" and b.get("_json"):
+        block["input"] = parse_arguments(b["_json"])[0]
+    return block
+
+
+def _continued(params: dict[str, Any], blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The request that lets a paused turn go on: the same one with the turn so far as the
+    last assistant message (documented for pause_turn)."""
+    messages = list(params["messages"])
+    if messages and messages[-1]["role"] == "assistant":
+        messages[-1] = {"role": "assistant", "content": messages[-1]["content"] + blocks}
+    else:
+        messages.append({"role": "assistant", "content": blocks})
+    return params | {"messages": messages}
+
+
+@dataclass
+class _Streamed:
+    """One response's blocks as they came (tool_use input parsed), and how it ended."""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    stop: str | None = None
+    stop_details: dict[str, Any] | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+class _OverLimit(ProviderError):
+    """input + max_tokens exceed the window of a model that says so with a 400."""
+
+    def __init__(self, room: int, message: str, provider: str) -> None:
+        super().__init__(message, provider=provider)
+        self.room = room
 
 
 class AnthropicProvider:
     def __init__(self, name: str, cfg: ProviderConfig, *, http_client: Any = None) -> None:
-        extra = cfg.model_extra or {}
         self.name = name
         self.cfg = cfg
+        self.settings = in_force(name, cfg)
+        for note in self.settings.notes:
+            log.warning("provider %s: %s", name, note)
         self.capabilities = Capabilities(
-            max_output_tokens=cfg.max_output_tokens or 8192,
-            context_window=cfg.context_window or 200_000,
-            reasoning_replay=bool(extra.get("thinking_budget")))
+            max_output_tokens=self.settings.max_output_tokens,
+            context_window=self.settings.context_window,
+            reasoning_replay=self.settings.thinks)
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None  # tests replace the backoff sleep
@@ -145,7 +218,8 @@ class AnthropicProvider:
             key = self.cfg.api_key()
             self._client = anthropic.AsyncAnthropic(
                 api_key=key.get_secret_value() if key else None, base_url=self.cfg.base_url,
-                timeout=self.cfg.timeout_s, max_retries=0, http_client=self._http_client)
+                max_retries=0,
+                **client_options(self.cfg, anthropic.DefaultAsyncHttpxClient, self._http_client))
         return self._client
 
     async def count_tokens(self, request: TurnRequest) -> int | None:
@@ -153,7 +227,7 @@ class AnthropicProvider:
         separately); None when it fails, and the caller estimates."""
         import anthropic
         import httpx2
-        params = build_params(request, self.cfg, self.capabilities.max_output_tokens)
+        params = build_params(request, self.cfg, self.settings)
         counted = {k: v for k, v in params.items() if k in COUNTED_PARAMS}
         try:
             return int((await self._sdk().messages.count_tokens(**counted)).input_tokens)
@@ -165,8 +239,7 @@ class AnthropicProvider:
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         import anthropic
         import httpx2
-        max_tokens = request.max_output_tokens or self.capabilities.max_output_tokens
-        params = build_params(request, self.cfg, max_tokens)
+        params = build_params(request, self.cfg, self.settings)
         transient = (anthropic.APIConnectionError, httpx2.TransportError)
         kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
                                   "transient": transient}
@@ -175,26 +248,50 @@ class AnthropicProvider:
         if (key := self.cfg.api_key()) is not None:
             kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
+        turn = _Streamed()
+        shrunk = False
         try:
-            return await with_retries(lambda: self._stream(params, delta), **kwargs)
+            for _ in range(MAX_PAUSES + 1):
+                sent = _continued(params, [_wire(b) for b in turn.blocks]) if turn.blocks \
+                    else params
+                try:
+                    part = await with_retries(partial(self._stream, sent, delta), **kwargs)
+                except _OverLimit as e:
+                    if shrunk:
+                        raise
+                    # Older models refuse max_tokens beyond the window instead of stopping
+                    # at it: ask for the room there is, once.
+                    log.warning("provider %s: %s; asking for %d output tokens", self.name, e,
+                                e.room)
+                    params["max_tokens"], shrunk = e.room, True
+                    continue
+                turn.blocks += part.blocks
+                turn.stop, turn.stop_details = part.stop, part.stop_details
+                turn.usage = turn.usage + part.usage
+                if part.stop != "pause_turn":
+                    break
         except ProviderError as e:
             if self.cfg.api_key() is None and not e.retryable:
                 # The SDK looked for other credentials; say which variable Baton reads.
-                raise ProviderError(f"{e} (no API key: ${self.cfg.key_env()} is not set)",
-                                    provider=self.name) from e
+                raise type(e)(f"{e} (no API key: ${self.cfg.key_env()} is not set)",
+                              provider=self.name) from e
             raise
+        return self._turn(turn)
 
-    async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:
+    async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> _Streamed:
+        import anthropic
         blocks: dict[int, dict[str, Any]] = {}
-        usage = Usage()
-        stop_raw: str | None = None
+        out = _Streamed()
         finished = False
-        stream = await self._sdk().messages.create(**params, stream=True)
+        try:
+            stream = await self._sdk().messages.create(**params, stream=True)
+        except anthropic.BadRequestError as e:
+            raise self._bad_request(e, params) from e
         async with stream:  # closing the stream drops the connection on cancel
             async for ev in stream:
                 kind = ev.type
                 if kind == "message_start":
-                    usage = _usage(ev.message.usage, usage)
+                    out.usage = _usage(ev.message.usage, out.usage)
                 elif kind == "content_block_start":
                     cb = ev.content_block.to_dict()
                     cb["_json"] = ""
@@ -212,21 +309,50 @@ class AnthropicProvider:
                     elif d.type == "signature_delta":
                         b["signature"] = d.signature
                 elif kind == "message_delta":
-                    stop_raw = ev.delta.stop_reason or stop_raw
-                    usage = _usage(ev.usage, usage)
+                    out.stop = ev.delta.stop_reason or out.stop
+                    details = getattr(ev.delta, "stop_details", None)
+                    if details is not None:
+                        out.stop_details = details.to_dict()
+                    out.usage = _usage(ev.usage, out.usage)
                 elif kind == "message_stop":
                     finished = True
         if not finished:
             raise ProviderError("the stream ended before the message was complete",
                                 provider=self.name, retryable=True)
-        return self._turn([blocks[i] for i in sorted(blocks)], stop_raw, usage)
+        out.blocks = [blocks[i] for i in sorted(blocks)]
+        return out
 
-    def _turn(self, blocks: list[dict[str, Any]], stop_raw: str | None, usage: Usage) -> Turn:
+    def _bad_request(self, e: Any, params: dict[str, Any]) -> Exception:
+        """A 400 that says the conversation does not fit, as context management's error."""
+        text = str(getattr(e, "message", "") or e)
+        if TOO_LONG.search(text):
+            return ContextTooLong(f"the conversation does not fit {self.cfg.model}'s context "
+                                  f"window: HTTP 400: {text}", provider=self.name)
+        over = OVER_LIMIT.search(text)
+        if over:
+            used, limit = int(over.group(1)), int(over.group(3))
+            # Numbers from the server: never more than was asked for.
+            room = min(limit - used, int(params["max_tokens"]) - 1)
+            budget = int((params.get("thinking") or {}).get("budget_tokens") or 0)
+            if room >= budget + 1024:
+                return _OverLimit(room, f"HTTP 400: {text}", self.name)
+            return ContextTooLong(f"the conversation leaves {self.cfg.model} no room to answer: "
+                                  f"HTTP 400: {text}", provider=self.name)
+        return e
+
+    def _turn(self, streamed: _Streamed) -> Turn:
+        blocks, stop_raw = streamed.blocks, streamed.stop
+        if stop_raw == "refusal":
+            raise ProviderRefused(_refusal(self.cfg.model, streamed), provider=self.name)
+        if stop_raw == "model_context_window_exceeded":
+            raise ContextTooLong(f"the conversation filled {self.cfg.model}'s context window "
+                                 "before the answer was complete", provider=self.name)
         stop = STOP_REASONS.get(stop_raw or "end_turn", StopReason.END_TURN)
         text_parts: list[str] = []
         calls: list[ToolCall] = []
-        thinking: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
         for i, b in enumerate(blocks):
+            block = _wire(b)
             if b["type"] == "text":
                 text_parts.append(b.get("text", ""))
             elif b["type"] == "tool_use":
@@ -238,17 +364,35 @@ class AnthropicProvider:
                                "run. Issue it again, with smaller arguments if they were large.")
                 calls.append(ToolCall(id=b["id"], name=b["name"],
                                       arguments={} if invalid else args, invalid=invalid))
-            elif b["type"] in ("thinking", "redacted_thinking"):
-                thinking.append({k: v for k, v in b.items() if not k.startswith("_")})
+                block["input"] = {} if invalid else args
+            kept.append(block)
         if stop_raw not in STOP_REASONS and stop_raw is not None:
             log.warning("provider %s: unknown stop reason %r, treated as end of turn",
                         self.name, stop_raw)
         if calls and stop == StopReason.END_TURN:
             stop = StopReason.TOOL_USE
-        usage = priced(usage, self.prices)
+        usage = priced(streamed.usage, self.prices)
         return Turn(text="".join(text_parts), tool_calls=calls, stop=stop, usage=usage,
                     provider=self.name, model=self.cfg.model,
-                    provider_state={STATE_KEY: {"thinking": thinking}} if thinking else None)
+                    provider_state=self._state(kept))
+
+    def _state(self, blocks: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The turn's ordered blocks, when they hold more than its text and calls say."""
+        if all(b["type"] in ("text", "tool_use") for b in blocks):
+            return None
+        if len(json.dumps(blocks, ensure_ascii=False)) > MAX_STATE_CHARS:
+            log.warning("provider %s: a turn of more than %d characters of content blocks is "
+                        "not kept for replay", self.name, MAX_STATE_CHARS)
+            return None
+        return {STATE_KEY: {"content": blocks}}
+
+
+def _refusal(model: str, streamed: _Streamed) -> str:
+    details = streamed.stop_details or {}
+    why = ", ".join(str(details[k]) for k in ("category", "explanation") if details.get(k))
+    said = "".join(b.get("text", "") for b in streamed.blocks if b["type"] == "text").strip()
+    return (f"{model} declined the request (stop reason refusal{': ' + why if why else ''})"
+            + (f"; it said: {said[:300]}" if said else ""))
 
 
 def _usage(u: Any, prev: Usage) -> Usage:
