@@ -68,7 +68,7 @@ def _lsp_log(tmp: Path) -> str:
 def test_scenarios_found() -> None:
     assert {"plan_accept", "reject", "revise", "permission", "question", "revert", "checkhealth",
             "steer_followup", "review_mode", "code_action", "typing_focus", "typing_race",
-            "units", "restart"} <= set(SCENARIO_NAMES)
+            "units", "restart", "show"} <= set(SCENARIO_NAMES)
 
 
 @pytest.mark.parametrize("scenario", SCENARIO_NAMES)

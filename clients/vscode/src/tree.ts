@@ -8,6 +8,7 @@ import * as vscode from "vscode";
 import type { BatonClient } from "./client";
 import { ContextKeys } from "./contextKeys";
 import { allows, isTerminal, ServerCommand, type RunChanged, type RunSummary } from "./protocol";
+import { runFolder } from "./runDocuments";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
 import { stateLabel } from "./status";
@@ -75,14 +76,17 @@ function usageText(usages: Record<string, number>[]): string {
   return `${tokens(sum("input_tokens") + sum("output_tokens"))} tokens${cost > 0 ? ` · $${cost.toFixed(4)}` : ""}`;
 }
 
+/**
+ * A workspace-relative path the server reported (a finding's path is the reviewer model's) as a
+ * file of the workspace; one that would leave it (absolute, `..`) gets no link.
+ */
 function workspaceFile(relative: string): vscode.Uri | undefined {
   const root = vscode.workspace.workspaceFolders?.[0]?.uri;
-  return root === undefined ? undefined : vscode.Uri.joinPath(root, ...relative.split("/"));
-}
-
-/** The run's folder, where plan.md, answer.md and changes.diff are. */
-function runFile(runId: string, name: string): vscode.Uri | undefined {
-  return workspaceFile(`.baton/runs/${runId}/${name}`);
+  const parts = relative.split(/[\\/]/);
+  if (root === undefined || /^([a-zA-Z]:|[\\/])/.test(relative) || parts.includes("..")) {
+    return undefined;
+  }
+  return vscode.Uri.joinPath(root, ...parts);
 }
 
 function open(uri: vscode.Uri | undefined, title: string, options: vscode.TextDocumentShowOptions = {}): vscode.Command | undefined {
@@ -268,7 +272,8 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     }
     // While the plan waits, its waiting item opens it.
     if ((run.planUri || run.route === "plan") && !allows(run, "accept")) {
-      const plan = run.planUri ? vscode.Uri.parse(run.planUri) : runFile(runId, "plan.md");
+      const folder = runFolder(run);
+      const plan = run.planUri ? vscode.Uri.parse(run.planUri) : folder && vscode.Uri.joinPath(folder, "plan.md");
       const item = new vscode.TreeItem("Plan");
       item.iconPath = new vscode.ThemeIcon("book");
       const command = open(plan, "Open plan", { preview: true });
@@ -389,40 +394,28 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     item.id = `${runId}/waiting/${what}`;
     item.contextValue = `waiting-${what}`;
     item.iconPath = new vscode.ThemeIcon("bell-dot", new vscode.ThemeColor("list.warningForeground"));
+    // A click brings back what waits, as the status item's does (the prompt, the plan beside the code, changes.diff).
+    item.command = { command: "baton.ui.showWaiting", title: "Show what waits", arguments: [runId] };
     switch (what) {
       case "permission": {
         const permission = run?.permission;
         item.label = `Permission: ${oneLine(permission?.text ?? "waiting for you")}`;
         item.description = permission?.kind ?? "";
         item.tooltip = permission?.text ?? "";
-        // The prompt itself (with what would be written) is the status item's: the same command brings it back.
-        item.command = { command: "baton.ui.showWaiting", title: "Answer permission", arguments: [runId] };
         break;
       }
       case "question":
         item.label = `Question: ${oneLine(run?.question?.text ?? "waiting for your answer")}`;
         item.tooltip = run?.question?.text ?? "";
-        item.command = { command: "baton.ui.answerQuestion", title: "Answer question", arguments: [runId] };
         break;
-      case "plan": {
+      case "plan":
         item.label = run?.route === "edit" ? "Review the change" : "Review the plan";
         item.description = "accept, revise or reject";
-        const plan = run?.planUri ? vscode.Uri.parse(run.planUri) : runFile(runId, "plan.md");
-        const command = open(plan, "Open plan", { preview: false, viewColumn: vscode.ViewColumn.Beside });
-        if (command) {
-          item.command = command;
-        }
         break;
-      }
-      case "changes": {
+      case "changes":
         item.label = "Review the changes";
         item.description = run?.held ? `${run.held} held` : "apply or reject";
-        const command = open(runFile(runId, "changes.diff"), "Open changes");
-        if (command) {
-          item.command = command;
-        }
         break;
-      }
     }
     return item;
   }
@@ -442,6 +435,9 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       what === "steps" || what === "usage" ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.Expanded,
     );
     item.id = `${runId}/${what}`;
+    if (what === "files") {
+      item.contextValue = "files-changed"; // its inline action shows the run's changes as one diff
+    }
     item.iconPath = new vscode.ThemeIcon({ files: "files", findings: "checklist", usage: "dashboard", steps: "list-ordered" }[what]);
     return item;
   }

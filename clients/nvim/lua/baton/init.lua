@@ -265,7 +265,7 @@ function M.runs()
       return ui.notify('no runs yet', vim.log.levels.INFO)
     end
     table.sort(list, function(a, b)
-      return tostring(a.createdAt or '') > tostring(b.createdAt or '')
+      return (tonumber(a.createdAt) or 0) > (tonumber(b.createdAt) or 0)
     end)
     ui.select_run(list, function(choice)
       if choice then

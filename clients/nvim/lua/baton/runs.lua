@@ -20,6 +20,8 @@ M.TERMINAL = { done = true, rejected = true, failed = true, cancelled = true }
 ---@field held integer?  the agent's hunks held back after a conflict, in changes.diff
 ---@field actions string[]?  what the server says the person may do with the run now
 ---@field verify {passed: boolean, summary: string}?  the last verification of its change
+---@field summary {text: string, files: string[]?, verdict: string?, findings: integer?}?  what it did (at its end)
+---@field createdAt number?  when it was created (epoch seconds)
 ---@field client_id integer?
 ---@field seq integer  order of the last change seen
 
@@ -38,12 +40,12 @@ function M.update(notice, client_id)
   run = run or { runId = notice.runId }
   -- Optional fields describe the current state only: a question or error of an
   -- earlier state must not linger (vim.NIL from JSON null counts as absent).
-  for _, key in ipairs({ 'state', 'route', 'task', 'planUri', 'answerUri', 'question', 'error', 'reason', 'usage', 'held', 'actions', 'verify' }) do
+  for _, key in ipairs({ 'state', 'route', 'task', 'planUri', 'answerUri', 'question', 'error', 'reason', 'usage', 'held', 'actions', 'verify', 'summary', 'createdAt' }) do
     local value = notice[key]
     if value == vim.NIL then
       value = nil
     end
-    if key == 'route' or key == 'task' or key == 'planUri' or key == 'answerUri' then
+    if key == 'route' or key == 'task' or key == 'planUri' or key == 'answerUri' or key == 'createdAt' then
       run[key] = value or run[key]
     else
       run[key] = value
@@ -77,6 +79,7 @@ function M.merge(list, client_id)
         seq = -1e9 + seq,
         createdAt = item.createdAt,
         actions = type(item.actions) == 'table' and item.actions or nil,
+        summary = type(item.summary) == 'table' and item.summary or nil,
       }
     end
   end

@@ -79,6 +79,11 @@ function M.on_run_changed(notice, client_id)
     elseif run.reason and (run.state == 'rejected' or run.state == 'cancelled') then
       detail = detail .. ': ' .. run.reason
     end
+    -- What the run did, where the person looks when it ends or waits to be applied.
+    local did = M.summary_line(run.summary)
+    if did and (runs.TERMINAL[run.state] or run.state == 'awaiting_apply') then
+      detail = ('%s — %s (:Baton show for details)'):format(detail, did)
+    end
     M.notify(head .. detail, spec[1])
   else
     M.notify(head .. run.state, levels.DEBUG)
@@ -235,69 +240,159 @@ function M.on_exit(code, signal, _)
   end
 end
 
-local function render_value(lines, key, value, indent)
-  local pad = string.rep('  ', indent)
-  if type(value) == 'table' then
-    if vim.islist(value) and #value > 0 and type(value[1]) ~= 'table' then
-      table.insert(lines, ('%s- %s: %s'):format(pad, key, table.concat(vim.tbl_map(tostring, value), ', ')))
-    else
-      table.insert(lines, ('%s- %s:'):format(pad, key))
-      local keys = vim.tbl_keys(value)
-      table.sort(keys, function(a, b)
-        return tostring(a) < tostring(b)
-      end)
-      for _, k in ipairs(keys) do
-        render_value(lines, tostring(k), value[k], indent + 1)
-      end
-    end
-  elseif value ~= vim.NIL then
-    local text = tostring(value)
-    if text:find('\n') then
-      table.insert(lines, ('%s- %s:'):format(pad, key))
-      for _, l in ipairs(vim.split(text, '\n', { plain = true })) do
-        table.insert(lines, pad .. '    ' .. l)
-      end
-    else
-      table.insert(lines, ('%s- %s: %s'):format(pad, key, text))
-    end
+--- A run's creation time (epoch seconds) as a person reads it.
+---@param epoch number?
+---@return string?
+function M.date(epoch)
+  if type(epoch) ~= 'number' or epoch <= 0 then
+    return nil
+  end
+  return os.date('%Y-%m-%d %H:%M', math.floor(epoch))
+end
+
+local function given(value)
+  if value == nil or value == vim.NIL or value == '' then
+    return nil
+  end
+  return value
+end
+
+local function tokens(n)
+  return n >= 1000 and ('%.1fk'):format(n / 1000) or tostring(n)
+end
+
+--- "1.2k tokens, $0.0012" for one role's usage (or a sum of them).
+local function usage_text(u)
+  local cost = tonumber(u.cost_usd) or 0
+  local text = tokens((tonumber(u.input_tokens) or 0) + (tonumber(u.output_tokens) or 0)) .. ' tokens'
+  return cost > 0 and ('%s, $%.4f'):format(text, cost) or text
+end
+
+--- What a run did, in one line: "hello() greets by name. 1 file changed (hello.py) ·
+--- review: approved · 1 finding" (the `summary` of runChanged, baton.runs and baton.run.show).
+---@param summary table?
+---@return string?
+function M.summary_line(summary)
+  if type(summary) ~= 'table' then
+    return nil
+  end
+  local parts = {}
+  local files = type(summary.files) == 'table' and summary.files or {}
+  if #files > 0 then
+    local names = table.concat(vim.list_slice(files, 1, 3), ', ') .. (#files > 3 and ', …' or '')
+    table.insert(parts, ('%d file%s changed (%s)'):format(#files, #files == 1 and '' or 's', names))
+  end
+  local verdict = given(summary.verdict)
+  if verdict then
+    table.insert(parts, 'review: ' .. (verdict == 'approve' and 'approved' or 'changes requested'))
+  end
+  local findings = tonumber(summary.findings) or 0
+  if findings > 0 then
+    table.insert(parts, ('%d finding%s'):format(findings, findings == 1 and '' or 's'))
+  end
+  local text = given(summary.text) and vim.trim(tostring(summary.text):gsub('%s+', ' ')) or nil
+  local tail = table.concat(parts, ' · ')
+  if text and tail ~= '' then
+    return (text:match('[.!?]$') and text or text .. '.') .. ' ' .. tail
+  end
+  return text or (tail ~= '' and tail or nil)
+end
+
+local function section(lines, title, body)
+  if #body > 0 then
+    vim.list_extend(lines, { '', '## ' .. title, '' })
+    vim.list_extend(lines, body)
   end
 end
 
---- Renders the result of `baton.run.show` as Markdown lines.
+--- "- item" lines for a list field of the run (nothing when it is not a list).
+local function bullets(list, keep)
+  local out = {}
+  for _, item in ipairs(type(list) == 'table' and list or {}) do
+    if not keep or keep(item) then
+      table.insert(out, '- ' .. tostring(item))
+    end
+  end
+  return out
+end
+
+local function text_lines(text)
+  return given(text) and vim.split(tostring(text), '\n', { plain = true }) or {}
+end
+
+--- Renders the result of `baton.run.show` as Markdown a person reads: what the run is
+--- and did, what waits, its plan or answer, files, findings, usage and steps; no raw
+--- fields (times are dates, the messages Baton sent the agents stay in the transcript).
 ---@param run table
 ---@return string[]
 function M.render_run(run)
-  local lines = { ('# %s'):format(run.task or run.runId or 'run') , '' }
-  local first = { 'runId', 'state', 'route', 'parentRunId', 'createdAt' }
-  for _, key in ipairs(first) do
-    if run[key] ~= nil and run[key] ~= vim.NIL then
-      table.insert(lines, ('- %s: %s'):format(key, tostring(run[key])))
+  local lines = { ('# %s'):format(given(run.task) or run.runId or 'run'), '' }
+  local function field(label, value)
+    if given(value) then
+      table.insert(lines, ('- %s: %s'):format(label, tostring(value)))
     end
   end
-  local plan = run.plan
-  if type(plan) == 'string' and plan ~= '' then
-    vim.list_extend(lines, { '', '## Plan', '' })
-    vim.list_extend(lines, vim.split(plan, '\n', { plain = true }))
+  field('State', run.state and tostring(run.state):gsub('_', ' '))
+  local route = given(run.route)
+  field('Route', route and (route .. (given(run.routeReason) and (' (' .. run.routeReason .. ')') or '')))
+  field('Started', M.date(run.createdAt))
+  field('Run', run.runId)
+  field('Follow-up of', run.parentRunId)
+  field('Error', run.error)
+  field('Held back', given(run.held) and run.held ~= 0 and (run.held .. ' hunk(s) in changes.diff') or nil)
+  field('Reverted', run.reverted == true and 'yes' or nil)
+
+  local summary = {}
+  local line = M.summary_line(run.summary)
+  if line then
+    table.insert(summary, line)
   end
-  local rest = {}
-  for key in pairs(run) do
-    if not vim.tbl_contains(first, key) and key ~= 'plan' and key ~= 'task' then
-      table.insert(rest, key)
+  section(lines, 'Summary', summary)
+
+  local waiting = {}
+  if type(run.question) == 'table' and given(run.question.text) then
+    table.insert(waiting, 'Question: ' .. run.question.text)
+    if type(run.question.options) == 'table' and #run.question.options > 0 then
+      table.insert(waiting, 'Options: ' .. table.concat(run.question.options, ', '))
     end
   end
-  table.sort(rest)
-  for _, key in ipairs(rest) do
-    local section = {}
-    render_value(section, key, run[key], 0)
-    if #section > 0 then
-      vim.list_extend(lines, { '', '## ' .. key, '' })
-      section[1] = section[1]:gsub('^%- ' .. vim.pesc(key) .. ':%s?', '')
-      if section[1] == '' then
-        table.remove(section, 1)
-      end
-      vim.list_extend(lines, section)
+  section(lines, 'Waiting for you', waiting)
+  -- Quoted, so the plan's own headings stay inside its section.
+  section(lines, 'Plan', vim.tbl_map(function(l)
+    return l == '' and '>' or '> ' .. l
+  end, text_lines(run.plan)))
+  section(lines, 'Answer', text_lines(run.answer))
+
+  section(lines, 'Files changed', bullets(run.files))
+
+  local findings = {}
+  local reviews = type(run.reviews) == 'table' and run.reviews or {}
+  local last = reviews[#reviews]
+  if type(last) == 'table' then
+    table.insert(findings, 'Verdict: ' .. (last.verdict == 'approve' and 'approved' or 'changes requested'))
+    for _, f in ipairs(type(last.findings) == 'table' and last.findings or {}) do
+      table.insert(findings, ('- %s:%s [%s] %s'):format(f.path, f.line, f.severity, tostring(f.message):gsub('%s+', ' ')))
     end
   end
+  section(lines, 'Review', findings)
+
+  if type(run.verify) == 'table' then
+    section(lines, 'Verify', { ('%s: %s'):format(run.verify.passed and 'passed' or 'did not pass', run.verify.summary or '') })
+  end
+
+  local usage = {}
+  local roles = vim.tbl_keys(type(run.usage) == 'table' and run.usage or {})
+  table.sort(roles)
+  for _, role in ipairs(roles) do
+    table.insert(usage, ('- %s: %s'):format(role, usage_text(run.usage[role])))
+  end
+  section(lines, 'Usage', usage)
+
+  section(lines, 'Follow-ups', bullets(run.children))
+  -- "12:00:01 to planner: …" is a message Baton sent an agent (a prompt): not a step.
+  section(lines, 'Steps', bullets(run.events, function(step)
+    return not tostring(step):match('^%S+ to %S+: ')
+  end))
   return lines
 end
 
@@ -326,8 +421,8 @@ function M.select_run(list, on_choice)
     prompt = 'Baton runs',
     kind = 'baton.run',
     format_item = function(run)
-      return ('%-18s %-5s %s  (%s)'):format(run.state or '?', run.route ~= vim.NIL and run.route or '-',
-        short(run.task), run.runId)
+      return ('%-18s %-5s %-16s %s  (%s)'):format(run.state or '?', run.route ~= vim.NIL and run.route or '-',
+        M.date(run.createdAt) or '', short(run.task), run.runId)
     end,
   }, on_choice)
 end
