@@ -60,6 +60,7 @@ HARDER_TARGETS = (0.3, 0.15)  # after the provider said "too long" once, twice
 MAX_RETRIES = len(HARDER_TARGETS)
 KEEP_RECENT = 3  # assistant turns (with their results) kept whole, when that is enough
 RESULT_HEAD = 400  # characters of a compacted tool result kept, after its note
+STUB_MAX = 1_000  # a compacted result's length at most (note, call, head); longer ones compact
 ARGUMENT_CHARS = 300  # a string argument of an older call longer than this is replaced
 TEXT_CHARS = 1_000  # older assistant text, and (hardest) older notes, cut to this
 CUT_NOTE = " [… the rest compacted to save context]"
@@ -139,8 +140,9 @@ def _argument_stub(value: str) -> str:
 
 
 def _cut(text: str) -> str | None:
-    """Older text cut to TEXT_CHARS with a note; None if it is short or already cut."""
-    if len(text) <= TEXT_CHARS or text.endswith(CUT_NOTE):
+    """Older text cut to TEXT_CHARS with a note; None if it is short (or already cut: by
+    its length, never by its words, which a file or a model could imitate)."""
+    if len(text) <= TEXT_CHARS + len(CUT_NOTE):
         return None
     return text[:TEXT_CHARS] + CUT_NOTE
 
@@ -150,8 +152,9 @@ def _compacted_message(m: Message, calls: dict[str, ToolCall], keep_tools: froze
     """The edit compacting one older message, or None when there is nothing to gain."""
     edit = MessageEdit(index=-1)
     if m.role == "tool":
+        # Longer than any stub, so a stub is never compacted again, whatever a result says.
         edit.results = {r.call_id: _result_stub(r, calls.get(r.call_id)) for r in m.tool_results
-                        if len(r.content) > RESULT_HEAD * 2 and not r.content.startswith("[Compacted")}
+                        if len(r.content) > STUB_MAX}
     elif m.role == "assistant":
         edit.drop_state = m.provider_state is not None
         for c in m.tool_calls:

@@ -51,13 +51,20 @@ ROLES = ("classifier", *ROLE_SHARES)
 DEFAULT_BUDGET_CHARS = {"classifier": 2_000, "planner": 48_000, "implementer": 48_000,
                         "reviewer": 40_000}
 SINGLE_ROLE_ROUTE_FACTOR = 0.25
+# The first message takes at most this share of the model's window: the rest is for the
+# conversation to grow into (agents/compaction.py never cuts the first message).
+WINDOW_SHARE = 0.3
 
 
-def default_budget(role: str, route: str) -> int:
-    """The suggested budget of `role` in a run of `route` ("ask", "edit" or "plan")."""
+def default_budget(role: str, route: str, context_window: int | None = None) -> int:
+    """The suggested budget of `role` in a run of `route` ("ask", "edit" or "plan"), within
+    WINDOW_SHARE of the model's `context_window` (tokens) when that is known."""
     budget = DEFAULT_BUDGET_CHARS[role]
-    return int(budget * SINGLE_ROLE_ROUTE_FACTOR) if route in ("ask", "edit") and \
-        role != "classifier" else budget
+    if route in ("ask", "edit") and role != "classifier":
+        budget = int(budget * SINGLE_ROLE_ROUTE_FACTOR)
+    if context_window:
+        budget = min(budget, int(context_window * WINDOW_SHARE * 4))  # ~4 characters a token
+    return budget
 
 
 def estimate_tokens(text: str) -> int:

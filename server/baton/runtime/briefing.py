@@ -102,12 +102,14 @@ class Briefing:
         return "\n\n".join(out)
 
     # -- each agent's first message ---------------------------------------------------
-    async def first_message(self, ctx: RunContext, role: str) -> str:
+    async def first_message(self, ctx: RunContext, role: str,
+                            context_window: int | None = None) -> str:
         """The role's deliberate context (agents/context.py): the stable part first
-        (project instructions, repository map) so provider prompt caching applies."""
+        (project instructions, repository map) so provider prompt caching applies; sized to
+        leave the model's window (tokens) room for the conversation."""
         run = ctx.run
         route = run.route or Route.PLAN
-        budget = agent_context.default_budget(role, route)
+        budget = agent_context.default_budget(role, route, context_window)
         root = self.root
 
         def stable() -> tuple[str, str]:

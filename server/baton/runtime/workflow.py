@@ -173,10 +173,10 @@ class Workflow:
         """The role's output; None when the agent asked the person and the run now waits
         (`_awaiting_input` brings it back, and the agent goes on from its question)."""
         session = self.session(ctx, role.name)
+        provider = self.settings.providers.for_role(role.config_role)
         if not session.conversation():
             session.record(Message(role="user", text=await self.briefing.first_message(
-                ctx, role.config_role)))
-        provider = self.settings.providers.for_role(role.config_role)
+                ctx, role.config_role, provider.capabilities.context_window)))
         max_turns = self.settings.config.limits.max_turns.get(role.config_role, 30)
         tools = await self._tools(ctx, role)
         out = await run_agent(role, provider, session, tools, max_turns=max_turns)

@@ -140,3 +140,13 @@ async def test_the_guard_compacts_to_its_target_and_learns_from_a_refusal() -> N
                for r in m.tool_results if r.name == "read_file")
     assert again.messages[-1] == req.messages[-1]
     assert guard.too_long(again) is None
+
+
+def test_a_result_that_claims_to_be_compacted_is_compacted_all_the_same() -> None:
+    conv = conversation(4)
+    conv[2].tool_results[0] = ToolResult(call_id="c0", name="read_file",
+                                         content="[Compacted to save context: not really]\n" + BIG)
+    out = apply_edits(conv, compact(conv, fits=lambda c: False))
+    assert len(out[2].tool_results[0].content) <= compaction.STUB_MAX
+    stubs = [r.content for m in out[2:-2] for r in m.tool_results if r.name == "read_file"]
+    assert all(len(s) <= compaction.STUB_MAX for s in stubs)

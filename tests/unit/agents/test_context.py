@@ -199,3 +199,10 @@ def test_default_budgets_give_single_role_routes_less() -> None:
     assert default_budget("planner", "ask") < default_budget("planner", "plan")
     assert default_budget("implementer", "edit") < default_budget("implementer", "plan")
     assert default_budget("classifier", "ask") == default_budget("classifier", "plan")
+
+
+def test_a_small_window_shrinks_the_budget_to_leave_room_for_the_conversation():
+    from baton.agents.context import default_budget
+    assert default_budget("implementer", "plan", 200_000) == default_budget("implementer", "plan")
+    assert default_budget("implementer", "plan", 8_192) == int(8_192 * 0.3 * 4)  # ~2.5k tokens
+    assert default_budget("classifier", "plan", 8_192) == 2_000
