@@ -60,6 +60,7 @@ class Reply:
     mid_stream_error: str = ""  # e.g. "overloaded_error": sent after some events, HTTP 200
     cut_mid_call: bool = False  # SSE stops mid tool-call arguments (connection dropped)
     event_delay_s: float = 0.0  # pause between SSE events (server side), for cancel tests
+    chat: ChatStyle | None = None  # Chat Completions: how the server words this reply
 
 
 @dataclass
@@ -87,6 +88,8 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server.fake
         headers = {k.lower(): v for k, v in self.headers.items()
                    if k.lower() not in ("authorization", "x-api-key")}
+        if self.path.startswith("/api/"):  # Ollama's native API, kept out of `requests`
+            return self._json(*_ollama_api(self.path, body, fake))
         fake.requests.append(Recorded(self.path, body, headers))
         if self.path.endswith("/messages/count_tokens"):  # Anthropic's counting endpoint
             if fake.token_count is None:
@@ -96,6 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
         kind = _kind(self.path)
         if kind is None:
             return self._json(404, {"error": {"type": "not_found", "message": self.path}})
+        if kind == "chat" and (refusal := _chat_refusal(body, fake)) is not None:
+            return self._json(*refusal)
         if fake.reject_tools and body.get("tools"):
             return self._json(400, {"error": {"type": "invalid_request_error", "message":
                                               f"model {body.get('model')} does not support tools"}})
@@ -121,6 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
         if not body.get("stream"):
             return self._json(200, RENDER_JSON[kind](reply, model))
         self._sse(RENDER_SSE[kind](reply, model), reply)
+
+    def do_GET(self) -> None:
+        self._json(*_ollama_api(self.path, {}, self.server.fake))
 
     def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -330,23 +338,122 @@ def _chat_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
         return None, {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0,
                       "model": model, "choices": choices, **extra}
 
+    style = r.chat or ChatStyle()
     ev = [chunk({"role": "assistant", "content": ""})]
-    ev += [chunk({"content": piece}) for piece in _split(r.text)]
+    ev += [chunk({style.reasoning_field: piece}) for piece in _split(style.reasoning, style.pieces)]
+    ev += [chunk({"content": piece}) for piece in _split(r.text, style.pieces)]
     if r.mid_stream_error:
         return ev + [(None, {"error": {"type": r.mid_stream_error, "code": r.mid_stream_error,
                                        "message": "injected fault"}})]
     for i, c in enumerate(r.calls):
-        ev.append(chunk({"tool_calls": [{"index": i, "id": c.id or f"call_{i}", "type": "function",
-                                         "function": {"name": c.name, "arguments": ""}}]}))
+        where = {} if style.index == "none" else {"index": 0 if style.index == "zero" else i}
+        head = where | ({} if style.ids == "none" else
+                        {"id": "call_same" if style.ids == "same" else c.id or f"call_{i}"})
+        head |= {"type": "function", "function": {"name": c.name, "arguments": ""}}
+        if style.whole_calls or style.args_as_object:
+            head["function"]["arguments"] = c.arguments if style.args_as_object else c.args_text()
+            ev.append(chunk({"tool_calls": [head]}))
+            continue
+        ev.append(chunk({"tool_calls": [head]}))
         pieces = _split(c.args_text())
         for k, piece in enumerate(pieces):
-            ev.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
+            ev.append(chunk({"tool_calls": [where | {"function": {"arguments": piece}}]}))
             if r.cut_mid_call and k == len(pieces) // 2:
                 return ev + [("__cut__", None)]
-    ev.append(chunk({}, _chat_finish(r)))
+    ev.append(chunk({}, _chat_finish(r) if style.finish else None))
     ev.append(chunk(None, usage=_chat_usage(r)))
     ev.append((None, "[DONE]"))
     return ev
+
+
+@dataclass
+class ChatStyle:
+    """How a Chat Completions server words one reply: each switch is a real server's habit."""
+    reasoning: str = ""  # streamed before the answer in `reasoning_field` (DeepSeek, vLLM)
+    reasoning_field: str = "reasoning_content"  # or "reasoning" (newer vLLM, OpenRouter)
+    pieces: int = 3  # chunks the text is split into (more: tags split across chunks)
+    args_as_object: bool = False  # function.arguments as a JSON object (Ollama)
+    index: str = "each"  # "each" | "none": no index | "zero": every call at index 0
+    ids: str = "each"  # "each" | "none": no ids | "same": one id for every call
+    whole_calls: bool = False  # each call in one chunk, name and arguments (Ollama)
+    finish: bool = True  # False: no finish_reason at all, the stream just ends
+
+
+@dataclass
+class ChatServer:
+    """Switches of the whole Chat Completions server (`fake.chat`), as real ones behave."""
+    # With `reject_tools`: (status, message) of the refusal ({model} is filled in);
+    # llama.cpp before streamed tools: (500, "Cannot use tools with stream").
+    tools_error: tuple[int, str] = (400, "registry.ollama.ai/library/{model} does not support tools")
+    # "max_completion_tokens": a request with max_tokens gets OpenAI's 400, and "max_tokens"
+    # the reverse (a server that does not know the newer name).
+    token_param: str = ""
+    # DeepSeek's thinking mode: an assistant tool-call message without reasoning_content gets 400.
+    reasoning_back: bool = False
+    # vLLM: a prompt (4 characters a token) plus the answer tokens over this gets its 400.
+    context_window: int = 0
+    # Ollama's native API: model → {"trained": n, "num_ctx": Modelfile n or None, "window":
+    # the window it loads with}. /api/ps lists a model once it has been asked for (loaded).
+    # Empty: /api/* answers 404, as every other server does.
+    ollama: dict[str, dict[str, Any]] = field(default_factory=dict)
+    loaded: set[str] = field(default_factory=set)
+    api_requests: list[str] = field(default_factory=list)
+
+
+def _chat_error(status: int, message: str, kind: str = "invalid_request_error",
+                code: str | None = None) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def _chat_refusal(body: dict[str, Any], fake: FakeLLMServer) -> tuple[int, dict[str, Any]] | None:
+    """The error a real server gives this request, per the switches of `fake.chat`."""
+    chat, model = fake.chat, str(body.get("model", ""))
+    chat.loaded.add(model)
+    if fake.reject_tools and body.get("tools"):
+        status, message = chat.tools_error
+        return _chat_error(status, message.format(model=model),
+                           "server_error" if status >= 500 else "invalid_request_error")
+    if chat.token_param and (other := {"max_tokens": "max_completion_tokens",
+                                       "max_completion_tokens": "max_tokens"}[chat.token_param]) in body:
+        if other == "max_tokens":
+            return _chat_error(400, "Unsupported parameter: 'max_tokens' is not supported with this "
+                               "model. Use 'max_completion_tokens' instead.", code="unsupported_parameter")
+        return _chat_error(400, f"Unrecognized request argument supplied: {other}")
+    for i, m in enumerate(body.get("messages") or []):
+        if chat.reasoning_back and m.get("tool_calls") and not m.get("reasoning_content"):
+            return _chat_error(400, f"Missing `reasoning_content` field in the assistant message at "
+                               f"message index {i}. For more information, please refer to "
+                               "https://api-docs.deepseek.com/guides/thinking_mode#tool-calls")
+    if chat.context_window:
+        prompt = (len(json.dumps(body.get("messages", []))) + len(json.dumps(body.get("tools", [])))) // 4
+        answer = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+        if prompt + answer > chat.context_window:
+            return 400, {"object": "error", "type": "BadRequestError", "param": None, "code": 400,
+                         "message": f"This model's maximum context length is {chat.context_window} "
+                                    f"tokens. However, you requested {prompt + answer} tokens ({prompt} "
+                                    f"in the messages, {answer} in the completion). Please reduce the "
+                                    "length of the messages or completion."}
+    return None
+
+
+def _ollama_api(path: str, body: dict[str, Any], fake: FakeLLMServer) -> tuple[int, dict[str, Any]]:
+    chat = fake.chat
+    chat.api_requests.append(path)
+    if not chat.ollama:
+        return 404, {"error": {"type": "not_found", "message": path}}
+    if path == "/api/show":
+        found = chat.ollama.get(str(body.get("model", "")).removesuffix(":latest"))
+        if found is None:
+            return 404, {"error": f"model '{body.get('model')}' not found"}
+        return 200, {"parameters": f"num_ctx                        {found['num_ctx']}"
+                     if found.get("num_ctx") else "stop                           \"<|im_end|>\"",
+                     "model_info": {"general.architecture": "qwen2",
+                                    "qwen2.context_length": found["trained"]}}
+    if path == "/api/ps":
+        return 200, {"models": [{"name": f"{m}:latest", "model": f"{m}:latest",
+                                 "context_length": chat.ollama[m]["window"]}
+                                for m in sorted(chat.loaded) if m in chat.ollama]}
+    return 404, {"error": {"type": "not_found", "message": path}}
 
 
 # ---- what the real APIs refuse ------------------------------------------------------
@@ -502,6 +609,7 @@ class FakeLLMServer:
         self.by_model: dict[str, list[Reply]] = {}
         self.requests: list[Recorded] = []
         self.reject_tools = False
+        self.chat = ChatServer()
         self.token_count: int | None = 1234  # what count_tokens answers; None: it fails
         self.validate = True
         self.mistral = False

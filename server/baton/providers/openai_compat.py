@@ -1,15 +1,29 @@
-"""OpenAI-compatible Chat Completions adapter: Ollama, llama.cpp server, vLLM, LM Studio.
+"""OpenAI-compatible Chat Completions adapter: Ollama, llama.cpp, vLLM, LM Studio, DeepSeek,
+Mistral and other hosted servers.
 
 What differs here: tool calls are `tool_calls` on the assistant message, answered by one
-`role: tool` message per call; many servers or models have no tool support at all, so
-the text protocol (textproto.py) is used when configured (`native_tools = false`) or
-switched to for good when the server rejects `tools`; local servers have small context
-windows and some (Ollama) silently drop the front of an over-long prompt, system prompt
-and tools first, so a prompt that likely exceeds `context_window` is logged as a warning.
+`role: tool` message per call. The servers differ in ways each handled in one place:
+- reading the stream (reasoning fields and `<think>`, call fragments, finish): chat_stream.py;
+- no tool support: the text protocol (textproto.py), when configured (`native_tools =
+  false`) or for good once the server says it has none (TOOLS_REJECTED: specific, so an
+  unrelated error never switches); a call written as text while native tools are on is
+  recognised (textproto.calls_in_content), not taken as the answer;
+- `max_tokens` or `max_completion_tokens`: the one the server names in its 400 is used
+  from then on;
+- reasoning sent in a field (DeepSeek's thinking mode answers 400 "Missing
+  `reasoning_content`" otherwise) goes back in that field on tool-call turns;
+- tool call ids in the form the server accepts (call_ids.py; Mistral's 9 characters);
+- the context window: Ollama's is learned from its native API (ollama.py), and since
+  Ollama cuts an over-long prompt silently, a turn that cannot fit raises ContextTooLong
+  before it is sent; other servers' documented context errors raise ContextTooLong, and
+  the window they state is learned (answer room trimmed once when only `max_tokens` was
+  too large).
 
 Config extras: `native_tools` (default true), `stream_usage` (default true: asks for
 usage in the stream; turn off for servers that reject `stream_options`), `temperature`,
-`prices` (default 0: local), `retry_base_s`, `retry_max_s`.
+`max_tokens_param` (`max_tokens` | `max_completion_tokens`), `call_ids` (`word` | `nine`;
+default `nine` for api.mistral.ai), `ollama_probe` (default true), `prices`,
+`retry_base_s`, `retry_max_s`.
 """
 
 from __future__ import annotations
@@ -18,41 +32,73 @@ import json
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import ProviderConfig
-from ..errors import ProviderError
-from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
+from ..errors import ConfigError, ContextTooLong, ProviderError
+from .base import CallIds, Capabilities, Message, OnDelta, StopReason, Turn, TurnRequest
+from .call_ids import normalise_call_ids
+from .chat_stream import ChatReply
+from .ollama import OllamaModel, probe
 from .pairing import repair_history
 from .pricing import priced, prices_for
-from .retry import RetryPolicy, Sleep, guard_delta, with_retries
-from .textproto import describe_tools, history_as_text, parse_calls
-from .toolargs import parse_arguments
+from .retry import RetryPolicy, Sleep, error_detail, guard_delta, with_retries
+from .textproto import calls_in_content, describe_tools, history_as_text, parse_calls
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONTEXT = 8192
-FINISH = {"stop": StopReason.END_TURN, "tool_calls": StopReason.TOOL_USE,
-          "function_call": StopReason.TOOL_USE, "length": StopReason.MAX_TOKENS,
-          "content_filter": StopReason.REFUSAL}
+DEFAULT_CONTEXT = 8192  # a guess for a server that says nothing: never used to trim a turn
+STATE_KEY = "openai_compat"
+
+# What servers say when they cannot take `tools`, each as they word it, so that a bad tool
+# message (a wrong tool_call_id, a bad schema) never switches protocols for good.
+TOOLS_REJECTED = re.compile("|".join([
+    r"does not support tools",                          # Ollama
+    r"tool choice requires --enable-auto-tool-choice",  # vLLM without a tool parser
+    r"tools param requires --jinja",                    # llama.cpp without --jinja
+    r"cannot use tools with stream",                    # llama.cpp before streamed tools (HTTP 500)
+    r"unrecognized request argument supplied: tools",   # servers that list their arguments
+    r"\btools\b[^.\n]{0,30}extra (inputs|fields) (are )?not permitted",  # strict validators
+    r"does not support (function calling|tool use|tool calling)",  # hosted reasoners
+    r"(function|tool) calling is not (supported|enabled)",
+]), re.IGNORECASE)
+# Documented context-length errors: OpenAI, DeepSeek, vLLM ("This model's maximum context
+# length is N tokens"), llama.cpp (exceed_context_size_error; "Context size has been
+# exceeded", HTTP 500), llama-cpp-python, Mistral, LM Studio, Ollama.
+CONTEXT_TOO_LONG = re.compile("|".join([
+    r"context_length_exceeded", r"exceed_context_size", r"maximum context length is \d+",
+    r"exceeds? (the )?(available |maximum )?context (size|length|window)",
+    r"context size has been exceeded", r"too large for model with \d+ maximum context length",
+    r"loaded with context length of only", r"prompt is too long",
+]), re.IGNORECASE)
+_WINDOW = re.compile(r"maximum context length is (\d+)|context size \((\d+) tokens\)"
+                     r"|(\d+) maximum context length|context length of only (\d+)", re.IGNORECASE)
+_PROMPT = re.compile(r"(\d+) in the messages|request has (\d+) input tokens"
+                     r"|request \((\d+) tokens\)|prompt contains (\d+) tokens", re.IGNORECASE)
+# OpenAI: "Unsupported parameter: 'max_tokens' is not supported with this model. Use
+# 'max_completion_tokens' instead."; other servers reject the newer name as unknown.
+_TOKEN_PARAM = re.compile(r"['\"`]?(max_completion_tokens|max_tokens)['\"`]?[^.\n]{0,40}"
+                          r"(not supported|unsupported|unrecognized|not permitted|unknown)"
+                          r"|(unsupported|unrecognized|unknown) (request )?(parameter|argument)"
+                          r"[^.\n]{0,20}['\"`]?(max_completion_tokens|max_tokens)", re.IGNORECASE)
+TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
+MIN_ANSWER = 1024  # tokens left for an answer below which a turn is said not to fit
 
 
-# What servers say when they cannot take `tools` (Ollama: "... does not support tools";
-# vLLM: "auto" tool choice requires --enable-auto-tool-choice; llama.cpp: "tools param
-# requires --jinja flag"), as opposed to a bad tool message (a wrong tool_call_id).
-TOOLS_REJECTED = re.compile(
-    r"tool.*(support|requires|--jinja|enable-auto-tool-choice|unrecognized|unknown|not allowed|"
-    r"not permitted|extra (inputs|fields))|(unrecognized|unknown|unsupported|extra).*\btools\b"
-    r"|(not|n't) support\w* (the )?tool",
-    re.IGNORECASE | re.DOTALL)
+class Adjust(ProviderError):
+    """The server said how it wants to be asked (`kind`: text_tools, token_param,
+    max_tokens); the turn is sent again, adjusted, once per kind."""
+
+    def __init__(self, message: str, *, provider: str = "", retryable: bool = False,
+                 retry_after: float | None = None, kind: str = "", value: Any = None) -> None:
+        super().__init__(message, provider=provider, retryable=retryable, retry_after=retry_after)
+        self.kind, self.value = kind, value
 
 
-class ToolsRejected(ProviderError):
-    """The server refused the `tools` parameter: this server or model has no tool calling."""
-
-
-def translate_messages(messages: list[Message]) -> list[dict[str, Any]]:
+def translate_messages(messages: list[Message], call_ids: CallIds = CallIds.WORD
+                       ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for m in repair_history(messages):
+    for m in normalise_call_ids(repair_history(messages), call_ids):
         if m.role == "user":
             out.append({"role": "user", "content": m.text})
         elif m.role == "tool":
@@ -67,6 +113,9 @@ def translate_messages(messages: list[Message]) -> list[dict[str, Any]]:
                      "function": {"name": c.name,
                                   "arguments": json.dumps(c.arguments, ensure_ascii=False)}}
                     for c in m.tool_calls]
+                state = (m.provider_state or {}).get(STATE_KEY) or {}
+                if state.get("field") in ("reasoning_content", "reasoning"):
+                    msg[state["field"]] = str(state.get("reasoning", ""))
             elif not m.text:
                 continue  # an empty assistant message is rejected by several servers
             out.append(msg)
@@ -74,16 +123,17 @@ def translate_messages(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int,
-                 native_tools: bool) -> dict[str, Any]:
+                 native_tools: bool, *, token_param: str = "max_tokens",
+                 call_ids: CallIds = CallIds.WORD) -> dict[str, Any]:
     """The Chat Completions request body for one turn (golden-tested)."""
     extra = cfg.model_extra or {}
     system = request.system
     if native_tools or not request.tools:
-        messages = translate_messages(request.messages)
+        messages = translate_messages(request.messages, call_ids)
     else:
         system = f"{system}\n\n{describe_tools(request.tools)}".strip()
         messages = history_as_text(repair_history(request.messages))
-    params: dict[str, Any] = {"model": cfg.model, "max_tokens": max_tokens,
+    params: dict[str, Any] = {"model": cfg.model, token_param: max_tokens,
                               "messages": ([{"role": "system", "content": system}] if system
                                            else []) + messages}
     if native_tools and request.tools:
@@ -97,23 +147,15 @@ def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int,
     return params
 
 
-def _slot_index(calls: dict[int, dict[str, str]], index: int | None, call_id: str | None) -> int:
-    """Which call a streamed fragment belongs to. Servers differ: most send `index`; some
-    omit it and send an id with each new call and none on its continuations."""
-    if index is not None:
-        return index
-    if call_id:
-        for i, slot in calls.items():
-            if slot["id"] == call_id:
-                return i
-        return len(calls)
-    return max(calls) if calls else 0
-
-
 def estimate_tokens(params: dict[str, Any]) -> int:
     # ~4 characters a token for English and code; errs a little high for JSON schemas.
     return len(json.dumps(params.get("messages", []))) // 4 + len(
         json.dumps(params.get("tools", []))) // 4
+
+
+def _first_int(pattern: re.Pattern[str], text: str) -> int | None:
+    m = pattern.search(text)
+    return int(next(g for g in m.groups() if g)) if m else None
 
 
 class OpenAICompatProvider:
@@ -122,9 +164,20 @@ class OpenAICompatProvider:
         self.name = name
         self.cfg = cfg
         self.native_tools = bool(extra.get("native_tools", True))
+        param = str(extra.get("max_tokens_param", "max_tokens"))
+        self.token_param = param if param in TOKEN_PARAMS else "max_tokens"
+        mistral = urlsplit(cfg.base_url or "").hostname == "api.mistral.ai"
+        ids = extra.get("call_ids", CallIds.NINE if mistral else CallIds.WORD)
+        if ids not in set(CallIds):
+            raise ConfigError(f"provider {name!r}: call_ids = {ids!r}; use one of "
+                              f"{', '.join(repr(str(c)) for c in CallIds)}")
         self.capabilities = Capabilities(
             max_output_tokens=cfg.max_output_tokens or 4096,
-            context_window=cfg.context_window or DEFAULT_CONTEXT)
+            context_window=cfg.context_window or DEFAULT_CONTEXT, call_ids=CallIds(ids))
+        # Whether the window is known (configured or learned) and may trim a turn.
+        self.window_known = cfg.context_window is not None
+        self.ollama: OllamaModel | None = None  # set once the server is known to be Ollama
+        self._probe = bool(extra.get("ollama_probe", True))
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None
@@ -139,38 +192,75 @@ class OpenAICompatProvider:
             # Local servers need no key, but the SDK insists on one.
             self._client = openai.AsyncOpenAI(
                 api_key=key.get_secret_value() if key else "not-needed",
-                base_url=self.cfg.base_url or "http://127.0.0.1:11434/v1",
-                timeout=self.cfg.timeout_s, max_retries=0, http_client=self._http_client)
+                base_url=self.base_url, timeout=self.cfg.timeout_s, max_retries=0,
+                http_client=self._http_client)
         return self._client
 
     async def count_tokens(self, request: TurnRequest) -> int | None:
         return None  # no counting endpoint across these servers: the caller estimates
 
-    async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
-        try:
-            return await self._complete(request, on_delta)
-        except ToolsRejected as e:
-            log.warning("provider %s: the server rejects tools (%s); using the text tool "
-                        "protocol from now on (set native_tools = false to skip this attempt)",
-                        self.name, e)
-            self.native_tools = False
-            return await self._complete(request, on_delta)
+    @property
+    def base_url(self) -> str:
+        return self.cfg.base_url or "http://127.0.0.1:11434/v1"
 
-    async def _complete(self, request: TurnRequest, on_delta: OnDelta | None) -> Turn:
+    async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
+        await self._learn_window()
+        cap: int | None = None
+        adjusted: set[str] = set()
+        while True:
+            try:
+                turn = await self._complete(request, on_delta, cap)
+            except Adjust as e:
+                if e.kind in adjusted or not e.kind:  # the same complaint after adjusting
+                    failed = ContextTooLong if e.kind == "max_tokens" else ProviderError
+                    raise failed(str(e), provider=self.name) from None
+                adjusted.add(e.kind)
+                log.warning("provider %s: %s", self.name, e)
+                if e.kind == "text_tools":
+                    self.native_tools = False
+                elif e.kind == "token_param":
+                    self.token_param = e.value
+                else:
+                    cap = e.value
+                continue
+            if self._probe and self.ollama is not None:
+                await self._learn_window(loaded_only=True)  # the model is loaded now
+            return turn
+
+    async def _learn_window(self, *, loaded_only: bool = False) -> None:
+        """Asks Ollama's native API, once (and once more after the first turn, when the
+        model is loaded and /api/ps says its window); other servers are asked nothing more."""
+        if not self._probe:
+            return
+        self._probe = False
+        found = await probe(self.base_url, self.cfg.model, loaded_only=loaded_only)
+        if found is None:
+            return
+        if self.ollama is None:
+            self.ollama = found
+            self._probe = found.loaded is None
+        elif found.loaded is None:
+            return
+        self.ollama.loaded = found.loaded
+        window = self.ollama.window(self.cfg.context_window)
+        if window != self.capabilities.context_window:
+            log.info("provider %s: Ollama gives %s a %d-token context window (trained for %s; "
+                     "raise it with OLLAMA_CONTEXT_LENGTH or a Modelfile num_ctx)", self.name,
+                     self.cfg.model, window, self.ollama.trained or "unknown")
+        # Changed in place: the failover chain and context management hold this object.
+        self.capabilities.context_window = window
+        self.window_known = True
+
+    async def _complete(self, request: TurnRequest, on_delta: OnDelta | None,
+                        cap: int | None) -> Turn:
         import httpx2
         import openai
-        max_tokens = request.max_output_tokens or self.capabilities.max_output_tokens
+        wanted = min(request.max_output_tokens or self.capabilities.max_output_tokens,
+                     cap or 1 << 30)
         native = self.native_tools
-        params = build_params(request, self.cfg, max_tokens, native)
-        estimate = estimate_tokens(params)
-        window = self.capabilities.context_window
-        if estimate + max_tokens > window and request.run_id not in self._warned:
-            self._warned.add(request.run_id)  # once per run, not on every turn
-            log.warning("provider %s: the prompt is about %d tokens (+%d for the answer), over "
-                        "the %d-token context window configured for it; servers like Ollama "
-                        "silently drop the start of the prompt (system and tools first). Raise "
-                        "context_window (and the server's own, e.g. Ollama num_ctx) if the model "
-                        "allows it.", self.name, estimate, max_tokens, window)
+        params = build_params(request, self.cfg, wanted, native, token_param=self.token_param,
+                              call_ids=self.capabilities.call_ids)
+        params[self.token_param] = self._answer_room(request, estimate_tokens(params), wanted)
         kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
@@ -179,64 +269,89 @@ class OpenAICompatProvider:
             kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
         turn = await with_retries(lambda: self._stream(params, delta), **kwargs)
-        if not native and request.tools:
-            text, calls = parse_calls(turn.text, request.tools)
+        if request.tools and not turn.tool_calls:
+            # Not native: the protocol asked for. Native: a call written as text anyway.
+            text, calls = (calls_in_content if native else parse_calls)(turn.text, request.tools)
             if calls:
                 stop = StopReason.MAX_TOKENS if turn.stop == StopReason.MAX_TOKENS \
                     else StopReason.TOOL_USE
                 turn = turn.model_copy(update={"text": text, "tool_calls": calls, "stop": stop})
         return turn
 
+    def _answer_room(self, request: TurnRequest, estimate: int, wanted: int) -> int:
+        """`max_tokens` for a prompt of about `estimate` tokens: what is wanted, trimmed to
+        the room the known window leaves. A turn with no room left is refused before it is
+        sent to a server that would cut the prompt silently (Ollama), warned of otherwise."""
+        if not self.window_known:
+            return wanted
+        window = self.capabilities.context_window
+        room = window - estimate
+        if room >= min(wanted, MIN_ANSWER):
+            return min(wanted, room)
+        if self.ollama is not None:
+            raise ContextTooLong(
+                f"the conversation (about {estimate} tokens) leaves no room for an answer in "
+                f"the {window}-token context window Ollama gives {self.cfg.model}; Ollama would "
+                "silently drop its start (system prompt and tools first)", provider=self.name)
+        if request.run_id not in self._warned:
+            self._warned.add(request.run_id)  # once per run, not on every turn
+            log.warning("provider %s: the prompt is about %d tokens (+%d for the answer), over "
+                        "the %d-token context window configured for it. Raise context_window "
+                        "(and the server's own) if the model allows it.", self.name, estimate,
+                        wanted, window)
+        return min(wanted, MIN_ANSWER)
+
+    def _diagnose(self, e: Any, params: dict[str, Any]) -> ProviderError | None:
+        """An error response the adapter acts on (see the module's docstring), else None."""
+        kind, message = error_detail(getattr(e, "body", None))
+        text = f"{kind} {message or getattr(e, 'message', '')}"
+        status = getattr(e, "status_code", 0)
+        where = f"HTTP {status}: {message or kind}"
+        if "tools" in params and TOOLS_REJECTED.search(text):
+            return Adjust(f"the server has no tool calling ({where}); using the text tool "
+                          "protocol from now on (native_tools = false skips this attempt)",
+                          kind="text_tools", provider=self.name)
+        if CONTEXT_TOO_LONG.search(text):
+            body = e.body if isinstance(getattr(e, "body", None), dict) else {}
+            err = body.get("error") if isinstance(body.get("error"), dict) else body
+            window = _first_int(_WINDOW, text) or err.get("n_ctx")
+            prompt = _first_int(_PROMPT, text) or err.get("n_prompt_tokens")
+            if isinstance(window, int) and window > 0:
+                self.capabilities.context_window = window
+                self.window_known = True
+                sent = params.get(self.token_param, 0)
+                if isinstance(prompt, int) and window - prompt >= MIN_ANSWER and sent > window - prompt:
+                    return Adjust(f"{where}; asking for at most {window - prompt} answer "
+                                  "tokens", kind="max_tokens", value=window - prompt,
+                                  provider=self.name)
+            return ContextTooLong(f"the conversation does not fit the model's context window "
+                                  f"({where})", provider=self.name)
+        if status == 400 and (m := _TOKEN_PARAM.search(text)):
+            named = next(p for p in reversed(TOKEN_PARAMS) if p in m.group(0))
+            if named == self.token_param:
+                other = next(p for p in TOKEN_PARAMS if p != named)
+                return Adjust(f"{where}; sending {other} from now on", kind="token_param",
+                              value=other, provider=self.name)
+        return None
+
     async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:
         import openai
-        text: list[str] = []
-        calls: dict[int, dict[str, str]] = {}
-        finish: str | None = None
-        usage = Usage()
         try:
             stream = await self._sdk().chat.completions.create(**params, stream=True)
-        except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-            if "tools" in params and TOOLS_REJECTED.search(str(e)):
-                raise ToolsRejected(str(e.message), provider=self.name) from e
+        except openai.APIStatusError as e:
+            if (known := self._diagnose(e, params)) is not None:
+                raise known from None  # its text says it all; the original holds headers
             raise
+        reply = ChatReply(on_delta)
         async with stream:
             async for chunk in stream:
-                if chunk.usage:
-                    u = chunk.usage
-                    details = getattr(u, "prompt_tokens_details", None)
-                    usage = Usage(input_tokens=u.prompt_tokens or 0,
-                                  output_tokens=u.completion_tokens or 0,
-                                  cached_tokens=(getattr(details, "cached_tokens", 0) or 0))
-                for choice in chunk.choices or []:
-                    d = choice.delta
-                    if d is not None and d.content:
-                        text.append(d.content)
-                        if on_delta:
-                            on_delta(d.content)
-                    for tc in (d.tool_calls or []) if d is not None else []:
-                        slot = calls.setdefault(_slot_index(calls, tc.index, tc.id),
-                                                {"id": "", "name": "", "args": ""})
-                        slot["id"] = tc.id or slot["id"]
-                        if tc.function is not None:
-                            # Some servers repeat the name on every chunk: keep the first.
-                            slot["name"] = slot["name"] or tc.function.name or ""
-                            slot["args"] += tc.function.arguments or ""
-                    finish = choice.finish_reason or finish
-        if finish is None:
+                reply.chunk(chunk)
+        if reply.finish is None and not reply.received:
             raise ProviderError("the stream ended before the completion was finished",
                                 provider=self.name, retryable=True)
-        stop = FINISH.get(finish, StopReason.END_TURN)
-        out: list[ToolCall] = []
-        ordered = [calls[i] for i in sorted(calls)]
-        for n, c in enumerate(ordered):
-            args, invalid = parse_arguments(c["args"])
-            if stop == StopReason.MAX_TOKENS and n == len(ordered) - 1 and not invalid:
-                invalid = ("the call was cut off at the output token limit; nothing was run. "
-                           "Issue it again, with smaller arguments if they were large.")
-            out.append(ToolCall(id=c["id"] or f"call_{n}", name=c["name"],
-                                arguments={} if invalid else args, invalid=invalid))
-        if out and stop == StopReason.END_TURN:
-            stop = StopReason.TOOL_USE  # Ollama says "stop" even when it called a tool
-        usage = priced(usage, self.prices)
-        return Turn(text="".join(text), tool_calls=out, stop=stop, usage=usage,
-                    provider=self.name, model=self.cfg.model)
+        text, calls, stop, state = reply.result()
+        if state and state.get("field"):
+            self.capabilities.reasoning_replay = True
+        return Turn(text=text, tool_calls=calls, stop=stop, usage=priced(reply.usage, self.prices),
+                    provider=self.name, model=self.cfg.model,
+                    provider_state={STATE_KEY: state} if state else None)

@@ -4,6 +4,10 @@ Tools are described in the system prompt; the model calls one by writing a fence
 ```json block holding {"tool": NAME, "arguments": {...}}. History is rendered back the
 same way (calls as fenced blocks in the assistant's text, results as user messages), so
 the model sees the protocol it is asked to follow.
+
+`calls_in_content` is the other direction: a model given native tools that writes its call
+as text instead (a chat template without tool support, a model trained on another format)
+would otherwise end its turn with the call as its "answer".
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from typing import Any
 
 from .base import Message, ToolCall, ToolSpec
 from .toolargs import parse_arguments
 
 _BLOCK = re.compile(r"```(?:json|tool|tool_call)?[ \t]*\n(.*?)```", re.DOTALL)
 _UNCLOSED = re.compile(r"```(?:json|tool|tool_call)?[ \t]*\n(.*)\Z", re.DOTALL)
+# Hermes / Qwen templates' own format, which such models write when the server does not parse it.
+_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+_CALL_KEYS = {"name", "tool", "arguments", "parameters", "type", "id"}  # all a call object holds
 
 
 def describe_tools(tools: list[ToolSpec]) -> str:
@@ -115,3 +123,52 @@ def _call_from_block(body: str, known: set[str]) -> ToolCall | None:
 
 def _new_id() -> str:
     return "call_" + uuid.uuid4().hex[:12]
+
+
+def calls_in_content(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
+    """(text without the calls, calls) for calls to known tools written as text while native
+    tools were on: `<tool_call>{...}</tool_call>` blocks, this protocol's fenced blocks, or
+    a reply that is nothing but a call object (or a list of them), fenced or not, as
+    {"name"|"tool": NAME, "arguments"|"parameters": {...}}. Anything else, including JSON
+    that names no known tool, stays text; a fenced call to a known tool that cannot be
+    read is a call with `invalid` set, for the model to write again."""
+    known = {t.name for t in tools}
+    tagged = [_as_call(_json(m.group(1)), known) for m in _TAGGED.finditer(text)]
+    if tagged and all(tagged):
+        return _TAGGED.sub("", text).strip(), [c for c in tagged if c]
+    whole = _json(text)
+    objects = whole if isinstance(whole, list) else [whole]
+    calls = [_as_call(o, known) for o in objects]
+    if objects and all(calls):
+        return "", [c for c in calls if c]
+    rest, fenced = parse_calls(text, tools)
+    if fenced and all(c.name in known for c in fenced):
+        return rest, fenced  # a broken one is the model's to write again, not its answer
+    return text, []
+
+
+def _json(text: str) -> Any:
+    value, invalid = parse_arguments(text)
+    if invalid is None and value:
+        return value
+    try:  # parse_arguments takes objects only; a reply may be a list of calls
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _as_call(obj: Any, known: set[str]) -> ToolCall | None:
+    if isinstance(obj, dict) and isinstance(obj.get("function"), dict):
+        obj = obj["function"]
+    if not isinstance(obj, dict):
+        return None
+    name = obj.get("name", obj.get("tool"))
+    arguments = obj.get("arguments", obj.get("parameters", {}))
+    if isinstance(arguments, str):
+        arguments, invalid = parse_arguments(arguments)
+        if invalid:
+            return None
+    if name not in known or not isinstance(arguments, dict) or set(obj) - _CALL_KEYS:
+        return None
+    return ToolCall(id=_new_id(), name=name, arguments=arguments)
+

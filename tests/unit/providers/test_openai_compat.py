@@ -6,10 +6,10 @@ import logging
 
 import pytest
 
-from baton.errors import ProviderError
-from baton.providers.base import StopReason, ToolCall
+from baton.errors import ContextTooLong, ProviderError
+from baton.providers.base import CallIds, Message, StopReason, ToolCall, ToolResult
 from baton.providers.openai_compat import OpenAICompatProvider, translate_messages
-from tests.fakes.llm_server import Call, FakeLLMServer, Reply
+from tests.fakes.llm_server import Call, ChatStyle, FakeLLMServer, Reply
 
 from .conftest import Recorder, make_cfg
 from .helpers import request, tool_history
@@ -61,7 +61,7 @@ async def test_switches_to_text_protocol_when_the_server_rejects_tools(fake, cap
     p = provider(fake)
     turn = await p.complete(request())
     assert turn.tool_calls[0].arguments == {"path": "b"}
-    assert "rejects tools" in caplog.text and not p.native_tools
+    assert "no tool calling" in caplog.text and not p.native_tools
     await p.complete(request())  # stays on the text protocol: no second rejected attempt
     assert ["tools" in r.body for r in fake.requests] == [True, False, False]
 
@@ -114,17 +114,6 @@ async def test_stream_usage_can_be_turned_off(fake):
     assert "stream_options" not in fake.requests[0].body
 
 
-def test_fragments_without_index_are_grouped_by_id():
-    from baton.providers.openai_compat import _slot_index
-    calls: dict[int, dict[str, str]] = {}
-    assert _slot_index(calls, None, "a") == 0
-    calls[0] = {"id": "a", "name": "t", "args": ""}
-    assert _slot_index(calls, None, None) == 0  # continuation of the current call
-    assert _slot_index(calls, None, "a") == 0
-    assert _slot_index(calls, None, "b") == 1
-    assert _slot_index(calls, 3, None) == 3
-
-
 async def test_a_failing_stream_callback_does_not_fail_the_turn(fake):
     fake.push(Reply(text="some streamed text"))
 
@@ -143,6 +132,14 @@ async def test_a_failing_stream_callback_does_not_fail_the_turn(fake):
     ("Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
      "with 'tool_calls'", False),
     ("tool_call_id call_1 not found", False),
+    ("Cannot use tools with stream", True),
+    ("body.tools: Extra inputs are not permitted", True),
+    ("deepseek-reasoner does not support Function Calling", True),
+    ("Unknown tool_call_id call_7", False),
+    ("Tool call id was toolu_01 but must be a-z, A-Z, 0-9, with a length of 9.", False),
+    ("Missing `reasoning_content` field in the assistant message at message index 2", False),
+    ("Invalid 'tools[0].function.name': string does not match pattern", False),
+    ("tools[0].function.parameters: the format 'uri' is not supported", False),
 ])
 def test_which_errors_mean_no_tool_support(message, rejected):
     from baton.providers.openai_compat import TOOLS_REJECTED
@@ -155,3 +152,251 @@ async def test_other_400s_do_not_switch_protocols(fake):
     with pytest.raises(ProviderError, match="HTTP 400"):
         await p.complete(request())
     assert p.native_tools and len(fake.requests) == 1
+
+
+# ---- servers as they really behave (issue 20) ----------------------------------------
+
+def answered(turn, content: str = "r") -> list[Message]:
+    """The conversation after `turn`'s calls got results, ready for the next turn."""
+    return [Message(role="user", text="Fix the bug in a.py"), turn.as_message(),
+            Message(role="tool", tool_results=[ToolResult(call_id=c.id, name=c.name, content=content)
+                                               for c in turn.tool_calls])]
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+async def test_reasoning_is_kept_and_sent_back_on_tool_call_turns(fake, field):
+    fake.chat.reasoning_back = field == "reasoning_content"  # DeepSeek: 400 without it
+    fake.push(Reply(text="Reading.", calls=[Call("read_file", {"path": "a.py"})],
+                    chat=ChatStyle(reasoning="The bug must be in a.py.", reasoning_field=field)),
+              Reply(text="Fixed."))
+    p, pieces = provider(fake), []
+    turn = await p.complete(request(), pieces.append)
+    assert turn.text == "Reading." and "".join(pieces) == "Reading."  # never shown as the answer
+    assert turn.provider_state == {"openai_compat": {"reasoning": "The bug must be in a.py.",
+                                                     "field": field}}
+    assert p.capabilities.reasoning_replay
+    assert (await p.complete(request(*answered(turn)))).text == "Fixed."
+    assert fake.requests[1].body["messages"][2][field] == "The bug must be in a.py."
+
+
+async def test_a_turn_without_reasoning_back_is_what_deepseek_refuses(fake):
+    """The fake's check bites: the same history without the reasoning gets DeepSeek's 400."""
+    fake.chat.reasoning_back = True
+    bare = Message(role="assistant", tool_calls=[ToolCall(id="c1", name="read_file")])
+    with pytest.raises(ProviderError, match="Missing `reasoning_content`"):
+        await provider(fake).complete(request(Message(role="user", text="go"), bare, Message(
+            role="tool", tool_results=[ToolResult(call_id="c1", name="read_file", content="x")])))
+
+
+@pytest.mark.parametrize("native", [True, False])
+async def test_think_tags_are_reasoning_never_answer_or_calls(fake, native):
+    drafted = '```json\n{"tool": "write_file", "arguments": {"path": "a.py", "text": "x"}}\n```'
+    fake.push(Reply(text=f"<think>Maybe: {drafted}\nNo, read first.</think>\n\nThe answer.",
+                    chat=ChatStyle(pieces=60)))  # tags split across chunks
+    pieces: list[str] = []
+    turn = await provider(fake, native_tools=native).complete(request(), pieces.append)
+    assert turn.text == "The answer." and turn.tool_calls == []
+    assert "<think" not in "".join(pieces) and "Maybe" not in "".join(pieces)
+    assert "No, read first." in turn.provider_state["openai_compat"]["reasoning"]
+    assert "field" not in turn.provider_state["openai_compat"]  # the server's own text: not sent back
+
+
+async def test_unclosed_think_and_a_close_without_open(fake):
+    fake.push(Reply(text="<think>Still weighing the options when the output ran", stop="length"),
+              Reply(text="The template opened it.\n</think>\nAnswer."))
+    p = provider(fake)
+    cut = await p.complete(request())
+    assert cut.text == "" and cut.stop == StopReason.MAX_TOKENS
+    assert "Still weighing" in cut.provider_state["openai_compat"]["reasoning"]
+    assert (await p.complete(request())).text == "Answer."
+
+
+async def test_arguments_as_a_json_object(fake):
+    fake.push(Reply(calls=[Call("read_file", {"path": "a.py"})], chat=ChatStyle(args_as_object=True)))
+    turn = await provider(fake).complete(request())
+    assert [(c.name, c.arguments, c.invalid) for c in turn.tool_calls] == [
+        ("read_file", {"path": "a.py"}, None)]
+
+
+@pytest.mark.parametrize("style", [
+    ChatStyle(index="none"),                             # a new id starts each call
+    ChatStyle(index="zero"),                             # every call at index 0, own ids
+    ChatStyle(ids="same"),                               # one id for all, indexes distinct
+    ChatStyle(ids="none"),                               # indexes, no ids
+    ChatStyle(index="none", ids="none", whole_calls=True),      # Ollama: whole calls, bare
+    ChatStyle(index="zero", ids="same", args_as_object=True),   # the worst of both
+], ids=lambda s: f"index={s.index},ids={s.ids},whole={s.whole_calls or s.args_as_object}")
+async def test_parallel_calls_are_kept_apart(fake, style):
+    fake.push(Reply(calls=[Call("read_file", {"path": "a.py"}), Call("read_file", {"path": "b.py"}),
+                           Call("write_file", {"path": "c.py", "text": "x"})], chat=style),
+              Reply(text="done"))
+    p = provider(fake)
+    turn = await p.complete(request())
+    assert [(c.name, c.arguments) for c in turn.tool_calls] == [
+        ("read_file", {"path": "a.py"}), ("read_file", {"path": "b.py"}),
+        ("write_file", {"path": "c.py", "text": "x"})]
+    assert len({c.id for c in turn.tool_calls}) == 3 and all(c.id for c in turn.tool_calls)
+    await p.complete(request(*answered(turn)))  # and the server takes them back, paired
+    sent = fake.requests[1].body["messages"]
+    assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == [
+        c["id"] for c in sent[2]["tool_calls"]]
+
+
+@pytest.mark.parametrize("content,call", [
+    ('<tool_call>\n{"name": "read_file", "arguments": {"path": "a.py"}}\n</tool_call>', True),
+    ('{"name": "read_file", "parameters": {"path": "a.py"}}', True),
+    ('```json\n{"tool": "read_file", "arguments": {"path": "a.py"}}\n```', True),
+    ('[{"type": "function", "function": {"name": "read_file", "arguments": "{\\"path\\": \\"a.py\\"}"}}]',
+     True),
+    ('Call it like this: {"name": "read_file", "arguments": {"path": "a.py"}}', False),
+    ('{"name": "my-package", "version": "1.0.0"}', False),
+    ('{"name": "rm_rf", "arguments": {}}', False),  # no such tool
+])
+async def test_a_call_written_as_text_with_native_tools_is_a_call(fake, content, call):
+    fake.push(Reply(text=content))
+    turn = await provider(fake).complete(request())
+    if call:
+        assert [(c.name, c.arguments) for c in turn.tool_calls] == [("read_file", {"path": "a.py"})]
+        assert turn.stop == StopReason.TOOL_USE and turn.text == ""
+    else:  # JSON that is not a call stays the answer
+        assert turn.text == content and turn.tool_calls == [] and turn.stop == StopReason.END_TURN
+
+
+async def test_finish_reason_stop_with_calls_or_missing(fake):
+    fake.push(Reply(calls=[Call("read_file", {"path": "a.py"})], stop="stop"),
+              Reply(calls=[Call("read_file", {"path": "a.py"})], chat=ChatStyle(finish=False)),
+              Reply(text="All done.", chat=ChatStyle(finish=False)))
+    p = provider(fake)
+    assert (await p.complete(request())).stop == StopReason.TOOL_USE
+    assert (await p.complete(request())).stop == StopReason.TOOL_USE
+    done = await p.complete(request())
+    assert done.stop == StopReason.END_TURN and done.text == "All done."
+    assert len(fake.requests) == 3  # nothing taken for a broken stream and asked again
+
+
+@pytest.mark.parametrize("status,message", [
+    (400, "registry.ollama.ai/library/{model} does not support tools"),
+    (500, "Cannot use tools with stream"),  # llama.cpp: a 500, which would otherwise be retried
+    (400, "tools param requires --jinja flag"),
+    (400, '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'),
+])
+async def test_no_tool_support_is_detected_within_two_attempts(fake, status, message):
+    fake.reject_tools, fake.chat.tools_error = True, (status, message)
+    fake.push(Reply(text='```json\n{"tool": "read_file", "arguments": {"path": "b"}}\n```'))
+    p = provider(fake)
+    turn = await p.complete(request())
+    assert turn.tool_calls[0].arguments == {"path": "b"} and not p.native_tools
+    assert ["tools" in r.body for r in fake.requests] == [True, False]
+
+
+async def test_an_unrelated_server_error_keeps_native_tools(fake):
+    fake.push(Reply(status=500, error_message="CUDA error: out of memory"), Reply(text="ok"))
+    p = provider(fake)
+    assert (await p.complete(request())).text == "ok"
+    assert p.native_tools and all("tools" in r.body for r in fake.requests)
+
+
+@pytest.mark.parametrize("configured,server", [("max_tokens", "max_completion_tokens"),
+                                               ("max_completion_tokens", "max_tokens")])
+async def test_the_token_parameter_the_server_names_is_used_from_then_on(fake, configured, server):
+    fake.chat.token_param = server
+    fake.push(Reply(text="one"), Reply(text="two"))
+    p = provider(fake, max_tokens_param=configured)
+    assert (await p.complete(request())).text == "one"
+    assert (await p.complete(request())).text == "two"
+    assert [configured in r.body for r in fake.requests] == [True, False, False]
+    assert all(server in r.body for r in fake.requests[1:])
+
+
+async def test_mistral_gets_nine_character_ids(fake):
+    history = [Message(role="user", text="go"),
+               Message(role="assistant", tool_calls=[ToolCall(id="toolu_01XyZ", name="read_file"),
+                                                     ToolCall(id="call_0", name="read_file")]),
+               Message(role="tool", tool_results=[ToolResult(call_id="toolu_01XyZ", name="read_file",
+                                                             content="a"),
+                                                  ToolResult(call_id="call_0", name="read_file",
+                                                             content="b")])]
+    fake.push(Reply(text="ok"))
+    await provider(fake, call_ids="nine").complete(request(*history))
+    sent = fake.requests[0].body["messages"]
+    ids = [c["id"] for c in sent[2]["tool_calls"]]
+    assert all(len(i) == 9 and i.isalnum() for i in ids) and len(set(ids)) == 2
+    assert [(m["tool_call_id"], m["content"]) for m in sent[3:]] == [(ids[0], "a"), (ids[1], "b")]
+    hosted = OpenAICompatProvider("mistral", make_cfg("openai-compatible", "https://api.mistral.ai"))
+    assert hosted.capabilities.call_ids == CallIds.NINE
+
+
+def ollama(fake: FakeLLMServer, *, trained: int = 32768, num_ctx: int | None = None,
+           window: int = 16384) -> None:
+    fake.chat.ollama = {"qwen2.5-coder": {"trained": trained, "num_ctx": num_ctx, "window": window}}
+
+
+async def test_ollama_window_is_learned_and_sizes_the_answer(fake):
+    ollama(fake, window=16384)
+    fake.push(Reply(text="one"), Reply(text="two"))
+    p = provider(fake)
+    await p.complete(request(max_output_tokens=8000))
+    # Not loaded yet: Ollama's default window; the answer is trimmed to fit it.
+    assert 0 < fake.requests[0].body["max_tokens"] < 4096
+    assert p.capabilities.context_window == 16384  # /api/ps once the model is loaded
+    await p.complete(request(max_output_tokens=8000))
+    assert fake.requests[1].body["max_tokens"] == 8000
+    assert fake.chat.api_requests == ["/api/show", "/api/ps", "/api/ps"]  # then never again
+
+
+@pytest.mark.parametrize("num_ctx,configured,expected", [
+    (8192, None, 8192),       # the Modelfile's num_ctx
+    (None, 65536, 32768),     # configured, capped at what the model was trained for
+    (None, None, 4096),       # Ollama's default: not 8192
+])
+async def test_ollama_window_before_the_model_is_loaded(fake, num_ctx, configured, expected):
+    ollama(fake, num_ctx=num_ctx)
+    fake.push(Reply(status=500, error_message="unloaded"))
+    p = provider(fake, context_window=configured, max_retries=0)
+    with pytest.raises(ProviderError):
+        await p.complete(request())
+    assert p.capabilities.context_window == expected
+
+
+async def test_a_turn_ollama_would_cut_silently_is_refused_before_it_is_sent(fake):
+    ollama(fake)
+    p = provider(fake)
+    with pytest.raises(ContextTooLong, match="4096-token context window"):
+        await p.complete(request(Message(role="user", text="x " * 10_000)))
+    assert fake.requests == []
+
+
+async def test_other_servers_are_asked_once_and_keep_their_configuration(fake):
+    fake.push(Reply(text="one"), Reply(text="two"))
+    p = provider(fake)
+    await p.complete(request())
+    await p.complete(request())
+    assert fake.chat.api_requests == ["/api/show"] and p.capabilities.context_window == 8192
+    assert fake.requests[0].body["max_tokens"] == 4096  # a guessed window trims nothing
+
+
+@pytest.mark.parametrize("status,kind,message", [
+    (400, "invalid_request_error", "This model's maximum context length is 8192 tokens. However, "
+     "you requested 9000 tokens (8500 in the messages, 500 in the completion)."),
+    (400, "exceed_context_size_error", "request (4390 tokens) exceeds the available context size "
+     "(4096 tokens), try increasing it"),
+    (500, "server_error", "Context size has been exceeded."),
+    (400, "context_length_exceeded", "Please reduce the length of the messages."),
+    (400, "invalid_request_error", "Prompt contains 40000 tokens and 0 draft tokens, too large for "
+     "model with 32768 maximum context length"),
+])
+async def test_documented_context_errors_raise_context_too_long(fake, status, kind, message):
+    fake.push(Reply(status=status, error_type=kind, error_message=message))
+    with pytest.raises(ContextTooLong):
+        await provider(fake).complete(request())
+    assert len(fake.requests) == 1  # not retried, not a reason to switch protocols
+
+
+async def test_a_window_stated_in_an_error_is_learned_and_the_answer_trimmed(fake):
+    fake.chat.context_window = 3000  # vLLM's max_model_len
+    fake.push(Reply(text="fits"))
+    p = provider(fake)
+    turn = await p.complete(request(max_output_tokens=4000))
+    assert turn.text == "fits" and p.capabilities.context_window == 3000
+    assert fake.requests[0].body["max_tokens"] == 4000
+    assert fake.requests[1].body["max_tokens"] < 3000

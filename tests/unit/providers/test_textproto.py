@@ -70,3 +70,25 @@ def test_history_alternates_roles():
     out = history_as_text(msgs)
     assert [m["role"] for m in out] == ["user", "assistant", "user"]
     assert out[2]["content"].endswith("r\n\nsteer")
+
+
+def test_calls_written_as_text_under_native_tools():
+    from baton.providers.textproto import calls_in_content
+    for text in ('<tool_call>\n{"name": "read_file", "arguments": {"path": "a"}}\n</tool_call>',
+                 '```json\n{"name": "read_file", "parameters": {"path": "a"}}\n```',
+                 '{"function": {"name": "read_file", "arguments": "{\\"path\\": \\"a\\"}"}}'):
+        rest, calls = calls_in_content(text, TOOLS)
+        assert rest == "" and [(c.name, c.arguments) for c in calls] == [("read_file", {"path": "a"})]
+    rest, calls = calls_in_content('Reading.\n<tool_call>{"name": "read_file", "arguments": '
+                                   '{"path": "a"}}</tool_call>', TOOLS)
+    assert rest == "Reading." and len(calls) == 1
+
+
+def test_text_that_only_looks_like_a_call_stays_text():
+    from baton.providers.textproto import calls_in_content
+    for text in ('{"name": "read_file", "description": "reads"}',  # a tool's description, not a call
+                 '<tool_call>{"name": "rm", "arguments": {}}</tool_call>',  # no such tool
+                 'Example: {"name": "read_file", "arguments": {"path": "a"}} and more'):
+        assert calls_in_content(text, TOOLS) == (text, [])
+    _, calls = calls_in_content('```json\n{"tool": "read_file", "arguments": {path: a}}\n```', TOOLS)
+    assert "not valid JSON" in calls[0].invalid  # the model's to write again, not its answer
