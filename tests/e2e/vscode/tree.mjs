@@ -1,7 +1,8 @@
 // The Baton view in a real VS Code, as a person sees it: its activity-bar container, the run with
 // its state in words, what waits (the plan) with its inline action, then the files the run changed
-// and the reviewer's finding (a click goes to its line), and a palette that offers only the
-// commands that fit (Accept Plan gone once the plan was accepted, Revert Run there).
+// and the reviewer's finding (a click goes to its line); Show Runs reveals the run there (the run
+// view); and a palette that offers only the commands that fit (Accept Plan gone once the plan was
+// accepted, Revert Run there).
 // Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding, artifacts).
 import path from "node:path";
 
@@ -92,6 +93,19 @@ export async function tree(wb, setStep, scenario) {
   setStep("going to the finding's line from the view");
   await finding.click();
   await wb.activeTab(scenario.file);
+
+  setStep("showing the run from Baton: Show Runs (the run view is the run in this view)");
+  await wb.runCommand("Baton: Show Runs");
+  const picked = wb.pickRow(scenario.task);
+  await picked.waitFor({ state: "visible", timeout: wb.timeout });
+  await picked.click();
+  await wb.until("the run selected in the Baton view", async () => {
+    const selected = wb.page.locator(`${VIEW} .monaco-list-row.selected`).filter({ hasText: scenario.task });
+    return (await selected.count()) > 0;
+  });
+  if (await wb.quickInputVisible()) {
+    await wb.page.keyboard.press("Escape"); // Show Runs' list of the run's actions
+  }
 
   setStep("checking the palette offers only the commands that fit");
   const rows = await paletteRows(wb, "Baton: ", "Baton: Revert Run");
