@@ -386,7 +386,7 @@ def load_config(workspace: Path | None, overrides: Mapping[str, Any] | None = No
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
-        raise config_error(from_validation(e, Config, data), sources) from None
+        raise config_error(from_validation(e, Config, data), sources, e.error_count()) from None
     mistakes = _cross_checks(config)
     if mistakes:
         raise config_error(mistakes, sources)
@@ -459,7 +459,7 @@ def _workspace_layer(workspace: Path, env: Mapping[str, str]) -> tuple[Workspace
     try:
         Config.model_validate(kept)  # [edits], [limits], and any name Baton does not know
     except ValidationError as e:
-        raise config_error(from_validation(e, Config, kept), [source]) from None
+        raise config_error(from_validation(e, Config, kept), [source], e.error_count()) from None
     return trust, Source(source.name, kept, source.text)
 
 
@@ -498,7 +498,8 @@ def trust_workspace(workspace: Path, digest: str | None = None,
     try:
         Config.model_validate(data)
     except ValidationError as e:
-        error = config_error(from_validation(e, Config, data), [Source(str(path), data, file.text)])
+        error = config_error(from_validation(e, Config, data), [Source(str(path), data, file.text)],
+                             e.error_count())
         raise ConfigError(f"{error}; fix it before trusting it") from None
     trust_store(env).trust(file.path, file.digest)
     return file

@@ -26,6 +26,7 @@ from .errors import ConfigError
 from .toml_positions import KeyPath, key_lines
 
 MOST = 5  # mistakes said in one message; the rest are counted
+EXAMINED = 100  # of a hostile file's thousands of mistakes, those put in order of their lines
 OVERRIDES = "initializationOptions.config"
 
 
@@ -48,10 +49,14 @@ class Mistake:
     branch: bool = False  # what one branch of a union (`str | list[str]`) said of the value
 
 
-def config_error(mistakes: list[Mistake], sources: list[Source]) -> ConfigError:
-    """The mistakes in the order of the files and lines they are on."""
-    said = sorted(_locate(m, sources) for m in _one_per_value(mistakes))
-    more = f" (and {len(said) - MOST} more)" if len(said) > MOST else ""
+def config_error(mistakes: list[Mistake], sources: list[Source], total: int = 0) -> ConfigError:
+    """The mistakes in the order of the files and lines they are on; `total` counts those
+    not examined too."""
+    kept = _one_per_value(mistakes[:EXAMINED])
+    said = sorted((layer, line, i, text) for i, (layer, line, text) in
+                  enumerate(_locate(m, sources) for m in kept))
+    left = max(total - len(mistakes), 0) + len(kept) - MOST
+    more = f" (and {left} more)" if left > 0 else ""
     return ConfigError(visible("; ".join(text for *_, text in said[:MOST]) + more))
 
 
@@ -59,8 +64,9 @@ def _one_per_value(mistakes: list[Mistake]) -> list[Mistake]:
     """A value no branch of a union accepts gets one mistake: the deepest one (an item of a
     list), else what the branches said, joined."""
     out: dict[KeyPath, Mistake] = {}
+    above = {o.path[:n] for o in mistakes for n in range(len(o.path))}  # keys with a mistake inside
     for m in mistakes:
-        if m.branch and any(o.path[:len(m.path)] == m.path and len(o.path) > len(m.path) for o in mistakes):
+        if m.branch and m.path in above:
             continue
         seen = out.get(m.path)
         if seen is not None and seen.branch and m.branch:
@@ -75,7 +81,7 @@ def from_validation(e: ValidationError, model: type[BaseModel], data: Mapping[st
     """pydantic's errors as mistakes at the keys the person wrote (not pydantic's union
     branches), unknown keys with the known ones they were probably meant to be."""
     out = []
-    for err in e.errors():
+    for err in e.errors()[:EXAMINED]:
         path, branch = _written(err["loc"], data)
         if err["type"] == "missing":
             out.append(Mistake(path + (err["loc"][-1],), "missing; it is required"))
@@ -122,17 +128,27 @@ def _written(loc: tuple[Any, ...], data: Mapping[str, Any]) -> tuple[KeyPath, bo
     here: Any = data
     branch = False
     for step in loc:
-        if isinstance(here, Mapping) and step in here:
-            here = here[step]
-        elif isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here):
-            here = here[step]
+        child = _child(here, step)
+        if child is not _ABSENT:
+            here = child
+            out.append(step)
         elif isinstance(step, str) and not isinstance(here, Mapping):
             branch = True
-            continue
         else:
             break
-        out.append(step)
     return tuple(out), branch
+
+
+_ABSENT = object()
+
+
+def _child(here: Any, step: Any) -> Any:
+    """`here[step]` for a table's key or a list's item, else _ABSENT."""
+    if isinstance(here, Mapping):
+        return here.get(step, _ABSENT)
+    if isinstance(here, list) and isinstance(step, int) and 0 <= step < len(here):
+        return here[step]
+    return _ABSENT
 
 
 def _names_at(model: type[BaseModel], path: KeyPath) -> list[str]:
@@ -187,11 +203,8 @@ def _depth(data: Any, path: KeyPath) -> int:
     """How many steps of `path` `data` holds."""
     n = 0
     for step in path:
-        if isinstance(data, Mapping) and step in data:
-            data = data[step]
-        elif isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data):
-            data = data[step]
-        else:
+        data = _child(data, step)
+        if data is _ABSENT:
             break
         n += 1
     return n
