@@ -49,6 +49,11 @@ def report(workspace: Path) -> dict[str, Any]:
             if not present and p.kind != "openai-compatible":
                 out["problems"].append(f"provider {name}: ${env} is not set (export it, or set "
                                        "api_key_env in [providers." + name + "])")
+        if p.kind in ("anthropic", "openai"):
+            from .providers.models import describe
+            entry["in_force"] = describe(name, p)
+            if "error" in entry["in_force"]:
+                out["problems"].append(entry["in_force"]["error"])
         providers[name] = entry
     out["providers"] = providers
     out["roles"] = {role: config.chain(role) for role in ROLES}
@@ -148,6 +153,11 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
             keyinfo = f", ${key['env']} {'set' if key['present'] else 'NOT set'}" if key else ""
             extra = f", script {p['script']}" if "script" in p else ""
             print(f"  {name}: {p['kind']} {p['model'] or ''}{keyinfo}{extra}")
+            in_force = p.get("in_force") or {}
+            if "summary" in in_force:  # which table entry, config value or fallback is used
+                print(visible(f"    {in_force['summary']}"))
+            for note in in_force.get("notes", []):
+                print(visible(f"    note: {note}"))
         print("Roles:")
         for role, chain in data["roles"].items():
             print(f"  {role}: {' → '.join(chain)}")

@@ -93,8 +93,14 @@ def test_doctor_json_reports_sources_providers_roles_keys_and_sandbox(tmp_path, 
     assert data["workspace"] == str(ws.resolve())
     providers = data["providers"]
     assert set(providers) == {"claude", "gpt", "local"}
-    assert providers["claude"] == {"kind": "anthropic", "model": "claude-sonnet-4-6",
-                                   "key": {"env": "BATON_DOCTOR_CLAUDE_KEY", "present": True}}
+    claude = providers["claude"]
+    assert {k: v for k, v in claude.items() if k != "in_force"} == {
+        "kind": "anthropic", "model": "claude-sonnet-4-6",
+        "key": {"env": "BATON_DOCTOR_CLAUDE_KEY", "present": True}}
+    # The values in force, from the model table (providers/models.py), and where from.
+    assert claude["in_force"]["max_output_tokens"] == 64_000
+    assert claude["in_force"]["thinking"] == {"type": "adaptive"}
+    assert claude["in_force"]["sources"]["context_window"] == "table claude-sonnet-4-6"
     assert providers["gpt"]["key"] == {"env": "BATON_DOCTOR_GPT_KEY", "present": False}
     assert providers["local"]["kind"] == "openai-compatible"
     assert providers["local"]["base_url"] == "http://127.0.0.1:9/v1"
@@ -117,6 +123,8 @@ def test_doctor_text_says_the_same(tmp_path, layered):
     assert f"Configuration: {user}; {ws_cfg}" in out
     assert "claude: anthropic claude-sonnet-4-6, $BATON_DOCTOR_CLAUDE_KEY set" in out
     assert "gpt: openai gpt-5-mini, $BATON_DOCTOR_GPT_KEY NOT set" in out
+    assert ("    context 400,000 (table gpt-5), output 128,000 (table gpt-5), thinking reasoning "
+            "(table gpt-5)") in out
     assert "implementer: gpt → claude" in out
     layer = json.loads(doctor(ws, env, "--json").stdout)["sandbox"]["layer"]
     assert f"Command isolation: {layer}" in out

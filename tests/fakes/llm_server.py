@@ -21,6 +21,7 @@ Completions endpoint as strict as Mistral's: 9-character call ids, no field it d
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import socket
@@ -42,6 +43,21 @@ class Call:
 
 
 @dataclass
+class Thinking:
+    """An Anthropic thinking block; `redacted` makes it a redacted_thinking block (opaque
+    data, no text). The signature defaults to one derived from the text."""
+    text: str = ""
+    signature: str = ""
+    redacted: str = ""
+
+    def block(self) -> dict[str, Any]:
+        if self.redacted:
+            return {"type": "redacted_thinking", "data": self.redacted}
+        sig = self.signature or "sig-" + hashlib.sha256(self.text.encode()).hexdigest()[:16]
+        return {"type": "thinking", "thinking": self.text, "signature": sig}
+
+
+@dataclass
 class Reply:
     text: str = ""
     calls: list[Call] = field(default_factory=list)
@@ -52,6 +68,11 @@ class Reply:
     cache_write_tokens: int = 0
     reasoning: dict[str, Any] | None = None  # Responses reasoning item to emit first
     thinking: str = ""  # Anthropic: a thinking block (with a signature) before the text
+    # Anthropic: the turn's content in order, instead of thinking/text/calls (interleaved
+    # thinking: [Thinking(..), "text", Call(..), Thinking(..), Call(..)])
+    blocks: list[Thinking | Call | str] | None = None
+    stop_details: dict[str, Any] | None = None  # Anthropic: with stop="refusal"
+    failed: dict[str, Any] | None = None  # Responses: response.failed with this error object
     # faults
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -101,6 +122,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": {"type": "not_found", "message": self.path}})
         if kind == "chat" and (refusal := _chat_refusal(body, fake)) is not None:
             return self._json(*refusal)
+        if kind == "anthropic" and (wrong := _anthropic_replay_error(fake, body)):
+            return self._json(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                               "message": wrong}})
         if fake.reject_tools and body.get("tools"):
             return self._json(400, {"error": {"type": "invalid_request_error", "message":
                                               f"model {body.get('model')} does not support tools"}})
@@ -123,6 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
                         {"error": {"type": err_type, "code": err_type, "message": reply.error_message}})
             return self._json(reply.status, body_out, reply.headers)
         model = body.get("model", "")
+        if kind == "anthropic":
+            fake.remember_thinking(_anthropic_content(reply))
         if not body.get("stream"):
             return self._json(200, RENDER_JSON[kind](reply, model))
         self._sse(RENDER_SSE[kind](reply, model), reply)
@@ -185,7 +211,8 @@ def _split(text: str, n: int = 3) -> list[str]:
 # ---- Anthropic Messages -------------------------------------------------------------
 
 def _anthropic_stop(r: Reply) -> str:
-    return r.stop or ("tool_use" if r.calls else "end_turn")
+    calls = r.calls or any(isinstance(b, Call) for b in r.blocks or [])
+    return r.stop or ("tool_use" if calls else "end_turn")
 
 
 def _anthropic_usage(r: Reply) -> dict[str, int]:
@@ -194,58 +221,107 @@ def _anthropic_usage(r: Reply) -> dict[str, int]:
             "cache_creation_input_tokens": r.cache_write_tokens}
 
 
+def _anthropic_content(r: Reply) -> list[dict[str, Any]]:
+    """The reply's content blocks in order (tool_use input as the raw argument text)."""
+    if r.blocks is None:
+        parts: list[Thinking | Call | str] = [Thinking(r.thinking, "sig-abc")] if r.thinking else []
+        parts += ([r.text] if r.text else []) + list(r.calls)
+    else:
+        parts = r.blocks
+    out: list[dict[str, Any]] = []
+    for i, p in enumerate(parts):
+        if isinstance(p, Thinking):
+            out.append(p.block())
+        elif isinstance(p, Call):
+            out.append({"type": "tool_use", "id": p.id or f"toolu_{i}", "name": p.name,
+                        "_raw": p.args_text(), "input": p.arguments or {}})
+        else:
+            out.append({"type": "text", "text": p})
+    return out
+
+
+def _replay_key(block: dict[str, Any]) -> tuple[Any, ...]:
+    kind = block.get("type")
+    if kind == "thinking":
+        return kind, block.get("thinking"), block.get("signature")
+    if kind == "redacted_thinking":
+        return kind, block.get("data")
+    if kind == "tool_use":
+        return kind, block.get("id")
+    return kind, block.get("text")
+
+
+def _anthropic_replay_error(fake: FakeLLMServer, body: dict[str, Any]) -> str | None:
+    """What the API says of an assistant turn whose thinking came back changed: each turn
+    holding thinking must be, block for block and in order, one or more responses as they
+    were sent (signatures checked, text not merged, nothing moved)."""
+    for n, message in enumerate(body.get("messages") or []):
+        content = message.get("content")
+        if message.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        keys = [_replay_key(b) for b in content if isinstance(b, dict)]
+        if not any(k[0] in ("thinking", "redacted_thinking") for k in keys):
+            continue
+        at = 0
+        while at < len(keys):
+            match = next((len(seq) for seq in fake.issued_thinking
+                          if keys[at:at + len(seq)] == seq), 0)
+            if not match:
+                return (f"messages.{n}.content.{at}: `thinking` or `redacted_thinking` blocks in "
+                        "the latest assistant message cannot be modified. These blocks must "
+                        "remain as they were in the original response.")
+            at += match
+    return None
+
+
 def _anthropic_json(r: Reply, model: str) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
-    content += [{"type": "tool_use", "id": c.id or f"toolu_{i}", "name": c.name,
-                 "input": c.arguments or {}} for i, c in enumerate(r.calls)]
+    content = [{k: v for k, v in b.items() if k != "_raw"} for b in _anthropic_content(r)]
     return {"id": "msg_fake", "type": "message", "role": "assistant", "model": model,
             "content": content, "stop_reason": _anthropic_stop(r), "stop_sequence": None,
-            "usage": _anthropic_usage(r)}
+            "stop_details": r.stop_details, "usage": _anthropic_usage(r)}
 
 
 def _anthropic_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
-    start = _anthropic_json(r, model) | {"content": [], "stop_reason": None}
+    start = _anthropic_json(r, model) | {"content": [], "stop_reason": None, "stop_details": None}
     start["usage"] = _anthropic_usage(r) | {"output_tokens": 1}
     ev: list[tuple[str | None, Any]] = [("message_start", {"type": "message_start", "message": start}),
                                         ("ping", {"type": "ping"})]
-    idx = 0
-    if r.thinking:
-        ev.append(("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "thinking", "thinking": "",
-                                                             "signature": ""}}))
-        ev += [("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                        "delta": {"type": "thinking_delta", "thinking": piece}})
-               for piece in _split(r.thinking)]
-        ev.append(("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                           "delta": {"type": "signature_delta", "signature": "sig-abc"}}))
-        ev.append(("content_block_stop", {"type": "content_block_stop", "index": 0}))
-        idx = 1
-    if r.text:
-        ev.append(("content_block_start", {"type": "content_block_start", "index": idx,
-                                           "content_block": {"type": "text", "text": ""}}))
-        ev += [("content_block_delta", {"type": "content_block_delta", "index": idx,
-                                        "delta": {"type": "text_delta", "text": piece}})
-               for piece in _split(r.text)]
-        ev.append(("content_block_stop", {"type": "content_block_stop", "index": idx}))
-        idx += 1
+
+    def delta(n: int, d: dict[str, Any]) -> tuple[str, Any]:
+        return "content_block_delta", {"type": "content_block_delta", "index": n, "delta": d}
+
+    for n, b in enumerate(_anthropic_content(r)):
+        kind = b["type"]
+        if kind == "tool_use" and r.mid_stream_error:
+            ev.append(("error", {"type": "error", "error": {"type": r.mid_stream_error,
+                                                            "message": "Overloaded"}}))
+            return ev
+        opening = {"thinking": {"type": "thinking", "thinking": "", "signature": ""},
+                   "text": {"type": "text", "text": ""},
+                   "tool_use": {"type": "tool_use", "id": b.get("id"), "name": b.get("name"),
+                                "input": {}}}.get(kind, b)
+        ev.append(("content_block_start", {"type": "content_block_start", "index": n,
+                                           "content_block": opening}))
+        if kind == "thinking":
+            ev += [delta(n, {"type": "thinking_delta", "thinking": piece})
+                   for piece in _split(b["thinking"])]
+            ev.append(delta(n, {"type": "signature_delta", "signature": b["signature"]}))
+        elif kind == "text":
+            ev += [delta(n, {"type": "text_delta", "text": piece}) for piece in _split(b["text"])]
+        elif kind == "tool_use":
+            pieces = _split(b["_raw"])
+            for k, piece in enumerate(pieces):
+                ev.append(delta(n, {"type": "input_json_delta", "partial_json": piece}))
+                if r.cut_mid_call and k == len(pieces) // 2:
+                    return ev + [("__cut__", None)]
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": n}))
     if r.mid_stream_error:
         ev.append(("error", {"type": "error", "error": {"type": r.mid_stream_error,
                                                         "message": "Overloaded"}}))
         return ev
-    for i, c in enumerate(r.calls):
-        n = idx + i
-        ev.append(("content_block_start", {"type": "content_block_start", "index": n,
-                                           "content_block": {"type": "tool_use", "id": c.id or f"toolu_{i}",
-                                                             "name": c.name, "input": {}}}))
-        pieces = _split(c.args_text())
-        for k, piece in enumerate(pieces):
-            ev.append(("content_block_delta", {"type": "content_block_delta", "index": n,
-                                               "delta": {"type": "input_json_delta", "partial_json": piece}}))
-            if r.cut_mid_call and k == len(pieces) // 2:
-                return ev + [("__cut__", None)]
-        ev.append(("content_block_stop", {"type": "content_block_stop", "index": n}))
     ev.append(("message_delta", {"type": "message_delta",
-                                 "delta": {"stop_reason": _anthropic_stop(r), "stop_sequence": None},
+                                 "delta": {"stop_reason": _anthropic_stop(r), "stop_sequence": None,
+                                           "stop_details": r.stop_details},
                                  "usage": {"output_tokens": r.output_tokens}}))
     ev.append(("message_stop", {"type": "message_stop"}))
     return ev
@@ -267,8 +343,8 @@ def _responses_items(r: Reply) -> list[dict[str, Any]]:
 def _responses_json(r: Reply, model: str) -> dict[str, Any]:
     incomplete = r.stop in ("max_output_tokens", "content_filter")
     return {"id": "resp_fake", "object": "response", "created_at": 0, "model": model,
-            "status": "incomplete" if incomplete else "completed",
-            "incomplete_details": {"reason": r.stop} if incomplete else None, "error": None,
+            "status": "failed" if r.failed else "incomplete" if incomplete else "completed",
+            "incomplete_details": {"reason": r.stop} if incomplete else None, "error": r.failed,
             "output": _responses_items(r), "parallel_tool_calls": True, "tool_choice": "auto",
             "tools": [],
             "usage": {"input_tokens": r.input_tokens, "output_tokens": r.output_tokens,
@@ -284,7 +360,10 @@ def _responses_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
     def e(kind: str, **data: Any) -> tuple[str, Any]:
         return kind, {"type": kind, "sequence_number": next(seq), **data}
 
-    ev = [e("response.created", response=full | {"status": "in_progress", "output": []})]
+    ev = [e("response.created", response=full | {"status": "in_progress", "output": [],
+                                                  "error": None})]
+    if r.failed:
+        return ev + [e("response.failed", response=full | {"output": []})]
     for n, item in enumerate(full["output"]):
         ev.append(e("response.output_item.added", output_index=n,
                     item=item | ({"content": []} if item["type"] == "message" else {})
@@ -609,6 +688,8 @@ class FakeLLMServer:
         self.by_model: dict[str, list[Reply]] = {}
         self.requests: list[Recorded] = []
         self.reject_tools = False
+        # Anthropic: each response that held thinking, as replay keys (what may come back)
+        self.issued_thinking: list[list[tuple[Any, ...]]] = []
         self.chat = ChatServer()
         self.token_count: int | None = 1234  # what count_tokens answers; None: it fails
         self.validate = True
@@ -637,6 +718,12 @@ class FakeLLMServer:
             if mine:
                 return mine.pop(0)
             return self.queue.pop(0) if self.queue else None
+
+    def remember_thinking(self, content: list[dict[str, Any]]) -> None:
+        keys = [_replay_key(b) for b in content]
+        if any(k[0] in ("thinking", "redacted_thinking") for k in keys):
+            with self.lock:
+                self.issued_thinking.append(keys)
 
     def start(self) -> FakeLLMServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -5,10 +5,16 @@ What differs here: tool calls are `function_call` output items answered by
 reasoning models take `reasoning.effort` and `max_output_tokens` but no `temperature`,
 and their reasoning items must be sent back on later turns. Requests are stateless
 (`store: false`), so reasoning comes back encrypted (`reasoning.encrypted_content`) and
-is replayed from `provider_state`.
+is replayed from `provider_state`. Which models reason, their window and output limit
+come from models.py.
 
-Config extras: `reasoning` (bool; default from the model family), `reasoning_effort`
-(minimal|low|medium|high), `temperature` (non-reasoning models only), `prices`,
+Answers that are not outages: a `response.failed` for a policy reason, an `incomplete`
+response for `content_filter` and a `refusal` part raise ProviderRefused; a 400 or failed
+response `context_length_exceeded` raises ContextTooLong; a 429 `insufficient_quota` is
+not retried (waiting does not add credit) and says so.
+
+Config extras: `reasoning` (bool; default from the model table), `effort`
+(none|minimal|low|medium|high|xhigh), `temperature` (non-reasoning models only), `prices`,
 `retry_base_s`, `retry_max_s`.
 """
 
@@ -19,8 +25,9 @@ import logging
 from typing import Any
 
 from ..config import ProviderConfig
-from ..errors import ProviderError
+from ..errors import ContextTooLong, ProviderError, ProviderRefused
 from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, TurnRequest, Usage
+from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
 from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, guard_delta, with_retries
@@ -29,16 +36,10 @@ from .toolargs import parse_arguments
 log = logging.getLogger(__name__)
 
 STATE_KEY = "openai"
-# Model families that reason (one table here, not checks scattered through the code).
-REASONING_PREFIXES = ("gpt-5", "gpt-6", "o1", "o3", "o4")
-
-
-def is_reasoning_model(cfg: ProviderConfig) -> bool:
-    extra = cfg.model_extra or {}
-    if "reasoning" in extra:
-        return bool(extra["reasoning"])
-    # The "-chat" variants (gpt-5-chat-latest, gpt-5.3-chat-latest) do not reason.
-    return cfg.model.startswith(REASONING_PREFIXES) and "-chat" not in cfg.model
+# Error codes of a response that failed for a policy reason (ResponseError.code).
+POLICY_CODES = {"invalid_prompt", "bio_policy", "misalignment_policy_violation",
+                "image_content_policy_violation"}
+CONTEXT_CODES = {"context_length_exceeded"}
 
 
 def _replayed(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,35 +69,37 @@ def translate_input(messages: list[Message]) -> list[dict[str, Any]]:
     return items
 
 
-def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int) -> dict[str, Any]:
+def build_params(request: TurnRequest, cfg: ProviderConfig, settings: InForce) -> dict[str, Any]:
     """The Responses API request body for one turn (golden-tested)."""
-    extra = cfg.model_extra or {}
     params: dict[str, Any] = {"model": cfg.model, "input": translate_input(request.messages),
-                              "max_output_tokens": max_tokens, "store": False}
+                              "max_output_tokens": request.max_output_tokens
+                              or settings.max_output_tokens, "store": False}
     if request.system:
         params["instructions"] = request.system
     if request.tools:
         params["tools"] = [{"type": "function", "name": t.name, "description": t.description,
                             "parameters": t.parameters, "strict": False} for t in request.tools]
-    if is_reasoning_model(cfg):
+    if settings.reasoning:
         params["include"] = ["reasoning.encrypted_content"]
-        if extra.get("reasoning_effort"):
-            params["reasoning"] = {"effort": str(extra["reasoning_effort"])}
-    elif "temperature" in extra:
-        params["temperature"] = float(extra["temperature"])
+        if settings.effort:
+            params["reasoning"] = {"effort": settings.effort}
+    if settings.temperature is not None:
+        params["temperature"] = settings.temperature
     return params
 
 
 class OpenAIProvider:
     def __init__(self, name: str, cfg: ProviderConfig, *, http_client: Any = None) -> None:
-        reasoning = is_reasoning_model(cfg)
         self.name = name
         self.cfg = cfg
+        self.settings = in_force(name, cfg)
+        for note in self.settings.notes:
+            log.warning("provider %s: %s", name, note)
         self.capabilities = Capabilities(
-            # Reasoning tokens count against the output limit: leave them room.
-            max_output_tokens=cfg.max_output_tokens or (32_000 if reasoning else 8192),
-            context_window=cfg.context_window or (400_000 if reasoning else 128_000),
-            reasoning_replay=reasoning)
+            # Reasoning tokens count against the output limit: the model's own limit.
+            max_output_tokens=self.settings.max_output_tokens,
+            context_window=self.settings.context_window,
+            reasoning_replay=self.settings.reasoning)
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None
@@ -121,8 +124,7 @@ class OpenAIProvider:
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         import httpx2
         import openai
-        max_tokens = request.max_output_tokens or self.capabilities.max_output_tokens
-        params = build_params(request, self.cfg, max_tokens)
+        params = build_params(request, self.cfg, self.settings)
         kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
         if self.sleep is not None:
@@ -133,8 +135,12 @@ class OpenAIProvider:
         return await with_retries(lambda: self._stream(params, delta), **kwargs)
 
     async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:
+        import openai
         final: dict[str, Any] | None = None
-        stream = await self._sdk().responses.create(**params, stream=True)
+        try:
+            stream = await self._sdk().responses.create(**params, stream=True)
+        except (openai.RateLimitError, openai.BadRequestError) as e:
+            raise self._status_error(e) from e
         async with stream:
             async for ev in stream:
                 kind = ev.type
@@ -145,7 +151,7 @@ class OpenAIProvider:
                     final = ev.response.to_dict()
                 elif kind == "response.failed":
                     err = (ev.response.to_dict().get("error") or {})
-                    raise self._error(err.get("code"), err.get("message"))
+                    raise self._error(err.get("code"), err.get("message"), err)
                 elif kind == "error":
                     raise self._error(getattr(ev, "code", None), getattr(ev, "message", None))
         if final is None:
@@ -153,18 +159,44 @@ class OpenAIProvider:
                                 provider=self.name, retryable=True)
         return self._turn(final)
 
-    def _error(self, code: Any, message: Any) -> ProviderError:
+    def _error(self, code: Any, message: Any, err: dict[str, Any] | None = None) -> ProviderError:
         code = str(code or "error")
-        return ProviderError(f"error mid-stream {code}: {message or 'no message'}",
-                             provider=self.name, retryable=code in TRANSIENT_KINDS)
+        text = f"{code}: {message or 'no message'}"
+        if code in POLICY_CODES or code.endswith(("_policy", "policy_violation")):
+            why = ((err or {}).get("misalignment") or {}).get("detailed_explanation")
+            return ProviderRefused(f"{self.cfg.model} declined the request (response failed, "
+                                   f"{text}{'; ' + why if why else ''})", provider=self.name)
+        if code in CONTEXT_CODES:
+            return ContextTooLong(f"the conversation does not fit {self.cfg.model}'s context "
+                                  f"window ({text})", provider=self.name)
+        return ProviderError(f"error mid-stream {text}", provider=self.name,
+                             retryable=code in TRANSIENT_KINDS)
+
+    def _status_error(self, e: Any) -> Exception:
+        """The HTTP errors that are not what their status says: an exhausted quota is a 429
+        that waiting does not fix; a 400 can be a conversation that outgrew the window."""
+        code = e.code or e.type or ""
+        message = getattr(e, "message", "") or str(e)
+        if code == "insufficient_quota":
+            return ProviderError(
+                f"HTTP 429 insufficient_quota: the OpenAI account of this key has no quota left "
+                f"(credit or budget used up), so retrying does not help; add credit or raise the "
+                f"project's budget in the OpenAI billing settings, or give the role another "
+                f"provider ({message})", provider=self.name)
+        if code in CONTEXT_CODES:
+            return ContextTooLong(f"the conversation does not fit {self.cfg.model}'s context "
+                                  f"window: HTTP 400 {code}: {message}", provider=self.name)
+        return e
 
     def _turn(self, resp: dict[str, Any]) -> Turn:
         output: list[dict[str, Any]] = resp.get("output") or []
         reason = (resp.get("incomplete_details") or {}).get("reason")
         stop = StopReason.END_TURN
         if resp.get("status") == "incomplete":
-            stop = {"max_output_tokens": StopReason.MAX_TOKENS,
-                    "content_filter": StopReason.REFUSAL}.get(reason or "", StopReason.MAX_TOKENS)
+            if reason == "content_filter":
+                raise ProviderRefused(f"{self.cfg.model} declined the request (response "
+                                      "incomplete: content_filter)", provider=self.name)
+            stop = StopReason.MAX_TOKENS
         text: list[str] = []
         calls: list[ToolCall] = []
         for i, item in enumerate(output):
@@ -173,8 +205,9 @@ class OpenAIProvider:
                     if part.get("type") == "output_text":
                         text.append(part.get("text", ""))
                     elif part.get("type") == "refusal":
-                        text.append(part.get("refusal", ""))
-                        stop = StopReason.REFUSAL
+                        raise ProviderRefused(f"{self.cfg.model} declined the request: "
+                                              f"{str(part.get('refusal', ''))[:300]}",
+                                              provider=self.name)
             elif item.get("type") == "function_call":
                 args, invalid = parse_arguments(item.get("arguments"))
                 cut = item.get("status") == "incomplete" or (

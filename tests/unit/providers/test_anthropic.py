@@ -7,17 +7,17 @@ import logging
 
 import pytest
 
-from baton.errors import ProviderError
-from baton.providers.anthropic import AnthropicProvider, translate_messages
-from baton.providers.base import Message, StopReason, ToolCall
-from tests.fakes.llm_server import Call, FakeLLMServer, Reply
+from baton.errors import ContextTooLong, ProviderError, ProviderRefused
+from baton.providers.anthropic import MAX_PAUSES, AnthropicProvider, translate_messages
+from baton.providers.base import Message, StopReason, ToolCall, ToolResult
+from tests.fakes.llm_server import Call, FakeLLMServer, Reply, Thinking
 
 from .conftest import FAKE_KEY, Recorder, make_cfg
 from .helpers import request, tool_history
 
 
-def provider(fake: FakeLLMServer, **extra) -> AnthropicProvider:
-    p = AnthropicProvider("claude", make_cfg("anthropic", fake.url, model="claude-sonnet-4-6", **extra))
+def provider(fake: FakeLLMServer, model: str = "claude-sonnet-4-6", **extra) -> AnthropicProvider:
+    p = AnthropicProvider("claude", make_cfg("anthropic", fake.url, model=model, **extra))
     p.sleep = Recorder()
     return p
 
@@ -61,8 +61,6 @@ async def test_cache_can_be_turned_off_and_prices_overridden(fake, env_key):
 
 @pytest.mark.parametrize("wire,neutral", [
     ("end_turn", StopReason.END_TURN), ("max_tokens", StopReason.MAX_TOKENS),
-    ("pause_turn", StopReason.PAUSE), ("refusal", StopReason.REFUSAL),
-    ("model_context_window_exceeded", StopReason.CONTEXT_EXCEEDED),
     ("stop_sequence", StopReason.END_TURN)])
 async def test_stop_reasons_mapped(fake, env_key, wire, neutral):
     fake.push(Reply(text="x", stop=wire))
@@ -161,20 +159,6 @@ async def test_cancel_stops_the_stream_promptly(fake, env_key):
     assert await asyncio.to_thread(fake.disconnected.wait, 5)
 
 
-async def test_thinking_blocks_replayed_verbatim(fake, env_key):
-    state = {"anthropic": {"thinking": [{"type": "thinking", "thinking": "hmm", "signature": "sig"}]}}
-    msgs = [Message(role="user", text="go"),
-            Message(role="assistant", tool_calls=[ToolCall(id="c1", name="read_file",
-                                                           arguments={"path": "a"})],
-                    provider_state=state)]
-    fake.push(Reply(text="ok"))
-    await provider(fake, thinking_budget=1024).complete(request(*msgs))
-    body = fake.requests[0].body
-    assert body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
-    assert body["messages"][1]["content"][0] == state["anthropic"]["thinking"][0]
-    assert "temperature" not in body
-
-
 async def test_key_never_logged(fake, env_key, caplog):
     caplog.set_level(logging.DEBUG)
     fake.push(Reply(status=401, error_type="authentication_error", error_message="invalid x-api-key"))
@@ -183,16 +167,151 @@ async def test_key_never_logged(fake, env_key, caplog):
     assert FAKE_KEY not in caplog.text and FAKE_KEY not in str(e.value)
 
 
+INTERLEAVED = [Thinking("Plan: read a first."), "Reading a.", Call("read_file", {"path": "a"}, id="t1"),
+               Thinking(redacted="opaque-redacted-blob"), "Now b.",
+               Call("read_file", {"path": "b"}, id="t2")]
+
+
+async def test_interleaved_thinking_goes_back_in_its_order(fake, env_key):
+    """Thinking between text and tool calls is replayed block for block; the fake answers
+    400, as the API does, if it comes back moved first or with the text merged."""
+    fake.push(Reply(blocks=INTERLEAVED), Reply(text="done"))
+    p = provider(fake)
+    pieces: list[str] = []
+    first = await p.complete(request(), pieces.append)
+    assert "".join(pieces) == "Reading a.Now b." == first.text  # thinking is not answer text
+    assert [c.id for c in first.tool_calls] == ["t1", "t2"] and first.stop == StopReason.TOOL_USE
+    kept = first.provider_state["anthropic"]["content"]
+    assert [b["type"] for b in kept] == ["thinking", "text", "tool_use", "redacted_thinking",
+                                         "text", "tool_use"]
+    history = [Message(role="user", text="go"), first.as_message(),
+               Message(role="tool", tool_results=[
+                   ToolResult(call_id="t1", name="read_file", content="A"),
+                   ToolResult(call_id="t2", name="read_file", content="B")])]
+    assert (await p.complete(request(*history))).text == "done"
+    sent = fake.requests[1].body["messages"][1]["content"]
+    assert sent == kept  # verbatim, in order
+    assert sent[0]["signature"] == Thinking("Plan: read a first.").block()["signature"]
+
+
+async def test_changed_thinking_is_refused_like_the_api_does(fake, env_key):
+    fake.push(Reply(blocks=INTERLEAVED))
+    first = (await provider(fake).complete(request())).as_message()
+    first.provider_state["anthropic"]["content"][0]["thinking"] = "Plan: something else."
+    history = [Message(role="user", text="go"), first,
+               Message(role="tool", tool_results=[
+                   ToolResult(call_id=c, name="read_file", content="x") for c in ("t1", "t2")])]
+    with pytest.raises(ProviderError, match="cannot be modified") as e:
+        await provider(fake).complete(request(*history))
+    assert not e.value.retryable and len(fake.requests) == 2
+
+
+async def test_turn_kept_before_the_ordered_list_still_replays(fake, env_key):
+    """A run journaled by an older Baton kept only its thinking blocks: they go first."""
+    fake.push(Reply(thinking="hmm", calls=[Call("read_file", {"path": "a"}, id="c1")]),
+              Reply(text="ok"))
+    p = provider(fake, thinking=2048, model="claude-haiku-4-5")
+    await p.complete(request())
+    legacy = {"anthropic": {"thinking": [{"type": "thinking", "thinking": "hmm",
+                                          "signature": "sig-abc"}]}}
+    msgs = [Message(role="user", text="go"),
+            Message(role="assistant", tool_calls=[ToolCall(id="c1", name="read_file",
+                                                           arguments={"path": "a"})],
+                    provider_state=legacy),
+            Message(role="tool", tool_results=[ToolResult(call_id="c1", name="read_file",
+                                                          content="x")])]
+    await p.complete(request(*msgs))
+    body = fake.requests[1].body
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert [b["type"] for b in body["messages"][1]["content"]] == ["thinking", "tool_use"]
+    assert "temperature" not in body
+
+
+async def test_pause_turn_continues_the_same_turn(fake, env_key):
+    fake.push(Reply(blocks=[Thinking("long job"), "Part one. "], stop="pause_turn",
+                    input_tokens=100, output_tokens=7),
+              Reply(text="Part two.", input_tokens=120, output_tokens=3))
+    turn = await provider(fake).complete(request())
+    assert turn.text == "Part one. Part two." and turn.stop == StopReason.END_TURN
+    assert (turn.usage.input_tokens, turn.usage.output_tokens) == (220, 10)
+    # the paused turn went back as it was, as the last (assistant) message
+    last = fake.requests[1].body["messages"][-1]
+    assert last["role"] == "assistant"
+    assert [b["type"] for b in last["content"]] == ["thinking", "text"]
+    assert [b["type"] for b in turn.provider_state["anthropic"]["content"]] == [
+        "thinking", "text", "text"]
+
+
+async def test_pause_turn_continuations_are_bounded(fake, env_key):
+    fake.push(*[Reply(text=f"{i} ", stop="pause_turn") for i in range(MAX_PAUSES + 1)])
+    turn = await provider(fake).complete(request())
+    assert turn.stop == StopReason.PAUSE and len(fake.requests) == MAX_PAUSES + 1
+    assert turn.text == "".join(f"{i} " for i in range(MAX_PAUSES + 1))
+
+
+async def test_refusal_raises_with_the_reason_and_is_not_retried(fake, env_key):
+    fake.push(Reply(text="I can't help with that.", stop="refusal",
+                    stop_details={"type": "refusal", "category": "cyber",
+                                  "explanation": "exploit development"}))
+    p = provider(fake)
+    with pytest.raises(ProviderRefused) as e:
+        await p.complete(request())
+    assert "refusal: cyber, exploit development" in str(e.value)
+    assert "I can't help with that." in str(e.value) and not e.value.retryable
+    assert len(fake.requests) == 1 and p.sleep.delays == []
+
+
+async def test_context_window_exceeded_stop_is_context_too_long(fake, env_key):
+    fake.push(Reply(text="partial", stop="model_context_window_exceeded"))
+    with pytest.raises(ContextTooLong, match="context window"):
+        await provider(fake).complete(request())
+    assert len(fake.requests) == 1
+
+
+async def test_prompt_too_long_400_is_context_too_long(fake, env_key):
+    fake.push(Reply(status=400, error_message="prompt is too long: 250123 tokens > 200000 maximum"))
+    with pytest.raises(ContextTooLong, match="250123 tokens > 200000") as e:
+        await provider(fake).complete(request())
+    assert not e.value.retryable and len(fake.requests) == 1
+
+
+async def test_max_tokens_beyond_an_older_window_is_asked_again_smaller(fake, env_key):
+    fake.push(Reply(status=400, error_message="input length and `max_tokens` exceed context "
+                    "limit: 190000 + 32000 > 200000, decrease input length or `max_tokens` "
+                    "and try again"), Reply(text="fits"))
+    p = provider(fake, model="claude-opus-4-1")
+    assert (await p.complete(request())).text == "fits"
+    assert [r.body["max_tokens"] for r in fake.requests] == [32000, 10000]
+
+
+async def test_output_limit_and_thinking_come_from_the_model_table(fake, env_key):
+    fake.push(Reply(text="a"), Reply(text="b"), Reply(text="c"))
+    await provider(fake).complete(request())  # claude-sonnet-4-6
+    await provider(fake, model="claude-opus-4-7", thinking=8000, temperature=0.3,
+                   effort="high").complete(request())
+    await provider(fake, model="claude-sonnet-5-5", thinking="off").complete(request())
+    sonnet, opus, off = (r.body for r in fake.requests)
+    assert sonnet["max_tokens"] == 64_000 and sonnet["thinking"] == {"type": "adaptive"}
+    # opus 4.7 refuses a budget and a temperature: adaptive, the effort, no temperature
+    assert opus["max_tokens"] == 128_000 and opus["thinking"] == {"type": "adaptive"}
+    assert opus["output_config"] == {"effort": "high"} and "temperature" not in opus
+    assert off["thinking"] == {"type": "between_tools"}
+
+
 async def test_streamed_thinking_kept_for_the_next_turn(fake, env_key):
     fake.push(Reply(thinking="let me think", text="Reading.",
                     calls=[Call("read_file", {"path": "a"}, id="t1")]), Reply(text="done"))
-    p = provider(fake, thinking_budget=1024)
+    p = provider(fake, thinking_budget=1024, model="claude-sonnet-4-5")
     pieces: list[str] = []
     first = await p.complete(request(), pieces.append)
     assert "".join(pieces) == "Reading."  # thinking is not shown as answer text
-    assert first.provider_state == {"anthropic": {"thinking": [
-        {"type": "thinking", "thinking": "let me think", "signature": "sig-abc"}]}}
-    history = [Message(role="user", text="go"), first.as_message()]
+    assert first.provider_state == {"anthropic": {"content": [
+        {"type": "thinking", "thinking": "let me think", "signature": "sig-abc"},
+        {"type": "text", "text": "Reading."},
+        {"type": "tool_use", "id": "t1", "name": "read_file", "input": {"path": "a"}}]}}
+    history = [Message(role="user", text="go"), first.as_message(),
+               Message(role="tool", tool_results=[ToolResult(call_id="t1", name="read_file",
+                                                             content="x")])]
     await p.complete(request(*history))
     blocks = fake.requests[1].body["messages"][1]["content"]
     assert [b["type"] for b in blocks] == ["thinking", "text", "tool_use"]

@@ -15,6 +15,7 @@ import pytest
 from baton.config import ProviderConfig
 from baton.providers import anthropic, openai, openai_compat
 from baton.providers.base import Message, ToolCall
+from baton.providers.models import InForce, in_force
 
 from .helpers import request, tool_history
 
@@ -24,7 +25,11 @@ GOLDEN = Path(__file__).parents[2] / "data" / "golden"
 def history_with_state() -> list[Message]:
     msgs = tool_history()
     msgs[1] = msgs[1].model_copy(update={"provider_state": {
-        "anthropic": {"thinking": [{"type": "thinking", "thinking": "look first", "signature": "s1"}]},
+        "anthropic": {"content": [
+            {"type": "thinking", "thinking": "look first", "signature": "s1"},
+            {"type": "text", "text": "Reading it."},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "tool_use", "id": "c1", "name": "read_file", "input": {"path": "a.py"}}]},
         "openai": {"items": [
             {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "enc"},
             {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
@@ -40,16 +45,24 @@ def cfg(kind: str, model: str, **extra: Any) -> ProviderConfig:
     return ProviderConfig.model_validate({"kind": kind, "model": model, **extra})
 
 
+def settings(kind: str, model: str, **extra: Any) -> tuple[ProviderConfig, InForce]:
+    c = cfg(kind, model, **extra)
+    return c, in_force("p", c)
+
+
 CASES = {
     "anthropic": lambda: anthropic.build_params(
-        request(*history_with_state()), cfg("anthropic", "claude-sonnet-4-6"), 8192),
+        request(*history_with_state()), *settings("anthropic", "claude-sonnet-4-6")),
     "anthropic_thinking_nocache": lambda: anthropic.build_params(
         request(*history_with_state()),
-        cfg("anthropic", "claude-sonnet-4-6", cache=False, thinking_budget=2048), 16000),
+        *settings("anthropic", "claude-sonnet-4-6", cache=False, thinking_budget=2048)),
+    "anthropic_opus5_effort": lambda: anthropic.build_params(
+        request(*history_with_state()),
+        *settings("anthropic", "claude-opus-5-5", effort="medium", temperature=0.2)),
     "openai_reasoning": lambda: openai.build_params(
-        request(*history_with_state()), cfg("openai", "gpt-5-mini", reasoning_effort="medium"), 32000),
+        request(*history_with_state()), *settings("openai", "gpt-5-mini", reasoning_effort="medium")),
     "openai_gpt41": lambda: openai.build_params(
-        request(*tool_history()), cfg("openai", "gpt-4.1", temperature=0), 8192),
+        request(*tool_history()), *settings("openai", "gpt-4.1", temperature=0)),
     "compat_native": lambda: openai_compat.build_params(
         request(*history_with_state()), cfg("openai-compatible", "qwen2.5-coder"), 4096, True),
     "compat_text_protocol": lambda: openai_compat.build_params(

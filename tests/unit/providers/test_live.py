@@ -3,7 +3,8 @@ environment. Each test is a tiny tool round trip (`probe`) plus a streamed answe
 
     ANTHROPIC_API_KEY=... OPENAI_API_KEY=... .venv/bin/python -m pytest --live tests/unit/providers/test_live.py
     BATON_LIVE_COMPAT_URL=http://127.0.0.1:11434/v1 BATON_LIVE_COMPAT_MODEL=qwen2.5-coder ... --live
-Models can be chosen with BATON_LIVE_ANTHROPIC_MODEL / BATON_LIVE_OPENAI_MODEL.
+Models can be chosen with BATON_LIVE_ANTHROPIC_MODEL / BATON_LIVE_OPENAI_MODEL (and
+BATON_LIVE_ANTHROPIC_THINKING_MODEL for the thinking round trip).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from baton.config import Config, ProviderConfig
 from baton.providers.base import Message, StopReason
+from baton.providers.models import lookup
 from baton.providers.registry import build_provider, probe
 
 from .helpers import request
@@ -62,3 +64,39 @@ async def test_streamed_answer_with_usage(kind):
     assert "hello" in turn.text.lower() and "".join(pieces) == turn.text
     assert turn.stop == StopReason.END_TURN and turn.usage.input_tokens > 0
     assert key not in turn.model_dump_json()
+
+
+async def test_thinking_turn_round_trip_anthropic():
+    """A model thinking adaptively (interleaved with its tool call): the turn's blocks go
+    back in their order and the API accepts them (it answers 400 if they were changed)."""
+    need("ANTHROPIC_API_KEY")
+    provider = live_provider("anthropic", os.environ.get("BATON_LIVE_ANTHROPIC_THINKING_MODEL",
+                                                         "claude-sonnet-4-6"), effort="low")
+    verdict = await probe(provider)
+    assert verdict.startswith("ok:"), verdict
+
+
+async def test_model_table_matches_the_models_api_anthropic():
+    """Each table entry the key can see: window, output limit and thinking types as the
+    Models API reports them (models.py is written from the documentation)."""
+    import anthropic
+
+    from baton.providers.models import ANTHROPIC
+
+    client = anthropic.AsyncAnthropic(api_key=need("ANTHROPIC_API_KEY"))
+    wrong: list[str] = []
+    async for info in client.models.list(limit=100):
+        entry, spec = lookup("anthropic", info.id)
+        if entry is None or info.lifecycle == "retired" or entry not in ANTHROPIC:
+            continue
+        if info.max_input_tokens and info.max_input_tokens != spec.context_window:
+            wrong.append(f"{info.id}: window {info.max_input_tokens} != {spec.context_window}")
+        if info.max_tokens and info.max_tokens != spec.max_output_tokens:
+            wrong.append(f"{info.id}: output {info.max_tokens} != {spec.max_output_tokens}")
+        caps = info.capabilities
+        if caps is not None and caps.thinking.supported:
+            types = caps.thinking.types
+            for name, ours in (("adaptive", spec.adaptive), ("enabled", spec.budget)):
+                if getattr(types, name).supported != ours:
+                    wrong.append(f"{info.id}: thinking {name} {not ours} in the API")
+    assert wrong == []

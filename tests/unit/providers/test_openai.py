@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from baton.errors import ProviderError
+from baton.errors import ContextTooLong, ProviderError, ProviderRefused
 from baton.providers.base import Message, StopReason, ToolCall, ToolResult
 from baton.providers.openai import OpenAIProvider, translate_input
 from tests.fakes.llm_server import Call, FakeLLMServer, Reply
@@ -131,3 +131,55 @@ async def test_cancel_stops_the_stream(fake, env_key):
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 1)
+
+
+async def test_output_limit_and_window_come_from_the_model_table(fake, env_key):
+    fake.push(Reply(text="ok"), Reply(text="ok"))
+    p = provider(fake, model="gpt-5.2")
+    await p.complete(request())
+    await provider(fake, model="gpt-5-chat-latest", temperature=0.5).complete(request())
+    reasoning, chat = (r.body for r in fake.requests)
+    assert reasoning["max_output_tokens"] == 128_000 and p.capabilities.context_window == 400_000
+    assert reasoning["include"] == ["reasoning.encrypted_content"] and "temperature" not in reasoning
+    assert chat["max_output_tokens"] == 16_384 and chat["temperature"] == 0.5
+    assert "include" not in chat
+
+
+async def test_failed_for_policy_is_a_refusal_not_an_outage(fake, env_key):
+    fake.push(Reply(failed={"code": "invalid_prompt", "message": "Invalid prompt: flagged as "
+                            "potentially violating our usage policy."}))
+    p = provider(fake)
+    with pytest.raises(ProviderRefused, match="declined the request.*invalid_prompt") as e:
+        await p.complete(request())
+    assert not e.value.retryable and len(fake.requests) == 1 and p.sleep.delays == []
+
+
+async def test_failed_for_a_server_error_is_still_retried(fake, env_key):
+    fake.push(Reply(failed={"code": "server_error", "message": "boom"}), Reply(text="ok"))
+    assert (await provider(fake).complete(request())).text == "ok"
+
+
+async def test_incomplete_for_content_filter_is_a_refusal(fake, env_key):
+    fake.push(Reply(text="Here is", stop="content_filter"))
+    with pytest.raises(ProviderRefused, match="content_filter"):
+        await provider(fake).complete(request())
+    assert len(fake.requests) == 1
+
+
+async def test_insufficient_quota_is_not_retried_and_says_so(fake, env_key):
+    fake.push(Reply(status=429, error_type="insufficient_quota",
+                    error_message="You exceeded your current quota, please check your plan "
+                                  "and billing details."), Reply(text="never"))
+    p = provider(fake)
+    with pytest.raises(ProviderError) as e:
+        await p.complete(request())
+    assert not isinstance(e.value, ProviderRefused) and not e.value.retryable
+    assert "no quota left" in str(e.value) and "billing" in str(e.value)
+    assert len(fake.requests) == 1 and p.sleep.delays == []
+
+
+async def test_context_length_exceeded_is_context_too_long(fake, env_key):
+    fake.push(Reply(status=400, error_type="context_length_exceeded",
+                    error_message="Your input exceeds the context window of this model."))
+    with pytest.raises(ContextTooLong, match="context window"):
+        await provider(fake).complete(request())
