@@ -93,6 +93,18 @@ function open(uri: vscode.Uri | undefined, title: string, options: vscode.TextDo
   return uri === undefined ? undefined : { command: "vscode.open", title, arguments: [uri, options] };
 }
 
+/** A run as its notice says it is; the journal's entry adds what a notice may leave out. */
+function viewed(notice: RunChanged, known: ViewedRun | undefined): ViewedRun {
+  // A notice describes the whole run: its optional fields replace what was known.
+  const { createdAt, ...rest } = notice;
+  return {
+    ...rest,
+    createdAt: createdAt ?? known?.createdAt ?? Date.now() / 1000,
+    parentRunId: known?.parentRunId ?? null,
+    summary: notice.summary ?? null,
+  };
+}
+
 export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly runs = new Map<string, ViewedRun>();
   private readonly details = new Map<string, Promise<RunDetails | undefined>>();
@@ -106,7 +118,7 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
 
   constructor(
     private readonly baton: BatonClient,
-    tracker: RunTracker,
+    private readonly tracker: RunTracker,
     private readonly picker: RunPicker,
   ) {
     this.view = vscode.window.createTreeView(VIEW_ID, { treeDataProvider: this, showCollapseAll: true });
@@ -129,21 +141,15 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     this.runs.clear();
     this.details.clear();
     for (const run of listed) {
-      this.runs.set(run.runId, run);
+      // The last notice says more than the journal's entry (what waits, the plan's file).
+      const notice = this.tracker.get(run.runId);
+      this.runs.set(run.runId, notice === undefined ? run : viewed(notice, run));
     }
     this.fire();
   }
 
   private update(notice: RunChanged): void {
-    const known = this.runs.get(notice.runId);
-    // A notice describes the whole run: its optional fields replace what was known.
-    const { createdAt, ...rest } = notice;
-    this.runs.set(notice.runId, {
-      ...rest,
-      createdAt: createdAt ?? known?.createdAt ?? Date.now() / 1000,
-      parentRunId: known?.parentRunId ?? null,
-      summary: notice.summary ?? null,
-    });
+    this.runs.set(notice.runId, viewed(notice, this.runs.get(notice.runId)));
     this.details.delete(notice.runId);
     this.fire();
   }
