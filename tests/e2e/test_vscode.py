@@ -5,13 +5,17 @@
     `--auth none`, the extension's .vsix installed with `--install-extension`, driven by
     playwright-core in Debian's Chromium (tests/e2e/vscode/drive.mjs), one fresh code-server and
     workspace per scenario:
-    - accept-revert: run a task, see the plan, accept it through the code action, check the file
-      on disk after saving, the review finding in Problems, Show Runs, revert;
-    - interactive: a selection sent with Run Task, a question with options in the message box, a
+    - accept-revert: run a task, the plan beside the code accepted with its CodeLens, a permission
+      for a write outside the plan (status item, modal, never denied while unanswered past the
+      server's client timeout, brought back from the status item, the diff, Allow Once), the
+      completion notification, the unopened file saved by itself, the file on disk after saving,
+      the review finding in Problems, Show Runs (no destructive action first), revert;
+    - interactive: a selection sent with Run Task, a question with options in a quick pick, a
       free-text question in an input box, steer, Answer Question, Follow Up, a selection code action;
-    - review: `[edits] mode = "review"`, Apply changes in changes.diff, the Refactor Preview.
-    Set BATON_E2E_ARTIFACTS=DIR to keep the screenshots; BATON_VSCODE_SERVER=PATH to drive another
-    `baton` than .venv/bin/baton.
+    - review: `[edits] mode = "review"`, one Apply Changes in changes.diff applies what it shows.
+    Set BATON_E2E_SHOTS=DIR to keep a screenshot of each step (NN-scenario-step.png) and of a
+    failure (it replaces BATON_E2E_ARTIFACTS); BATON_VSCODE_SERVER=PATH to drive another `baton`
+    than .venv/bin/baton.
 
 `scripts/setup-vscode` installs everything (pinned, idempotent). Outside CI a missing piece skips
 with the reason and the fix; under CI=true it fails, so CI cannot go green without running it.
@@ -45,6 +49,9 @@ IN_CI = os.environ.get("CI") == "true"
 pytestmark = pytest.mark.editor
 
 TASK = "Greet the person by name"
+# Contains TASK: its entry comes first in SCRIPT, so only this task writes outside its plan.
+PERMISSION_TASK = "Greet the person by name and note the greeting in greeting.txt"
+NOTE = {"path": "greeting.txt", "content": "Hello, {name}! is the greeting now.\n"}
 QUESTIONS_TASK = "Ask me before greeting anyone"
 FOLLOW_UP_TASK = "Explain what changed in hello()"
 SELECTION_QUESTION = "What does GREETING hold?"
@@ -67,8 +74,11 @@ FINDING = "hello() could use a docstring"
 
 def scripted_run(match: str, *, planner_asks: dict[str, object] | None = None,
                  implementer_asks: dict[str, object] | None = None,
-                 findings: list[dict[str, object]] | None = None) -> dict[str, object]:
-    """One entry of the scripted provider's `runs` (PROTOCOL §6), chosen by `match` in the task."""
+                 findings: list[dict[str, object]] | None = None,
+                 outside_plan: dict[str, str] | None = None) -> dict[str, object]:
+    """One entry of the scripted provider's `runs` (PROTOCOL §6), chosen by `match` in the task.
+    `outside_plan`: a file the implementer also writes, which the plan does not grant (it asks)."""
+    extra = [call("write_file", **outside_plan)] if outside_plan else []
     planner = [call("ask_user", **planner_asks)] if planner_asks else []
     implementer = [call("ask_user", **implementer_asks)] if implementer_asks else []
     return {
@@ -80,12 +90,15 @@ def scripted_run(match: str, *, planner_asks: dict[str, object] | None = None,
                                    files=["hello.py"])],
         "implementer": [*implementer,
                         *(call("edit_file", path="hello.py", old=old, new=new) for old, new in EDITS),
+                        *extra,
                         call("finish", summary="hello() greets by name")],
         "reviewer": [call("submit_review", verdict="approve", findings=findings or [])],
     }
 
 
 SCRIPT = {"runs": [
+    scripted_run(PERMISSION_TASK, outside_plan=NOTE,
+                 findings=[{"path": "hello.py", "line": 6, "message": FINDING, "severity": "warning"}]),
     scripted_run(TASK, findings=[{"path": "hello.py", "line": 6, "message": FINDING, "severity": "warning"}]),
     scripted_run(REVIEW_TASK),
     scripted_run(QUESTIONS_TASK, planner_asks=CHOICE, implementer_asks=FREE_TEXT),
@@ -202,14 +215,12 @@ def prerequisites() -> tuple[Path, Path, Path]:
     return code_server, Path(browser), baton
 
 
-def artifacts_dir(tmp_path: Path) -> Path:
-    """Where the driver leaves screenshots: $BATON_E2E_ARTIFACTS (kept after the run) or tmp_path."""
-    chosen = os.environ.get("BATON_E2E_ARTIFACTS")
-    if not chosen:
-        return tmp_path
-    path = Path(chosen)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def shots_dir() -> str:
+    """$BATON_E2E_SHOTS: where the driver keeps a screenshot of each step (created), or "" for none."""
+    chosen = os.environ.get("BATON_E2E_SHOTS", "")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+    return chosen
 
 
 def trust_workspace(baton: Path, workspace: Path, env: dict[str, str]) -> None:
@@ -266,7 +277,7 @@ def code_server_session(tmp_path: Path, vsix: Path) -> Iterator[dict[str, object
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", server, timeout=60)
         yield {"url": f"http://127.0.0.1:{port}", "workspace": workspace, "chromium": browser,
-               "log": log_path, "env": env, "user_data": user_data, "artifacts": artifacts_dir(tmp_path),
+               "log": log_path, "env": env, "user_data": user_data, "artifacts": tmp_path, "shots": shots_dir(),
                "baton": baton}
     finally:
         # code-server forks its extension host and the extension starts `baton serve`: end the group.
@@ -298,6 +309,7 @@ def drive(session: dict[str, object], kind: str, task: str, **extra: object) -> 
         "kind": kind, "url": session["url"], "workspace": str(workspace), "file": "hello.py",
         "task": task, "planIncludes": "Greet by name", "expected": expected, "original": original,
         "chromium": str(session["chromium"]), "artifacts": str(session["artifacts"]),
+        "shots": session["shots"],
         "timeoutMs": 30_000, **extra,
     }
     node_bin = node()
@@ -324,10 +336,31 @@ def transcripts(workspace: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def append_config(session: dict[str, object], text: str) -> None:
+    """Adds to the workspace's .baton/config.toml and trusts it anew (a changed file is untrusted,
+    and its scripted provider would be ignored)."""
+    workspace = Path(str(session["workspace"]))
+    with (workspace / ".baton" / "config.toml").open("a", encoding="utf-8") as config:
+        config.write(text)
+    env = dict(session["env"])  # type: ignore[call-overload]
+    trust_workspace(Path(str(session["baton"])), workspace, env)
+
+
 def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
-    original, _ = drive(code_server_session, "accept-revert", TASK, finding=FINDING)
+    """Issue 19 as a person meets it: the permission waits in front of them and is never denied by
+    itself (the server's client timeout, 2 s here, is long past when they answer), and the run's
+    end is a notification with its summary."""
+    append_config(code_server_session, "\n[limits]\nclient_request_timeout_s = 2\n")
+    original, _ = drive(code_server_session, "accept-revert", PERMISSION_TASK, finding=FINDING,
+                        permission={"file": NOTE["path"], "content": NOTE["content"].strip(), "waitMs": 5_000},
+                        summaryIncludes=["hello() greets by name", "2 files changed", "review: approved",
+                                         "1 finding"])
     workspace = Path(str(code_server_session["workspace"]))
     assert (workspace / "hello.py").read_text(encoding="utf-8") == original
+    (events,) = transcripts(workspace).values()
+    # One answer, the person's: nothing was denied while the prompt waited.
+    assert [(e["subject"], e["answer"]) for e in events if e["kind"] == "permission"] == [
+        (NOTE["path"], "Allow once")]
 
 
 def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object]) -> None:
@@ -356,14 +389,11 @@ def test_person_in_the_loop_in_code_server(code_server_session: dict[str, object
     assert "GREETING" in (asked.get("selection") or "")  # the selected lines went along as context
 
 
-def test_review_mode_confirms_in_refactor_preview(code_server_session: dict[str, object]) -> None:
-    """`[edits] mode = "review"`: nothing lands until `Apply changes`, then the Refactor Preview confirms."""
+def test_review_mode_applies_what_it_shows(code_server_session: dict[str, object]) -> None:
+    """`[edits] mode = "review"`: nothing lands until Apply Changes, which applies what changes.diff
+    shows at once (no Refactor Preview with every edit unticked, issue 19)."""
+    append_config(code_server_session, '\n[edits]\nmode = "review"\n')
     workspace = Path(str(code_server_session["workspace"]))
-    with (workspace / ".baton" / "config.toml").open("a", encoding="utf-8") as config:
-        config.write('\n[edits]\nmode = "review"\n')
-    # Changed, the file is untrusted again (its scripted provider would be ignored): trust it anew.
-    env = dict(code_server_session["env"])  # type: ignore[call-overload]
-    trust_workspace(Path(str(code_server_session["baton"])), workspace, env)
     _, expected = drive(code_server_session, "review", REVIEW_TASK)
     assert (workspace / "hello.py").read_text(encoding="utf-8") == expected
 

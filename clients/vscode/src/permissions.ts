@@ -21,12 +21,13 @@ const TITLE_ANSWERS: [string, string][] = [
   ["baton.ui.permissionAllowForRun", "allow for this run"],
 ];
 
+/** `baton-permission:/<runId>/<id>/Baton permission.diff`: its tab reads "Baton permission.diff". */
 function documentUri(runId: string, permission: Permission): vscode.Uri {
-  return vscode.Uri.from({ scheme: PERMISSION_SCHEME, path: `/${runId}/${permission.id}.diff` });
+  return vscode.Uri.from({ scheme: PERMISSION_SCHEME, path: `/${runId}/${permission.id}/Baton permission.diff` });
 }
 
 function fromDocumentUri(uri: vscode.Uri): { runId: string; id: string } | undefined {
-  const match = /^\/([^/]+)\/(.+)\.diff$/.exec(uri.path);
+  const match = /^\/([^/]+)\/([^/]+)\/[^/]+$/.exec(uri.path);
   return match?.[1] !== undefined && match[2] !== undefined ? { runId: match[1], id: match[2] } : undefined;
 }
 

@@ -73,10 +73,12 @@ class Bridge:
         self.on_notice(notice)
         self.ls.protocol.notify("baton/runChanged", notice)
         said = (notice["state"], (notice.get("question") or {}).get("text", ""))
-        if self.support.work_done_progress or self._said.get(notice["runId"]) == said:
+        if self.support.work_done_progress or self.support.baton_prompts \
+                or self._said.get(notice["runId"]) == said:
             return
         # A client with no progress UI learns every state in its log, and what the person
-        # must act on in a message.
+        # must act on in a message; one that shows Baton's prompts shows runs from runChanged
+        # itself (the VS Code extension: a status item, prompts, a completion notification).
         self._said[notice["runId"]] = said
         self.ls.window_log_message(t.LogMessageParams(type=t.MessageType.Log,
                                                       message=notices.state_line(notice)))

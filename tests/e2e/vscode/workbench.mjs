@@ -1,6 +1,8 @@
 // What a person does in the VS Code workbench, as playwright-core steps: the command palette,
-// input boxes, editor tabs, code actions (Ctrl+.), saving, and the Baton status-bar item.
-// Every wait polls for what the person would see; none sleeps for a fixed time.
+// input boxes, editor tabs, code actions (Ctrl+.), CodeLenses, editor-title actions, dialogs,
+// notifications, saving, and the Baton status-bar item. Every wait polls for what the person
+// would see; none sleeps for a fixed time. With a `shots` folder, `shot` keeps a screenshot of
+// each step (NN-scenario-step.png) for a person to review what changed on screen.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
@@ -8,15 +10,35 @@ const QUICK_INPUT = ".quick-input-widget";
 // The text of the editor in view: a group keeps hidden editors of its other tabs in the DOM.
 const EDITOR_LINES = ".editor-group-container.active .monaco-editor .view-lines:visible";
 
+/** A locator filter for an element whose whole text is `title` (spaces around aside). */
+function exactly(title) {
+  return new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
+}
+
 export class Workbench {
   /**
    * @param page a playwright Page showing code-server
-   * @param options {timeout: ms for one step, log: (message) => void}
+   * @param options {timeout: ms for one step, log: (message) => void, shots: a folder or "",
+   *   scenario: the scenario's name for the screenshots' names}
    */
-  constructor(page, { timeout, log }) {
+  constructor(page, { timeout, log, shots = "", scenario = "scenario" }) {
     this.page = page;
     this.timeout = timeout;
     this.log = log;
+    this.shots = shots;
+    this.scenario = scenario;
+    this.shotCount = 0;
+  }
+
+  /** Keeps a screenshot of the screen now as NN-<scenario>-<step>.png, when a folder was given. */
+  async shot(step) {
+    if (!this.shots) {
+      return;
+    }
+    this.shotCount += 1;
+    const slug = step.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60);
+    const name = `${String(this.shotCount).padStart(2, "0")}-${this.scenario}-${slug}.png`;
+    await this.page.screenshot({ path: path.join(this.shots, name) }).catch((error) => this.log(`no screenshot ${name}: ${error.message}`));
   }
 
   /** Polls `probe` until it returns a truthy value (returned) or the step's time is up. */
@@ -57,6 +79,66 @@ export class Workbench {
 
   async clickStatus(label) {
     await this.page.locator(".statusbar-item").filter({ hasText: `Baton: ${label}` }).first().click();
+  }
+
+  /** The Baton status item's background: VS Code paints a warning item with its theme colour. */
+  async statusIsWarning() {
+    const item = this.page.locator(".statusbar-item").filter({ hasText: "Baton" }).first();
+    return ((await item.getAttribute("class")) ?? "").includes("warning-kind");
+  }
+
+  // -- dialogs and notifications -------------------------------------------------------------
+
+  dialog() {
+    return this.page.locator(".monaco-dialog-box");
+  }
+
+  /** The open modal dialog's buttons: their labels, and which one is the default (focused, primary). */
+  async dialogButtons() {
+    const buttons = this.dialog().locator(".dialog-buttons .monaco-button");
+    return buttons.evaluateAll((all) =>
+      all.map((b) => ({ label: b.textContent.trim(), primary: !b.classList.contains("secondary"), focused: b === document.activeElement })));
+  }
+
+  async clickDialogButton(label) {
+    await this.dialog().locator(".dialog-buttons .monaco-button").filter({ hasText: label }).first().click();
+    this.log(`clicked "${label}" in the dialog`);
+  }
+
+  /** A notification toast whose text includes `text`. */
+  toast(text) {
+    return this.page.locator(".notifications-toasts .notification-toast").filter({ hasText: text }).first();
+  }
+
+  async waitForToast(text) {
+    const toast = this.toast(text);
+    await toast.waitFor({ state: "visible", timeout: this.timeout });
+    return (await toast.innerText()).replaceAll("\n", " ");
+  }
+
+  // -- CodeLenses and editor-title actions ---------------------------------------------------
+
+  /** Clicks the CodeLens titled `title` (its text, icons aside) in the editor of tab `tabName`. */
+  async clickCodeLens(tabName, title) {
+    await this.tab(tabName).click();
+    await this.activeTab(tabName);
+    const lens = this.page.locator(".editor-group-container.active .codelens-decoration a").filter({ hasText: title }).first();
+    await lens.waitFor({ state: "visible", timeout: this.timeout });
+    await lens.click();
+    this.log(`clicked the CodeLens ${title} in ${tabName}`);
+  }
+
+  /** The text of the CodeLenses in the editor of tab `tabName` (the group need not be active). */
+  async codeLensText(tabName) {
+    const group = this.page.locator(".editor-group-container").filter({ has: this.tab(tabName) }).first();
+    const lenses = group.locator(".codelens-decoration");
+    return (await lenses.count()) > 0 ? (await lenses.first().innerText()).replaceAll("\u00a0", " ") : "";
+  }
+
+  /** An action of the active editor's title bar shown as text (a command without an icon). */
+  editorTitleAction(title) {
+    const exact = exactly(title);
+    return this.page.locator(".editor-group-container.active .title .action-label").filter({ hasText: exact }).first();
   }
 
   /**
@@ -162,11 +244,21 @@ export class Workbench {
     return text.replaceAll("\u00a0", " ");
   }
 
-  /** Waits until the visible editor's text includes `wanted`; returns that text. */
-  async waitForEditorText(what, wanted) {
+  /** The text of the editor whose tab is `tabName`, in whichever group shows it (focused or not). */
+  async tabText(tabName) {
+    const group = this.page.locator(".editor-group-container").filter({ has: this.tab(tabName) }).first();
+    const text = await group.locator(".monaco-editor .view-lines:visible").first().innerText().catch(() => "");
+    return text.replaceAll("\u00a0", " ");
+  }
+
+  /**
+   * Waits until the visible editor's text (or with `tabName`, that tab's editor's, focused or
+   * not) includes `wanted`; returns that text.
+   */
+  async waitForEditorText(what, wanted, tabName = undefined) {
     let text = "";
     await this.until(what, async () => {
-      text = await this.editorText();
+      text = tabName === undefined ? await this.editorText() : await this.tabText(tabName);
       return text.trim() !== "" && text.includes(wanted);
     }).catch((error) => {
       throw new Error(`${error.message}; the editor shows:\n${text}`);
@@ -179,7 +271,7 @@ export class Workbench {
    * `prepare` sets the editor up before each try (default: focus it).
    */
   async chooseCodeAction(tabName, title, { prepare = () => this.focusEditor(tabName) } = {}) {
-    const exact = new RegExp(`^\\s*${title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*$`);
+    const exact = exactly(title);
     const row = this.page.locator(".action-widget .monaco-list-row").filter({ hasText: exact }).first();
     // The server answers code actions once the document is synced: retry Ctrl+. until it shows.
     await this.until(`the "${title}" code action in ${tabName}`, async () => {

@@ -106,6 +106,17 @@ async def test_a_client_with_progress_is_not_sent_state_messages():
     assert ls.logs == [] and ls.shown == []
 
 
+async def test_a_client_that_shows_baton_prompts_is_not_sent_state_messages():
+    """The VS Code extension turns its work-done progress off (its own status item says the
+    state) and shows questions, permissions and the run's end itself: no duplicate toasts."""
+    ls = server()
+    b = bridge(ls, baton_prompts=True)
+    b.run_changed({"runId": "r", "state": "awaiting_input", "task": "t", "question": {"text": "Which?"}})
+    b.run_changed({"runId": "r", "state": "done", "task": "t"})
+    assert ls.logs == [] and ls.shown == []
+    assert [m for m, _ in ls.notified] == ["baton/runChanged"] * 2
+
+
 async def test_without_show_document_the_person_is_told_where_and_how():
     ls = server()
     b = bridge(ls)
