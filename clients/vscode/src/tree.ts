@@ -69,11 +69,17 @@ function tokens(count: number): string {
   return count >= 1000 ? `${(count / 1000).toFixed(1)}k` : String(count);
 }
 
-/** One role's usage, or the run's total: "12.3k tokens · $0.0412". */
+/**
+ * One role's usage, or the run's total: "12.3k tokens · $0.0412"; tokens of a model with no
+ * price are "cost unknown", never $0 (as the server's pricing.cost_text says it).
+ */
 function usageText(usages: Record<string, number>[]): string {
   const sum = (key: string) => usages.reduce((total, u) => total + (u[key] ?? 0), 0);
   const cost = sum("cost_usd");
-  return `${tokens(sum("input_tokens") + sum("output_tokens"))} tokens${cost > 0 ? ` · $${cost.toFixed(4)}` : ""}`;
+  const unpriced = sum("unpriced_tokens");
+  const costs = [cost > 0 ? `$${cost.toFixed(4)}` : "", unpriced > 0 ? `cost unknown for ${tokens(unpriced)} tokens` : ""];
+  const said = costs.filter(Boolean).join(" + ");
+  return `${tokens(sum("input_tokens") + sum("output_tokens"))} tokens${said ? ` · ${said}` : ""}`;
 }
 
 /**

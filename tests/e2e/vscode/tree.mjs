@@ -4,21 +4,11 @@
 // view); and a palette that offers only the commands that fit (Accept Plan gone once the plan was
 // accepted, Revert Run there).
 // Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding, artifacts).
-import path from "node:path";
-
 const VIEW = ".pane-body .monaco-list";
 
 /** The Baton view's row whose text includes `text`. */
 export function treeRow(wb, text) {
   return wb.page.locator(`${VIEW} .monaco-list-row`).filter({ hasText: text }).first();
-}
-
-async function shot(wb, scenario, name) {
-  if (typeof wb.shot === "function") {
-    await wb.shot(`tree-${name}`);
-    return;
-  }
-  await wb.page.screenshot({ path: path.join(scenario.artifacts ?? ".", `vscode-tree-${name}.png`) });
 }
 
 /** Opens the Baton container from the activity bar (the palette's "View: Show Baton" if hidden). */
@@ -60,7 +50,6 @@ export async function tree(wb, setStep, scenario) {
   await openView(wb);
   await wb.until("the view's welcome (no runs yet)", async () =>
     (await wb.page.locator(".pane-body").filter({ hasText: "No Baton runs yet" }).count()) > 0);
-  await shot(wb, scenario, "01-empty");
 
   setStep("starting a run from the view's title (Run Task)");
   await wb.page.locator('.pane-header .actions .action-label[aria-label^="Run Task"], .title-actions .action-label[aria-label^="Run Task"]').first().click();
@@ -72,7 +61,6 @@ export async function tree(wb, setStep, scenario) {
   await waiting.waitFor({ state: "visible", timeout: wb.timeout });
   await wb.until("the run's row to say the plan waits for the person", async () =>
     (await treeRow(wb, scenario.task).innerText()).includes("plan waiting for you"));
-  await shot(wb, scenario, "02-plan-waiting");
 
   setStep("accepting the plan with the waiting item's inline action");
   await waiting.hover();
@@ -88,7 +76,6 @@ export async function tree(wb, setStep, scenario) {
   await expand(wb, "Findings", scenario.finding);
   const finding = treeRow(wb, scenario.finding);
   await wb.until("the finding's row to name its place", async () => (await finding.innerText()).includes(`${scenario.file}:`));
-  await shot(wb, scenario, "03-done");
 
   setStep("going to the finding's line from the view");
   await finding.click();

@@ -261,11 +261,20 @@ local function tokens(n)
   return n >= 1000 and ('%.1fk'):format(n / 1000) or tostring(n)
 end
 
---- "1.2k tokens, $0.0012" for one role's usage (or a sum of them).
+--- "1.2k tokens, $0.0012" for one role's usage; a model with no price is "cost
+--- unknown", never $0 (as the server's pricing.cost_text says it).
 local function usage_text(u)
   local cost = tonumber(u.cost_usd) or 0
+  local unpriced = tonumber(u.unpriced_tokens) or 0
+  local costs = {}
+  if cost > 0 then
+    table.insert(costs, ('$%.4f'):format(cost))
+  end
+  if unpriced > 0 then
+    table.insert(costs, ('cost unknown for %s tokens'):format(tokens(unpriced)))
+  end
   local text = tokens((tonumber(u.input_tokens) or 0) + (tonumber(u.output_tokens) or 0)) .. ' tokens'
-  return cost > 0 and ('%s, $%.4f'):format(text, cost) or text
+  return #costs > 0 and (text .. ', ' .. table.concat(costs, ' + ')) or text
 end
 
 --- What a run did, in one line: "hello() greets by name. 1 file changed (hello.py) ·
