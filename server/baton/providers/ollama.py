@@ -58,16 +58,19 @@ def _same_model(entry: dict[str, Any], model: str) -> bool:
 
 async def probe(base_url: str, model: str, *, loaded_only: bool = False,
                 timeout_s: float = 5.0) -> OllamaModel | None:
-    """What the server says of `model`, or None when it is not Ollama (or not reachable).
-    With `loaded_only`, only /api/ps is asked (the server is known to be Ollama)."""
+    """What the server says of `model`, or None when it is not Ollama; ConnectionError when
+    it cannot be reached (it may be Ollama, not started yet). With `loaded_only`, only
+    /api/ps is asked (the server is known to be Ollama)."""
     import httpx2
     root = native_root(base_url)
     found = OllamaModel()
     async with httpx2.AsyncClient(timeout=timeout_s) as client:
         if not loaded_only:
-            try:
-                shown = await client.post(f"{root}/api/show", json={"model": model})
+            try:  # "name" for Ollama before 0.5, "model" since
+                shown = await client.post(f"{root}/api/show", json={"model": model, "name": model})
                 body = shown.json() if shown.status_code == 200 else None
+            except httpx2.TransportError as e:
+                raise ConnectionError(f"{root}: {e}") from e
             except (httpx2.HTTPError, ValueError) as e:
                 log.debug("ollama probe of %s: %s", root, e)
                 return None

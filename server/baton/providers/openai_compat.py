@@ -83,6 +83,7 @@ _TOKEN_PARAM = re.compile(r"['\"`]?(max_completion_tokens|max_tokens)['\"`]?[^.\
                           r"[^.\n]{0,20}['\"`]?(max_completion_tokens|max_tokens)", re.IGNORECASE)
 TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
 MIN_ANSWER = 1024  # tokens left for an answer below which a turn is said not to fit
+PROBES = 4  # questions to Ollama's native API at most (ollama.py)
 
 
 class Adjust(ProviderError):
@@ -177,7 +178,9 @@ class OpenAICompatProvider:
         # Whether the window is known (configured or learned) and may trim a turn.
         self.window_known = cfg.context_window is not None
         self.ollama: OllamaModel | None = None  # set once the server is known to be Ollama
-        self._probe = bool(extra.get("ollama_probe", True))
+        # Questions left for Ollama's native API: /api/show once (unless unreachable), then
+        # /api/ps after a few turns until it says the loaded window.
+        self._probes = PROBES if extra.get("ollama_probe", True) else 0
         self.policy = RetryPolicy.from_config(cfg)
         self.prices = prices_for(name, cfg)
         self.sleep: Sleep | None = None
@@ -223,22 +226,26 @@ class OpenAICompatProvider:
                 else:
                     cap = e.value
                 continue
-            if self._probe and self.ollama is not None:
-                await self._learn_window(loaded_only=True)  # the model is loaded now
+            if self.ollama is not None:
+                await self._learn_window()  # the model is loaded now: its window is known
             return turn
 
-    async def _learn_window(self, *, loaded_only: bool = False) -> None:
-        """Asks Ollama's native API, once (and once more after the first turn, when the
-        model is loaded and /api/ps says its window); other servers are asked nothing more."""
-        if not self._probe:
+    async def _learn_window(self) -> None:
+        """Asks Ollama's native API what window the model gets (ollama.py): first whether
+        the server is Ollama at all (any other is asked nothing more), then, after turns,
+        the window of the loaded model, until it is known."""
+        if self._probes <= 0 or (self.ollama is not None and self.ollama.loaded is not None):
             return
-        self._probe = False
-        found = await probe(self.base_url, self.cfg.model, loaded_only=loaded_only)
+        self._probes -= 1
+        try:
+            found = await probe(self.base_url, self.cfg.model, loaded_only=self.ollama is not None)
+        except ConnectionError:
+            return  # not up yet (or not answering): asked again next turn, a few times
         if found is None:
+            self._probes = 0
             return
         if self.ollama is None:
             self.ollama = found
-            self._probe = found.loaded is None
         elif found.loaded is None:
             return
         self.ollama.loaded = found.loaded
