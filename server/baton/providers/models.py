@@ -140,8 +140,8 @@ class InForce(BaseModel):
                 mode = f"budget {self.thinking['budget_tokens']:,} tokens"
         elif self.reasoning:
             mode = "reasoning"
-        else:
-            mode = "by default" if self.thinks else "off"
+        else:  # nothing sent: the model's own default
+            mode = "on (the model's default)" if self.thinks else "off"
         parts = [f"context {self.context_window:,} ({self.sources['context_window']})",
                  f"output {self.max_output_tokens:,} ({self.sources['max_output_tokens']})",
                  f"thinking {mode} ({self.sources['thinking']})"]

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from baton.errors import ContextTooLong, ProviderError, ProviderRefused
+from baton.providers import anthropic as anthropic_adapter
 from baton.providers.anthropic import MAX_PAUSES, AnthropicProvider, translate_messages
 from baton.providers.base import Message, StopReason, ToolCall, ToolResult
 from tests.fakes.llm_server import Call, FakeLLMServer, Reply, Thinking
@@ -316,3 +317,12 @@ async def test_streamed_thinking_kept_for_the_next_turn(fake, env_key):
     blocks = fake.requests[1].body["messages"][1]["content"]
     assert [b["type"] for b in blocks] == ["thinking", "text", "tool_use"]
     assert blocks[0]["signature"] == "sig-abc"
+
+
+async def test_kept_blocks_are_bounded(fake, env_key, monkeypatch, caplog):
+    """A hostile server's endless thinking is not kept for replay (nor journaled)."""
+    monkeypatch.setattr(anthropic_adapter, "MAX_STATE_CHARS", 200)
+    fake.push(Reply(blocks=[Thinking("x" * 300), "ok"]))
+    turn = await provider(fake).complete(request())
+    assert turn.text == "ok" and turn.provider_state is None
+    assert "not kept for replay" in caplog.text
