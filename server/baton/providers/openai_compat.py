@@ -22,7 +22,9 @@ What differs here: tool calls are `tool_calls` on the assistant message, answere
 Config extras: `native_tools` (default true), `stream_usage` (default true: asks for
 usage in the stream; turn off for servers that reject `stream_options`), `temperature`,
 `max_tokens_param` (`max_tokens` | `max_completion_tokens`), `call_ids` (`word` | `nine`;
-default `nine` for api.mistral.ai), `ollama_probe` (default true), `prices`,
+default `nine` for api.mistral.ai), `reasoning` (the model's reasoning comes in a field
+and must go back; default true for api.deepseek.com, else learned from the first reply
+that has it), `ollama_probe` (default true), `prices`,
 `retry_base_s`, `retry_max_s`.
 """
 
@@ -167,14 +169,17 @@ class OpenAICompatProvider:
         self.native_tools = bool(extra.get("native_tools", True))
         param = str(extra.get("max_tokens_param", "max_tokens"))
         self.token_param = param if param in TOKEN_PARAMS else "max_tokens"
-        mistral = urlsplit(cfg.base_url or "").hostname == "api.mistral.ai"
-        ids = extra.get("call_ids", CallIds.NINE if mistral else CallIds.WORD)
+        host = urlsplit(cfg.base_url or "").hostname
+        ids = extra.get("call_ids", CallIds.NINE if host == "api.mistral.ai" else CallIds.WORD)
         if ids not in set(CallIds):
             raise ConfigError(f"provider {name!r}: call_ids = {ids!r}; use one of "
                               f"{', '.join(repr(str(c)) for c in CallIds)}")
         self.capabilities = Capabilities(
             max_output_tokens=cfg.max_output_tokens or 4096,
-            context_window=cfg.context_window or DEFAULT_CONTEXT, call_ids=CallIds(ids))
+            context_window=cfg.context_window or DEFAULT_CONTEXT, call_ids=CallIds(ids),
+            # Known before the first reply (else learned from it): the failover conversion
+            # and the probe's budget need it from the start.
+            reasoning_replay=bool(extra.get("reasoning", host == "api.deepseek.com")))
         # Whether the window is known (configured or learned) and may trim a turn.
         self.window_known = cfg.context_window is not None
         self.ollama: OllamaModel | None = None  # set once the server is known to be Ollama

@@ -3,6 +3,7 @@ environment. Each test is a tiny tool round trip (`probe`) plus a streamed answe
 
     ANTHROPIC_API_KEY=... OPENAI_API_KEY=... .venv/bin/python -m pytest --live tests/unit/providers/test_live.py
     BATON_LIVE_COMPAT_URL=http://127.0.0.1:11434/v1 BATON_LIVE_COMPAT_MODEL=qwen2.5-coder ... --live
+    DEEPSEEK_API_KEY=... MISTRAL_API_KEY=... (hosted Chat Completions) ... --live
 Models can be chosen with BATON_LIVE_ANTHROPIC_MODEL / BATON_LIVE_OPENAI_MODEL (and
 BATON_LIVE_ANTHROPIC_THINKING_MODEL for the thinking round trip).
 """
@@ -44,6 +45,15 @@ CASES = {
     "openai-compatible": lambda: (need("BATON_LIVE_COMPAT_URL"),
                                   live_provider("openai-compatible", need("BATON_LIVE_COMPAT_MODEL"),
                                                 base_url=need("BATON_LIVE_COMPAT_URL"))),
+    # Hosted Chat Completions with rules of their own: DeepSeek's thinking mode answers 400
+    # unless its reasoning_content comes back on the tool exchange; Mistral wants 9-character
+    # call ids.
+    "deepseek": lambda: (need("DEEPSEEK_API_KEY"), live_provider(
+        "openai-compatible", os.environ.get("BATON_LIVE_DEEPSEEK_MODEL", "deepseek-reasoner"),
+        base_url="https://api.deepseek.com/v1", api_key_env="DEEPSEEK_API_KEY")),
+    "mistral": lambda: (need("MISTRAL_API_KEY"), live_provider(
+        "openai-compatible", os.environ.get("BATON_LIVE_MISTRAL_MODEL", "mistral-small-latest"),
+        base_url="https://api.mistral.ai/v1", api_key_env="MISTRAL_API_KEY")),
 }
 
 
@@ -100,3 +110,18 @@ async def test_model_table_matches_the_models_api_anthropic():
                 if getattr(types, name).supported != ours:
                     wrong.append(f"{info.id}: thinking {name} {not ours} in the API")
     assert wrong == []
+
+
+async def test_foreign_call_ids_are_accepted_mistral():
+    """A history from another provider (Anthropic-style ids) continued on Mistral."""
+    from baton.providers.base import ToolCall, ToolResult
+    need("MISTRAL_API_KEY")
+    _, provider = CASES["mistral"]()
+    history = [Message(role="user", text="Read a.py, then say 'done'."),
+               Message(role="assistant", tool_calls=[
+                   ToolCall(id="toolu_01A09q90qw90lq917835lq9", name="read_file",
+                            arguments={"path": "a.py"})]),
+               Message(role="tool", tool_results=[ToolResult(
+                   call_id="toolu_01A09q90qw90lq917835lq9", name="read_file", content="x = 1")])]
+    turn = await provider.complete(request(*history, max_output_tokens=256))
+    assert turn.stop in (StopReason.END_TURN, StopReason.TOOL_USE)

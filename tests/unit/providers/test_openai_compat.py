@@ -326,6 +326,12 @@ async def test_mistral_gets_nine_character_ids(fake):
     assert hosted.capabilities.call_ids == CallIds.NINE
 
 
+def test_deepseek_replays_reasoning_from_the_start():
+    hosted = OpenAICompatProvider("ds", make_cfg("openai-compatible", "https://api.deepseek.com"))
+    assert hosted.capabilities.reasoning_replay
+    assert not OpenAICompatProvider("x", make_cfg("openai-compatible", "http://x")).capabilities.reasoning_replay
+
+
 def ollama(fake: FakeLLMServer, *, trained: int = 32768, num_ctx: int | None = None,
            window: int = 16384) -> None:
     fake.chat.ollama = {"qwen2.5-coder": {"trained": trained, "num_ctx": num_ctx, "window": window}}
