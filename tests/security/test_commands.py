@@ -104,7 +104,7 @@ async def test_no_process_outlives_a_command_that_exits(shadow: Shadow, layer: s
     fork) is killed when the command exits."""
     r = await run(shadow, ESCAPES[escape].format(m=mark) + "\nsleep 0.3; echo started", layer)
     assert r.stdout.strip() == "started", r.stderr
-    assert wait_for(lambda: not sleepers(mark), 3), f"survivors: {sleepers(mark)}"
+    assert wait_for(lambda: not sleepers(mark), 15), f"survivors: {sleepers(mark)}"
 
 
 @pytest.mark.parametrize("escape", ESCAPES)
@@ -113,7 +113,7 @@ async def test_no_process_outlives_a_timed_out_command(shadow: Shadow, layer: st
     """At the time limit the command and every process it started are killed."""
     r = await run(shadow, ESCAPES[escape].format(m=mark) + "\nsleep 60", layer, timeout_s=1.5)
     assert r.timed_out
-    assert wait_for(lambda: not sleepers(mark), 3), f"survivors: {sleepers(mark)}"
+    assert wait_for(lambda: not sleepers(mark), 15), f"survivors: {sleepers(mark)}"
 
 
 @pytest.mark.parametrize("escape", ESCAPES)
@@ -127,7 +127,7 @@ async def test_no_process_outlives_a_cancelled_run(shadow: Shadow, layer: str, m
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert wait_for(lambda: not sleepers(mark), 4), f"survivors: {sleepers(mark)}"
+    assert wait_for(lambda: not sleepers(mark), 15), f"survivors: {sleepers(mark)}"
 
 
 async def test_killing_the_supervisor_from_inside_leaves_nothing(shadow: Shadow, layer: str,
@@ -137,7 +137,7 @@ async def test_killing_the_supervisor_from_inside_leaves_nothing(shadow: Shadow,
     r = await run(shadow, f"kill -9 $PPID; kill -TERM $PPID; sleep 0.2; "
                   f"{ESCAPES['setsid'].format(m=mark)}\nsleep 0.3; echo still-here", layer)
     assert r.stdout.strip() == "still-here"
-    assert wait_for(lambda: not sleepers(mark), 3), f"survivors: {sleepers(mark)}"
+    assert wait_for(lambda: not sleepers(mark), 15), f"survivors: {sleepers(mark)}"
 
 
 DAEMON = """
@@ -173,7 +173,7 @@ def test_no_process_outlives_the_daemon(ws: Path, layer: str, mark: str) -> None
         assert wait_for(lambda: bool(sleepers(mark)), 20), daemon.stderr.read() if daemon.poll() else ""
         daemon.kill()
         daemon.wait()
-        assert wait_for(lambda: not sleepers(mark), 5), f"survivors: {sleepers(mark)}"
+        assert wait_for(lambda: not sleepers(mark), 15), f"survivors: {sleepers(mark)}"
     finally:
         daemon.kill()
         daemon.communicate()
