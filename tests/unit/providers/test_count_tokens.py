@@ -4,6 +4,8 @@ without one say so."""
 
 from __future__ import annotations
 
+import pytest
+
 from baton.providers.anthropic import AnthropicProvider
 from baton.providers.openai import OpenAIProvider
 from baton.providers.openai_compat import OpenAICompatProvider
@@ -41,3 +43,52 @@ async def test_adapters_without_a_counting_endpoint_say_none(fake, env_key) -> N
                      OpenAICompatProvider("local", make_cfg("openai-compatible", fake.url))):
         assert await provider.count_tokens(request()) is None
     assert fake.requests == []
+
+
+# --- against the real API (`--live`, ANTHROPIC_API_KEY) --------------------------------
+
+def _live(model_var: str, default: str, **extra):
+    import os
+
+    from baton.config import Config, ProviderConfig
+    from baton.providers.registry import build_provider
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        pytest.skip("ANTHROPIC_API_KEY is not set")
+    cfg = ProviderConfig.model_validate({"kind": "anthropic", "max_retries": 2,
+                                         "model": os.environ.get(model_var, default), **extra})
+    return build_provider("live-anthropic", cfg, Config())
+
+
+@pytest.mark.live
+async def test_live_anthropic_counts_what_a_turn_then_reports() -> None:
+    provider = _live("BATON_LIVE_ANTHROPIC_MODEL", "claude-haiku-4-5")
+    req = request(*tool_history())
+    counted = await provider.count_tokens(req)
+    turn = await provider.complete(req)
+    assert counted is not None and counted > 50
+    # The count is of the same request a turn sends: its usage agrees closely.
+    assert abs(turn.usage.input_tokens - counted) <= max(20, counted // 20)
+
+
+@pytest.mark.live
+async def test_live_a_compacted_history_with_thinking_is_accepted() -> None:
+    """Older results compacted, older thinking dropped, the open exchange's kept: the API
+    takes the next turn (no 400 about thinking blocks or their prefix)."""
+    from baton.agents.compaction import apply_edits, compact
+    from baton.providers.base import Message, StopReason, ToolResult
+    from baton.providers.registry import PROBE_TOOL
+    provider = _live("BATON_LIVE_ANTHROPIC_THINKING_MODEL", "claude-sonnet-4-6", thinking=True)
+    messages = [Message(role="user", text="Call echo with 'a', then, after its result, with "
+                        "'b', then with 'c', one call per turn. Then answer 'done'.")]
+    for _ in range(3):
+        turn = await provider.complete(request(*messages, tools=[PROBE_TOOL]))
+        messages.append(turn.as_message())
+        if not turn.tool_calls:
+            break
+        messages.append(Message(role="tool", tool_results=[
+            ToolResult(call_id=c.id, name=c.name, content="echoed\n" + "filler line\n" * 300)
+            for c in turn.tool_calls]))
+    assert any(m.provider_state for m in messages), "the model did not think"
+    compacted = apply_edits(messages, compact(messages, fits=lambda c: False))
+    turn = await provider.complete(request(*compacted, tools=[PROBE_TOOL]))
+    assert turn.stop in (StopReason.END_TURN, StopReason.TOOL_USE)
