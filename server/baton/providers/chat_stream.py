@@ -13,7 +13,6 @@ What differs between servers, and is handled here:
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -33,21 +32,36 @@ class _Slot:
     def __init__(self, call_id: str) -> None:
         self.id = call_id
         self.name = ""
-        self.args = ""
+        self.parts: list[str] = []  # argument text as it came (joined once, at the end)
         self.obj: dict[str, Any] | None = None  # arguments sent as a JSON object
+        # How far the text is read for `complete`, and what was open there: read once,
+        # however often it is asked (a server that repeats the name asks on every fragment).
+        self._read = 0
+        self._depth = 0
+        self._in_string = self._escaped = self._opened = False
 
     def complete(self) -> bool:
-        """Holds a whole call: a name and arguments that parse as an object."""
-        if not self.name:
-            return False
-        if self.obj is not None:
-            return True
-        if not self.args.rstrip().endswith("}"):
-            return False  # cheap, and fragments of long arguments are never parsed twice
-        try:
-            return isinstance(json.loads(self.args), dict)
-        except ValueError:
-            return False
+        """Holds a whole call: a name and arguments whose braces have closed."""
+        if not self.name or self.obj is not None:
+            return bool(self.name)
+        for part in self.parts[self._read:]:
+            for ch in part:
+                if self._in_string:
+                    if self._escaped:
+                        self._escaped = False
+                    elif ch == "\\":
+                        self._escaped = True
+                    elif ch == '"':
+                        self._in_string = False
+                elif ch == '"':
+                    self._in_string = True
+                elif ch in "{[":
+                    self._depth += 1
+                    self._opened = True
+                elif ch in "}]":
+                    self._depth -= 1
+        self._read = len(self.parts)
+        return self._opened and self._depth <= 0 and not self._in_string
 
 
 class CallAssembler:
@@ -78,7 +92,7 @@ class CallAssembler:
         if isinstance(arguments, dict):
             slot.obj = {**(slot.obj or {}), **arguments}
         elif arguments:
-            slot.args += arguments
+            slot.parts.append(arguments)
 
     def calls(self, cut_off: bool) -> list[ToolCall]:
         """The calls, each with a unique non-empty id. With `cut_off` (the output limit was
@@ -86,7 +100,8 @@ class CallAssembler:
         out: list[ToolCall] = []
         seen: set[str] = set()
         for n, slot in enumerate(self.slots):
-            args, invalid = (slot.obj, None) if slot.obj is not None else parse_arguments(slot.args)
+            args, invalid = ((slot.obj, None) if slot.obj is not None
+                             else parse_arguments("".join(slot.parts)))
             if cut_off and n == len(self.slots) - 1 and not invalid:
                 invalid = CUT_OFF
             call_id = slot.id

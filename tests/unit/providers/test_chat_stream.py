@@ -42,9 +42,9 @@ def test_by_index_by_id_and_by_order():
 
 def test_whole_calls_with_object_arguments_and_a_repeated_name():
     assert assembled([(0, "x", n, a) for n, a in CALLS]) == CALLS  # Ollama: objects, index 0
-    text = json.dumps({"path": "a.py"})
-    repeated = [(0, "c0", "read_file", text[:5]), (0, "c0", "read_file", text[5:])]
-    assert assembled(repeated) == [("read_file", {"path": "a.py"})]
+    text = json.dumps({"path": "a.py", "text": "} {\\\" }"})  # braces and quotes in a string
+    repeated = [(0, "c0", "write_file", text[k:k + 3]) for k in range(0, len(text), 3)]
+    assert assembled(repeated) == [("write_file", json.loads(text))]
 
 
 @given(st.integers(1, 8), st.sampled_from(["each", "zero", "none"]),
