@@ -18,7 +18,7 @@ from typing import Any
 
 from .base import OnDelta, StopReason, ToolCall, Usage
 from .thinking import ThinkSplitter
-from .toolargs import parse_arguments
+from .toolargs import Brackets, parse_arguments
 
 FINISH = {"stop": StopReason.END_TURN, "tool_calls": StopReason.TOOL_USE,
           "function_call": StopReason.TOOL_USE, "length": StopReason.MAX_TOKENS,
@@ -34,34 +34,19 @@ class _Slot:
         self.name = ""
         self.parts: list[str] = []  # argument text as it came (joined once, at the end)
         self.obj: dict[str, Any] | None = None  # arguments sent as a JSON object
-        # How far the text is read for `complete`, and what was open there: read once,
+        # How far the text is read for `complete`, and its brackets there: read once,
         # however often it is asked (a server that repeats the name asks on every fragment).
         self._read = 0
-        self._depth = 0
-        self._in_string = self._escaped = self._opened = False
+        self._brackets = Brackets()
 
     def complete(self) -> bool:
-        """Holds a whole call: a name and arguments whose braces have closed."""
+        """Holds a whole call: a name and arguments whose brackets have closed."""
         if not self.name or self.obj is not None:
             return bool(self.name)
         for part in self.parts[self._read:]:
-            for ch in part:
-                if self._in_string:
-                    if self._escaped:
-                        self._escaped = False
-                    elif ch == "\\":
-                        self._escaped = True
-                    elif ch == '"':
-                        self._in_string = False
-                elif ch == '"':
-                    self._in_string = True
-                elif ch in "{[":
-                    self._depth += 1
-                    self._opened = True
-                elif ch in "}]":
-                    self._depth -= 1
+            self._brackets.feed(part)
         self._read = len(self.parts)
-        return self._opened and self._depth <= 0 and not self._in_string
+        return self._brackets.closed()
 
 
 class CallAssembler:

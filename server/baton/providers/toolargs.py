@@ -50,25 +50,42 @@ def _strip_trailing_commas(text: str) -> str:
     return "".join(out)
 
 
+class Brackets:
+    """JSON text read in pieces: how deep in brackets it is and whether inside a string
+    (a scanner, so brackets and quotes inside strings are left alone)."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = self.opened = False
+        self._escaped = False
+
+    def feed(self, text: str) -> None:
+        for ch in text:
+            if self.in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif ch == "\\":
+                    self._escaped = True
+                elif ch == '"':
+                    self.in_string = False
+            elif ch == '"':
+                self.in_string = True
+            elif ch in "{[":
+                self.depth += 1
+                self.opened = True
+            elif ch in "}]":
+                self.depth -= 1
+
+    def closed(self) -> bool:
+        """An object or array was opened and everything opened is closed again."""
+        return self.opened and self.depth <= 0 and not self.in_string
+
+
 def looks_truncated(text: str) -> bool:
     """True when the text ends inside a string or with brackets still open."""
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-    return in_string or depth > 0
+    brackets = Brackets()
+    brackets.feed(text)
+    return brackets.in_string or brackets.depth > 0
 
 
 def parse_arguments(raw: str | dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
