@@ -185,14 +185,17 @@ export class Workbench {
   }
 
   /**
-   * Types into the open input box and accepts it. Waits until the box has closed: VS Code accepts
-   * only after the extension's validation ran, and a key pressed before that (the next command's
-   * Escape) would cancel the box instead.
+   * Types into the open input box and accepts it. Waits until the box has closed, or shows
+   * something else (a prompt that follows at once, such as Baton's question, reuses the widget):
+   * VS Code accepts only after the extension's validation ran, and a key pressed before that (the
+   * next command's Escape) would cancel the box instead.
    */
   async submitQuickInput(text) {
+    const widget = this.page.locator(QUICK_INPUT);
+    const before = await widget.innerText();
     await this.page.locator(`${QUICK_INPUT} input`).fill(text);
     await this.page.keyboard.press("Enter");
-    await this.until("the input box to close", async () => !(await this.quickInputVisible()));
+    await this.until("the input box to close", async () => !(await this.quickInputVisible()) || (await widget.innerText()) !== before);
   }
 
   // -- editors ------------------------------------------------------------------------------
