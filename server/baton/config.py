@@ -48,7 +48,10 @@ class ProviderConfig(BaseModel):
     script: str | None = None
     context_window: int | None = None
     max_output_tokens: int | None = None
-    timeout_s: float = 120.0
+    # The longest silence on a live connection (before the first byte too), and how long
+    # opening one may take: a thinking model is not a dead server (providers/transport.py).
+    timeout_s: float = Field(default=600.0, gt=0, allow_inf_nan=False)
+    connect_timeout_s: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     max_retries: int = 3
 
     def key_env(self) -> str | None:

@@ -39,6 +39,7 @@ from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
 from .retry import RetryPolicy, Sleep, guard_delta, with_retries
+from .transport import client_options
 from .toolargs import parse_arguments
 
 log = logging.getLogger(__name__)
@@ -217,7 +218,8 @@ class AnthropicProvider:
             key = self.cfg.api_key()
             self._client = anthropic.AsyncAnthropic(
                 api_key=key.get_secret_value() if key else None, base_url=self.cfg.base_url,
-                timeout=self.cfg.timeout_s, max_retries=0, http_client=self._http_client)
+                max_retries=0,
+                **client_options(self.cfg, anthropic.DefaultAsyncHttpxClient, self._http_client))
         return self._client
 
     async def count_tokens(self, request: TurnRequest) -> int | None:

@@ -31,6 +31,7 @@ from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
 from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, guard_delta, with_retries
+from .transport import client_options
 from .toolargs import parse_arguments
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,8 @@ class OpenAIProvider:
                                     f"[providers.{self.name}])", provider=self.name)
             self._client = openai.AsyncOpenAI(
                 api_key=key.get_secret_value(), base_url=self.cfg.base_url,
-                timeout=self.cfg.timeout_s, max_retries=0, http_client=self._http_client)
+                max_retries=0,
+                **client_options(self.cfg, openai.DefaultAsyncHttpxClient, self._http_client))
         return self._client
 
     async def count_tokens(self, request: TurnRequest) -> int | None:

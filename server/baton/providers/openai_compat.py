@@ -45,6 +45,7 @@ from .ollama import OllamaModel, probe
 from .pairing import repair_history
 from .pricing import priced, prices_for
 from .retry import RetryPolicy, Sleep, error_detail, guard_delta, with_retries
+from .transport import client_options
 from .textproto import calls_in_content, describe_tools, history_as_text, parse_calls
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,8 @@ class OpenAICompatProvider:
             # Local servers need no key, but the SDK insists on one.
             self._client = openai.AsyncOpenAI(
                 api_key=key.get_secret_value() if key else "not-needed",
-                base_url=self.base_url, timeout=self.cfg.timeout_s, max_retries=0,
-                http_client=self._http_client)
+                base_url=self.base_url, max_retries=0,
+                **client_options(self.cfg, openai.DefaultAsyncHttpxClient, self._http_client))
         return self._client
 
     async def count_tokens(self, request: TurnRequest) -> int | None:

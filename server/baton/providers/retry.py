@@ -4,6 +4,10 @@ The SDKs' own retries are switched off (max_retries=0) so that one policy covers
 they retry and what they do not: an `overloaded_error` that arrives mid-stream after a
 200, a stream cut before its final event. Timings come from the provider's config
 (`max_retries`, `retry_base_s`, `retry_max_s`), so tests run with millisecond backoff.
+
+An attempt the provider had already answered (a 2xx response, its stream begun: it is
+billed) and that failed after is never retried silently: the warning says the turn is
+paid for twice (transport.py reports the response).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -29,6 +34,15 @@ RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 TRANSIENT_KINDS = {"overloaded_error", "api_error", "rate_limit_error", "server_error",
                    "rate_limit_exceeded"}
 Sleep = Callable[[float], Awaitable[None]]
+# The attempt in flight in this task: [answered], set by with_retries.
+_attempt: ContextVar[list[bool] | None] = ContextVar("baton_provider_attempt", default=None)
+
+
+def mark_answered() -> None:
+    """The attempt in flight got a 2xx response: from here on it is billed."""
+    attempt = _attempt.get()
+    if attempt is not None:
+        attempt[0] = True
 
 
 class RetryPolicy(BaseModel):
@@ -140,6 +154,8 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
     `secret` (the provider's API key) is scrubbed from every error raised or logged.
     Cancellation is never caught: a cancelled run stops between attempts too."""
     for n in range(policy.max_retries + 1):
+        answered = [False]
+        token = _attempt.set(answered)
         try:
             return await attempt()
         except asyncio.CancelledError:
@@ -155,8 +171,11 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
                     raise
                 raise err from cause
             if n == policy.max_retries:
-                if n:
-                    err = type(err)(f"{err} (after {n + 1} attempts)", provider=provider,
+                note = f"after {n + 1} attempts" if n else ""
+                if answered[0]:
+                    note += ("; " if note else "") + "the last had started answering and is billed"
+                if note:
+                    err = type(err)(f"{err} ({note})", provider=provider,
                                     retryable=err.retryable, retry_after=err.retry_after,
                                     status=err.status)
                 raise err from cause
@@ -165,9 +184,16 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
                                 provider=provider, retryable=True, retry_after=err.retry_after,
                                 status=err.status) from cause
             delay = err.retry_after if err.retry_after is not None else policy.backoff(n)
-            log.warning("provider %s: %s; retry %d/%d in %.2f s", provider, err, n + 1,
-                        policy.max_retries, delay)
+            if answered[0]:
+                log.warning("provider %s: %s (the turn had started answering); retry %d/%d "
+                            "in %.2f s asks again from the start: this turn is paid for twice",
+                            provider, err, n + 1, policy.max_retries, delay)
+            else:
+                log.warning("provider %s: %s; retry %d/%d in %.2f s", provider, err, n + 1,
+                            policy.max_retries, delay)
             await sleep(delay)
+        finally:
+            _attempt.reset(token)
     raise AssertionError("unreachable")  # the loop always returns or raises
 
 
