@@ -423,7 +423,7 @@ def _chat_sse(r: Reply, model: str) -> list[tuple[str | None, Any]]:
     ev += [chunk({"content": piece}) for piece in _split(r.text, style.pieces)]
     if r.mid_stream_error:
         return ev + [(None, {"error": {"type": r.mid_stream_error, "code": r.mid_stream_error,
-                                       "message": "injected fault"}})]
+                                       "message": r.error_message}})]
     for i, c in enumerate(r.calls):
         where = {} if style.index == "none" else {"index": 0 if style.index == "zero" else i}
         head = where | ({} if style.ids == "none" else

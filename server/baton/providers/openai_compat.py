@@ -319,7 +319,7 @@ class OpenAICompatProvider:
         kind, message = error_detail(getattr(e, "body", None))
         text = f"{kind} {message or getattr(e, 'message', '')}"
         status = getattr(e, "status_code", 0)
-        where = f"HTTP {status}: {message or kind}"
+        where = f"{f'HTTP {status}' if status else 'error mid-stream'}: {message or kind}"
         if "tools" in params and TOOLS_REJECTED.search(text):
             return Adjust(f"the server has no tool calling ({where}); using the text tool "
                           "protocol from now on (native_tools = false skips this attempt)",
@@ -357,8 +357,15 @@ class OpenAICompatProvider:
             raise
         reply = ChatReply(on_delta)
         async with stream:
-            async for chunk in stream:
-                reply.chunk(chunk)
+            try:
+                async for chunk in stream:
+                    reply.chunk(chunk)
+            except openai.APIError as e:  # an error event after HTTP 200 (llama.cpp)
+                if isinstance(e, openai.APIConnectionError):
+                    raise
+                if (known := self._diagnose(e, params)) is not None:
+                    raise known from None
+                raise
         if reply.finish is None and not reply.received:
             raise ProviderError("the stream ended before the completion was finished",
                                 provider=self.name, retryable=True)

@@ -398,6 +398,14 @@ async def test_documented_context_errors_raise_context_too_long(fake, status, ki
     assert len(fake.requests) == 1  # not retried, not a reason to switch protocols
 
 
+async def test_a_context_error_sent_mid_stream_raises_context_too_long(fake):
+    fake.push(Reply(mid_stream_error="server_error", error_message="the request exceeds the "
+                    "available context size. try increasing the context size or enable context shift"))
+    with pytest.raises(ContextTooLong, match="error mid-stream"):
+        await provider(fake).complete(request())
+    assert len(fake.requests) == 1
+
+
 async def test_a_window_stated_in_an_error_is_learned_and_the_answer_trimmed(fake):
     fake.chat.context_window = 3000  # vLLM's max_model_len
     fake.push(Reply(text="fits"))
