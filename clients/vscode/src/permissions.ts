@@ -96,7 +96,7 @@ export class Permissions implements vscode.TextDocumentContentProvider, vscode.D
     // Deny first among the answers: no permissive choice is ever the default.
     const answers = [...permission.options].sort((a, b) => Number(/^allow/i.test(a)) - Number(/^allow/i.test(b)));
     const chosen = await vscode.window.showWarningMessage(
-      `Baton: ${permission.text}`,
+      permission.text.startsWith("Baton") ? permission.text : `Baton: ${permission.text}`,
       { modal: true, detail: preview(permission) },
       show,
       ...answers.map((title) => ({ title })),
