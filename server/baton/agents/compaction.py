@@ -274,9 +274,12 @@ class ContextGuard:
         target = (HARDER_TARGETS[harder - 1] if harder else TARGET) * budget
         ratio = self.tokens_per_char or 1 / CHARS_PER_TOKEN
         fixed = request_chars(request.model_copy(update={"messages": []}))
+        sizes: dict[int, int] = {}  # by message object: compaction replaces what it edits
 
         def fits(messages: list[Message]) -> bool:
-            return (fixed + sum(message_chars(m) for m in messages)) * ratio <= target
+            chars = fixed + sum(sizes.get(id(m)) or sizes.setdefault(id(m), message_chars(m))
+                                for m in messages)
+            return chars * ratio <= target
         edits = compact(request.messages, fits=fits, keep_tools=self.keep_tools, harder=harder)
         log.info("%s: compacting %d of %d messages (~%d tokens, budget %d)", request.role,
                  len(edits), len(request.messages), tokens, budget)
