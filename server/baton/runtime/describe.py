@@ -7,10 +7,10 @@ from typing import Any
 
 from .context import RunContext
 from .summary import changed_files, summary
-from .runs import (EVENT, AgentMessage, Answered, Approval, Asked, ChangesApplied, ConflictAnswered,
-                   ConflictAsked, Delivered, Permission, PlanAccepted, Rejected, Reviewed,
-                   RevisionAsked, Routed, Run, StateChanged, Steered, ToolDone, Verified,
-                   VerifyRan)
+from .runs import (EVENT, AgentMessage, Answered, Approval, Asked, ChangesApplied, Compacted,
+                   ConflictAnswered, ConflictAsked, Delivered, Permission, PlanAccepted,
+                   Rejected, Reviewed, RevisionAsked, Routed, Run, StateChanged, Steered,
+                   ToolDone, Verified, VerifyRan)
 
 
 def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:
@@ -83,6 +83,9 @@ def _describe(ev: Any) -> list[str]:
         case ToolDone():
             r = ev.result
             return [f"{ev.agent} ← {r.name}: {'ERROR ' if r.is_error else ''}{r.content[:120]}"]
+        case Compacted():
+            return [f"{ev.agent}: {len(ev.edits)} older message(s) compacted to fit the model's "
+                    f"context window (the conversation was ~{ev.tokens:,} tokens)"]
         case PlanAccepted():
             return ["you: accept"]
         case ChangesApplied():

@@ -48,6 +48,9 @@ async def test_a_run_that_reads_more_than_the_window_completes(tmp_path: Path) -
         seen = run.conversations["implementer"]
         compacted = [r for m in seen for r in m.tool_results if r.content.startswith("[Compacted")]
         assert compacted and seen[-1].tool_results[-1].name == "finish"
+        shown = engine.show(run_id)["events"]  # baton.run.show says so
+        assert any("older message(s) compacted to fit the model's context window" in e
+                   for e in shown)
     finally:
         await engine.close()
     # The journal rebuilds the history the model saw, compaction included.
