@@ -5,6 +5,7 @@ import * as vscode from "vscode";
 import type { BatonClient } from "./client";
 import { allows, ServerCommand, type Action, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
 import { appliedOrNot } from "./completion";
+import { asText } from "./display";
 import { focusCode } from "./runDocuments";
 import { givenRunId } from "./waiting";
 import type { RunPicker } from "./runPicker";
@@ -124,7 +125,7 @@ function promptWhileWaiting<T>(
 function askText(ctx: CommandContext, runId: string, text: string): Promise<string | undefined> {
   const box = vscode.window.createInputBox();
   box.title = "Baton asks";
-  box.prompt = text;
+  box.prompt = asText(text);
   box.ignoreFocusOut = true;
   return promptWhileWaiting<string>(ctx, runId, box, (accept) =>
     box.onDidAccept(() => {
@@ -138,15 +139,16 @@ function askText(ctx: CommandContext, runId: string, text: string): Promise<stri
 }
 
 function askChoice(ctx: CommandContext, runId: string, text: string, options: string[]): Promise<string | undefined> {
-  const pick = vscode.window.createQuickPick();
-  pick.title = `Baton asks: ${text}`;
+  const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { option: string }>();
+  pick.title = `Baton asks: ${asText(text)}`;
   pick.ignoreFocusOut = true;
-  pick.items = [...options, OTHER_ANSWER].map((label) => ({ label }));
+  // Shown as text; the answer is the option as the agent wrote it.
+  pick.items = [...options, OTHER_ANSWER].map((option) => ({ label: asText(option), option }));
   return promptWhileWaiting<string>(ctx, runId, pick, (accept) =>
     pick.onDidAccept(() => {
       const [chosen] = pick.selectedItems;
       if (chosen !== undefined) {
-        accept(chosen.label);
+        accept(chosen.option);
       }
     }),
   );

@@ -6,6 +6,7 @@
 // first edit, or the run's changes.diff when this window did not see the edits.
 import * as vscode from "vscode";
 import type { CommandContext } from "./commands";
+import { asText } from "./display";
 import type { EditedFiles } from "./editedFiles";
 import { runFolder, showBeside } from "./runDocuments";
 import { allows, ServerCommand, type Summary } from "./protocol";
@@ -34,7 +35,7 @@ export function summaryLine(summary: Summary): string {
     parts.push(plural(summary.findings, "finding"));
   }
   const text = summary.text.trim();
-  return [text ? (/[.!?…]$/.test(text) ? text : `${text}.`) : "", parts.join(" · ")].filter(Boolean).join(" ");
+  return asText([text ? (/[.!?…]$/.test(text) ? text : `${text}.`) : "", parts.join(" · ")].filter(Boolean).join(" "));
 }
 
 /**
@@ -51,7 +52,7 @@ export function appliedOrNot(runs: RunTracker, runId: string): Promise<void> {
       subscription.dispose();
       resolve();
       if (run.state === "awaiting_apply" && allows(run, "apply")) {
-        const why = run.reason ? ` (${run.reason})` : "";
+        const why = run.reason ? ` (${asText(run.reason)})` : "";
         void vscode.window
           .showWarningMessage(`Baton: nothing was applied${why}. The changes are still waiting in changes.diff.`, "Show Changes")
           .then((chosen) => (chosen === undefined ? undefined : vscode.commands.executeCommand("baton.ui.showChanges", runId)));

@@ -7,6 +7,7 @@
 // run has moved past (answered in another editor, cancelled) does nothing and says so.
 import * as vscode from "vscode";
 import type { CommandContext } from "./commands";
+import { asText } from "./display";
 import { ServerCommand, type Permission } from "./protocol";
 
 export const PERMISSION_SCHEME = "baton-permission";
@@ -35,7 +36,8 @@ function fromDocumentUri(uri: vscode.Uri): { runId: string; id: string } | undef
 function preview(permission: Permission): string {
   const lines = (permission.diff ?? "").split("\n");
   const shown = lines.slice(0, PREVIEW_LINES).join("\n");
-  return lines.length > PREVIEW_LINES ? `${shown}\n… (${lines.length - PREVIEW_LINES} more lines: ${SHOW[permission.kind] ?? "Show Details"})` : shown;
+  const more = lines.length > PREVIEW_LINES ? `\n… (${lines.length - PREVIEW_LINES} more lines: ${SHOW[permission.kind] ?? "Show Details"})` : "";
+  return asText(shown) + more;
 }
 
 export class Permissions implements vscode.TextDocumentContentProvider, vscode.Disposable {
@@ -96,7 +98,7 @@ export class Permissions implements vscode.TextDocumentContentProvider, vscode.D
     // Deny first among the answers: no permissive choice is ever the default.
     const answers = [...permission.options].sort((a, b) => Number(/^allow/i.test(a)) - Number(/^allow/i.test(b)));
     const chosen = await vscode.window.showWarningMessage(
-      permission.text.startsWith("Baton") ? permission.text : `Baton: ${permission.text}`,
+      asText(permission.text.startsWith("Baton") ? permission.text : `Baton: ${permission.text}`),
       { modal: true, detail: preview(permission) },
       show,
       ...answers.map((title) => ({ title })),

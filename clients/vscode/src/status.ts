@@ -4,6 +4,7 @@
 // back what waits (`baton.ui.showWaiting`), or Show Runs when nothing does.
 import * as vscode from "vscode";
 import { isTerminal, type RunChanged } from "./protocol";
+import { asText } from "./display";
 import type { RunTracker, TrackedRun } from "./runs";
 
 /** What each state is called on screen (the tree view and Show Runs use the same words). */
@@ -50,7 +51,7 @@ function permissionLabel(run: RunChanged): string {
     return `permission to ${verb}`;
   }
   const shown = subject.length > SUBJECT_LIMIT ? `${subject.slice(0, SUBJECT_LIMIT - 1)}…` : subject;
-  return `permission to ${verb} ${shown}`;
+  return `permission to ${verb} ${asText(shown)}`;
 }
 
 /** The run's state as the status item says it, without the "Baton:" prefix. */
