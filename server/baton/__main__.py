@@ -62,12 +62,12 @@ def _run(args: argparse.Namespace) -> int:
 def _runs(args: argparse.Namespace) -> int:
     from .runtime.recorder import usage_line
     from .runtime.journal import Journal
-    root = Path(args.workspace).resolve()
-    db = root / ".baton" / "journal.sqlite3"
-    if not db.exists():
-        print(f"No runs in {root} yet.")
+    from .state_dir import Locations
+    where = Locations.of(Path(args.workspace))
+    if not where.journal.exists():
+        print(f"No runs in {where.root} yet.")
         return 0
-    journal = Journal(db, root / ".baton" / "runs")
+    journal = Journal(where.journal, where.runs_dir)
     try:
         runs = journal.load()
     finally:

@@ -13,11 +13,17 @@ from . import __version__
 from .config import ROLES, Config, VerifyConfig, load_config
 from .display import visible
 from .errors import ConfigError
+from .state_dir import Locations
 
 
 def report(workspace: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"version": __version__, "workspace": str(workspace.resolve()),
                            "python": sys.version.split()[0], "problems": []}
+    where = Locations.of(workspace)
+    out["state"] = {"directory": str(where.state), "documents": str(where.runs_dir)}
+    out["problems"] += [f"{p} is not read: Baton keeps its journal in {where.state} (an earlier "
+                        "Baton's, or one that came with the repository); delete it"
+                        for p in where.old_state()]
     try:
         config = load_config(workspace.resolve())
     except ConfigError as e:
@@ -135,6 +141,8 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
         print(json.dumps(data, indent=2))
         return 0 if not data["problems"] else 1
     print(f"Baton {data['version']} (Python {data['python']}) — workspace {data['workspace']}")
+    print(visible(f"State: {data['state']['directory']} (journal, shadows); the runs' "
+                  f"documents: {data['state']['documents']}"))
     cfg = data["config"]
     if "error" in cfg:
         print(f"✗ configuration: {cfg['error']}")

@@ -323,8 +323,9 @@ async def test_api_keys_never_leak(fake, start_editor):
     assert "Incorrect API key provided" in failed["error"], failed["error"]
 
     secret = SECRET.encode()
-    baton = ed.root / ".baton"
-    stored = [p for p in baton.rglob("*") if p.is_file()]
+    from baton.state_dir import Locations
+    stored = [p for where in (ed.root / ".baton", Locations.of(ed.root).state)
+              for p in where.rglob("*") if p.is_file()]
     assert any(p.name.startswith("journal.sqlite3") for p in stored)
     assert any(p.name == "transcript.jsonl" for p in stored)
     for p in stored:  # journal (with -wal/-shm), transcripts, plan.md, everything

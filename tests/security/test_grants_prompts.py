@@ -139,7 +139,7 @@ class AskingSession(RoleSession):
 def session(ws: Path, shadow: Shadow, host: Any, grants: Grants | None = None) -> tuple[RoleSession, Recorder]:
     recorder = Recorder()
     run = Run(id="r1", task="t", route=Route.PLAN, state=State.IMPLEMENTING)
-    ctx = RunContext(run=run, folder=ws / ".baton" / "runs" / "r1", shadow=shadow,
+    ctx = RunContext(run=run, folder=ws / ".baton" / "runs" / "r1", state=ws / ".baton" / "runs" / "r1", shadow=shadow,
                      grants=grants or Grants(["hello.py"], []))
     settings = SimpleNamespace(config=SimpleNamespace(limits=SimpleNamespace(client_request_timeout_s=5.0)))
     s = AskingSession(ctx, "implementer", recorder=recorder, host=host,  # type: ignore[arg-type]

@@ -31,7 +31,8 @@ class EditStream(Protocol):
 @dataclass
 class RunContext:
     run: Run
-    folder: Path
+    folder: Path  # its documents, in the workspace (plan.md, changes.diff, …)
+    state: Path  # its state, out of the workspace (shadow/, landed/): state_dir.py
     shadow: Shadow
     grants: Grants
     task: asyncio.Task[None] | None = None  # the driver (workflow.drive)

@@ -103,7 +103,7 @@ class Delivery:
 
     # -- what has landed (agent side) -------------------------------------------------
     def _index(self, ctx: RunContext) -> dict[str, Any]:
-        path = ctx.folder / "landed" / "index.json"
+        path = ctx.state / "landed" / "index.json"
         raw = json.loads(path.read_text()) if path.exists() else {}
         if "files" not in raw:  # written before held files were recorded: path → exists
             raw = {"files": raw, "held": []}
@@ -116,7 +116,7 @@ class Delivery:
                     targets: dict[str, str | None]) -> None:
         """Record what landed per file; a file keeps hunks held while something it was
         meant to get (`targets`) did not land, until all of the agent's text has."""
-        store = ctx.folder / "landed"
+        store = ctx.state / "landed"
         index = self._index(ctx)
         held = set(index["held"])
         store.mkdir(parents=True, exist_ok=True)
@@ -134,7 +134,7 @@ class Delivery:
     def _mark_held(self, ctx: RunContext, paths: list[str]) -> None:
         index = self._index(ctx)
         index["held"] = sorted(set(index["held"]) | set(paths))
-        self._write_index(ctx.folder / "landed", index)
+        self._write_index(ctx.state / "landed", index)
 
     @staticmethod
     def _write_index(store, index: dict[str, Any]) -> None:
@@ -166,7 +166,7 @@ class Delivery:
         if rel in index:
             if not index[rel]:
                 return None
-            return (ctx.folder / "landed" / "files" / rel).read_bytes().decode("utf-8")
+            return (ctx.state / "landed" / "files" / rel).read_bytes().decode("utf-8")
         legacy = self._delivered(ctx)  # a run delivered before `landed/` existed
         return legacy[rel] if rel in legacy else ctx.shadow.base(rel)
 

@@ -22,6 +22,7 @@ from ..providers.registry import Registry
 from ..sandbox.grants import Grants, literal
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import Shadow
+from ..state_dir import Locations
 from ..wire import RunSummary
 from . import workspace_lock
 from .actions import Action, allowed, refusal
@@ -57,14 +58,11 @@ class Engine:
         self.host = host
         self.settings = Settings(config, registry or Registry(config))
         self.policy = PathPolicy(self.root)
-        self.baton_dir = self.root / ".baton"
-        self.runs_dir = self.baton_dir / "runs"
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        ignore = self.baton_dir / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+        self.locations = Locations.of(self.root)
+        self.locations.prepare()
+        self.runs_dir = self.locations.runs_dir  # the runs' documents
         redact = _redactor(config)
-        self.journal = Journal(self.baton_dir / "journal.sqlite3", self.runs_dir, redact=redact)
+        self.journal = Journal(self.locations.journal, self.runs_dir, redact=redact)
         self.contexts: dict[str, RunContext] = {}
         self.recorder = Recorder(self.journal, host, redact)
         self.locks = FileLocks()
@@ -87,8 +85,11 @@ class Engine:
     # -- lifecycle --------------------------------------------------------------------
     async def start(self, lock_wait_s: float = LOCK_WAIT_S) -> None:
         """Rebuild runs from the journal and resume every run that is not over."""
-        self._lock = await asyncio.to_thread(workspace_lock.acquire,
-                                             self.baton_dir / "engine.lock", lock_wait_s)
+        self._lock = await asyncio.to_thread(workspace_lock.acquire, self.locations.lock,
+                                             lock_wait_s)
+        for old in self.locations.old_state():
+            log.warning("%s is not read: Baton keeps its journal in %s (an earlier Baton's, or "
+                        "one that came with the repository; delete it)", old, self.locations.state)
         runs = await asyncio.to_thread(self.journal.load)
 
         for run in sorted(runs.values(), key=lambda r: r.created_at):
@@ -131,8 +132,8 @@ class Engine:
             self._lock = None
 
     def _context(self, run: Run) -> RunContext:
-        folder = self.runs_dir / run.id
-        shadow = Shadow(self.policy, folder / "shadow", self._open_text, self.config.limits)
+        state = self.locations.run_state(run.id)
+        shadow = Shadow(self.policy, state / "shadow", self._open_text, self.config.limits)
         plan_files = granted_files(run.accepted_plan) if run.accepted_plan else []
         if run.route == Route.EDIT and run.uri:
             target = relative_uri(self.root, run.uri)
@@ -143,7 +144,8 @@ class Engine:
                         command_prefixes=self.config.permissions.commands,
                         allowed_commands=[p.subject for p in for_run if p.command],
                         allowed_tools=[p.subject for p in for_run if p.tool])
-        ctx = RunContext(run=run, folder=folder, shadow=shadow, grants=grants)
+        ctx = RunContext(run=run, folder=self.runs_dir / run.id, state=state, shadow=shadow,
+                         grants=grants)
         self.contexts[run.id] = ctx
         return ctx
 

@@ -173,7 +173,7 @@ async def _run_locked(command: str, shadow: Shadow, timeout_s: float, network: b
 async def _on_overlay(view: OverlayView, shell: list[str], env: dict[str, str], network: bool,
                       bwrap: str, timeout_s: float, cap: int) -> tuple[_Run, int]:
     shadow = view.shadow
-    shadow.store.mkdir(parents=True, exist_ok=True)  # `.baton/` must exist to be hidden
+    shadow.store.mkdir(parents=True, exist_ok=True)  # the state home must exist to be hidden
     # The root is read-only: caches go to the private /tmp.
     env.update(TMPDIR="/tmp", XDG_CACHE_HOME="/tmp/.cache", npm_config_cache="/tmp/.npm")
     root = shadow.policy.root

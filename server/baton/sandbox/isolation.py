@@ -38,6 +38,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from ..state_dir import state_home
 from . import landlock_exec, privileges, seccomp
 from .guarantees import GUARANTEES, HOW, LIMITS, MISSING
 
@@ -63,12 +64,13 @@ class ProbeResult(BaseModel):
 
 
 def secret_masks(home: Path | None = None) -> list[tuple[str, bool]]:
-    """(path, is_dir) of credential stores that exist and must be hidden; a link is
-    hidden at its target."""
+    """(path, is_dir) of credential stores that exist and must be hidden, and Baton's own
+    state (every workspace's journal and runs' shadows: state_dir.py); a link is hidden at
+    its target. A command's own view, under the state home, is given to it explicitly
+    (bwrap binds it, Landlock grants it)."""
     home = home or Path.home()
     out = []
-    for rel in SECRET_HOME_PATHS:
-        p = home / rel
+    for p in [*(home / rel for rel in SECRET_HOME_PATHS), state_home()]:
         if p.is_symlink():
             p = p.resolve()
             if p == Path("/") or p in home.parents or p == home:
@@ -98,7 +100,7 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd
     for p in protected or []:
         if p.is_dir() and not p.is_symlink():
             # .git read-only (a planted hook would run outside the sandbox later);
-            # .baton hidden (the journal and other runs' shadows).
+            # .baton hidden (the runs' documents and transcripts).
             argv += (["--tmpfs", str(p)] if p.name == ".baton" else ["--ro-bind", str(p), str(p)])
     for path, is_dir in secret_masks():
         argv += ["--tmpfs", path] if is_dir else ["--ro-bind", "/dev/null", path]

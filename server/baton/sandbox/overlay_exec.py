@@ -78,7 +78,7 @@ def build_view(spec: dict) -> str | None:
         return f"cannot build the workspace view: {e}"
     try:
         apply_changes(Path(ws), spec["deletes"],
-                      [(rel, Path(source).read_bytes())  # the run's own store, in .baton/
+                      [(rel, Path(source).read_bytes())  # the run's own store (state_dir.py)
                        for rel, source in spec["writes"]])
     except (OSError, ToolRefused) as e:
         return f"cannot bring the view up to date with the run's changes: {e}"

@@ -78,7 +78,7 @@ class ServiceProcess:
         self.layer = self.forced or probe.layer
         if self.layer == "none" and not self.allow_unsandboxed:
             raise SandboxUnavailable(refusal(probe).replace("Commands are", "MCP servers are"))
-        self.shadow.store.mkdir(parents=True, exist_ok=True)  # `.baton/` must exist to be hidden
+        self.shadow.store.mkdir(parents=True, exist_ok=True)  # the state home must exist to be hidden
         if self.layer == "bwrap":
             await self._start_overlay()
         else:

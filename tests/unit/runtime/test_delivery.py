@@ -85,7 +85,7 @@ async def scenario(root: Path, agent_lines: list[int], person_lines: list[int],
     (root / REL).write_text(base)
     editor = FakeEditor(root, base)
     run = Run(id="r", edit_mode="review")
-    ctx = RunContext(run=run, folder=root / ".baton" / "runs" / "r",
+    ctx = RunContext(run=run, folder=root / ".baton" / "runs" / "r", state=root / ".baton" / "runs" / "r",
                      shadow=Shadow(PathPolicy(root), root / ".baton" / "runs" / "r" / "shadow",
                                    lambda p: editor.text if p == root / REL else None),
                      grants=None)  # type: ignore[arg-type]
@@ -216,7 +216,7 @@ async def streaming(root: Path, steps: list[tuple[int, int, int]], answers: list
     (root / REL).write_text(base)
     person = Person()
     editor = TypingEditor(root, base, person, answers, typing)
-    ctx = RunContext(run=Run(id="r"), folder=root / ".baton" / "runs" / "r",
+    ctx = RunContext(run=Run(id="r"), folder=root / ".baton" / "runs" / "r", state=root / ".baton" / "runs" / "r",
                      shadow=Shadow(PathPolicy(root), root / ".baton" / "runs" / "r" / "shadow",
                                    lambda p: editor.text if p == root / REL else None),
                      grants=None)  # type: ignore[arg-type]
@@ -320,7 +320,7 @@ async def test_what_the_editor_normalises_is_not_the_persons_change(tmp_path):
     conflict question; so does a line-ending change the editor made on its own."""
     editor = NormalisingEditor()
     run = Run(id="r", edit_mode="stream")
-    ctx = RunContext(run=run, folder=tmp_path / ".baton" / "runs" / "r",
+    ctx = RunContext(run=run, folder=tmp_path / ".baton" / "runs" / "r", state=tmp_path / ".baton" / "runs" / "r",
                      shadow=Shadow(PathPolicy(tmp_path), tmp_path / ".baton" / "runs" / "r" / "shadow",
                                    lambda p: editor.buffers.get(p.name)),
                      grants=None)  # type: ignore[arg-type]

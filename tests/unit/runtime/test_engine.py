@@ -16,6 +16,7 @@ from baton.edits.hunks import file_hunks
 from baton.errors import UnknownRun, UserInputError, WrongState
 from baton.runtime.engine import Engine
 from baton.runtime.journal import SCHEMA
+from baton.state_dir import Locations
 
 from .harness import HELLO, MemoryHost, plan_script, start, workspace
 
@@ -122,12 +123,18 @@ async def test_a_run_resumes_after_a_restart_awaiting_what_it_awaited(tmp_path: 
 
 def _old_journal(tmp_path: Path) -> tuple[Path, Path]:
     """The workspace and config a Baton before issue 18 left: its journal rebuilt from the
-    rows it wrote (events.jsonl: run, time, kind and the JSON it stored), its run folders."""
+    rows it wrote (events.jsonl: run, time, kind and the JSON it stored), its run folders,
+    where Baton keeps them now (the journal and shadows in the state directory)."""
     ws = tmp_path / "workspace"
     shutil.copytree(OLD_JOURNAL / "workspace", ws)
     shutil.copytree(OLD_JOURNAL / "runs", ws / ".baton" / "runs")
     shutil.copytree(OLD_JOURNAL / "config", tmp_path / "config")
-    db = sqlite3.connect(ws / ".baton" / "journal.sqlite3")
+    where = Locations.of(ws)
+    where.prepare()
+    for shadow in (ws / ".baton" / "runs").glob("*/shadow"):
+        where.run_state(shadow.parent.name).mkdir(parents=True)
+        shutil.move(shadow, where.run_state(shadow.parent.name) / "shadow")
+    db = sqlite3.connect(where.journal)
     db.executescript(SCHEMA)
     rows = [json.loads(line) for line in (OLD_JOURNAL / "events.jsonl").read_text().splitlines()]
     db.executemany("INSERT INTO events(run_id, kind, ts, data) VALUES (?,?,?,?)",

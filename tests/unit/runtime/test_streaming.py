@@ -44,7 +44,7 @@ class Touched:
 
 
 def context() -> RunContext:
-    return RunContext(run=Run(id="r"), folder=Path("/nonexistent"), shadow=Touched(),  # type: ignore[arg-type]
+    return RunContext(run=Run(id="r"), folder=Path("/nonexistent"), state=Path("/nonexistent"), shadow=Touched(),  # type: ignore[arg-type]
                       grants=None)  # type: ignore[arg-type]
 
 
