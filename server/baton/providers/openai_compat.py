@@ -302,10 +302,13 @@ class OpenAICompatProvider:
         if room >= min(wanted, MIN_ANSWER):
             return min(wanted, room)
         if self.ollama is not None:
+            trained = self.ollama.trained
             raise ContextTooLong(
                 f"the conversation (about {estimate} tokens) leaves no room for an answer in "
-                f"the {window}-token context window Ollama gives {self.cfg.model}; Ollama would "
-                "silently drop its start (system prompt and tools first)", provider=self.name)
+                f"the {window}-token context window Ollama gives {self.cfg.model} (it would "
+                "silently drop the start, system prompt and tools first); for a larger one: "
+                "OLLAMA_CONTEXT_LENGTH=32768 ollama serve, or PARAMETER num_ctx in a Modelfile"
+                f"{f' (the model takes up to {trained})' if trained else ''}", provider=self.name)
         if request.run_id not in self._warned:
             self._warned.add(request.run_id)  # once per run, not on every turn
             log.warning("provider %s: the prompt is about %d tokens (+%d for the answer), over "
