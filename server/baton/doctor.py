@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .config import ROLES, Config, VerifyConfig, load_config
+from .config import ROLES, Config, ProviderConfig, VerifyConfig, load_config
 from .display import visible
 from .errors import ConfigError
 from .state_dir import Locations
@@ -60,8 +60,14 @@ def report(workspace: Path) -> dict[str, Any]:
             entry["in_force"] = describe(name, p)
             if "error" in entry["in_force"]:
                 out["problems"].append(entry["in_force"]["error"])
+        entry["price"] = _price(name, p, out["problems"])
         providers[name] = entry
     out["providers"] = providers
+    if "unusable" not in (e["price"] for e in providers.values()):
+        from .providers.pricing import budget_problem
+        problem = budget_problem(config)
+        if problem:
+            out["problems"].append(problem)
     out["roles"] = {role: config.chain(role) for role in ROLES}
     out["verify"] = _verify(config.verify, workspace.resolve())
     out["mcp"] = _mcp(config, workspace.resolve(), out["problems"])
@@ -76,6 +82,16 @@ def report(workspace: Path) -> dict[str, Any]:
             out["problems"].append(f"commands: {out['sandbox']['layer']} does not guarantee "
                                    + ", ".join(missing))
     return out
+
+
+def _price(name: str, provider: ProviderConfig, problems: list[str]) -> str:
+    """What a provider's tokens cost, "cost unknown" when no price is known (never $0)."""
+    from .providers.pricing import describe, prices_for
+    try:
+        return describe(prices_for(name, provider))
+    except ConfigError as e:
+        problems.append(str(e))
+        return "unusable"
 
 
 def _verify(verify: VerifyConfig, workspace: Path) -> dict[str, Any]:
@@ -161,6 +177,7 @@ async def doctor(workspace: Path, *, as_json: bool, probe: bool) -> int:
             keyinfo = f", ${key['env']} {'set' if key['present'] else 'NOT set'}" if key else ""
             extra = f", script {p['script']}" if "script" in p else ""
             print(f"  {name}: {p['kind']} {p['model'] or ''}{keyinfo}{extra}")
+            print(visible(f"    price: {p['price']}"))
             in_force = p.get("in_force") or {}
             if "summary" in in_force:  # which table entry, config value or fallback is used
                 print(visible(f"    {in_force['summary']}"))

@@ -116,7 +116,9 @@ class RunChanged(BaseModel):
     question: Question | None = None  # while awaiting_input
     permission: Permission | None = None  # while a permission waits (awaiting_input too)
     error: str | None = None
-    usage: dict[str, dict[str, float]] | None = None  # per agent: tokens, cost_usd
+    # Per agent: input/output/cached/cache_write tokens, cost_usd (of the priced tokens) and
+    # unpriced_tokens: while not 0 the cost is unknown (a model with no price), never $0.
+    usage: dict[str, dict[str, float]] | None = None
     held: int | None = None  # the agent's hunks held back after a conflict (or a declined edit)
     reason: str | None = None
     actions: list[Action] = Field(default_factory=list)  # what the person may do now

@@ -94,9 +94,11 @@ def test_doctor_json_reports_sources_providers_roles_keys_and_sandbox(tmp_path, 
     providers = data["providers"]
     assert set(providers) == {"claude", "gpt", "local"}
     claude = providers["claude"]
-    assert {k: v for k, v in claude.items() if k != "in_force"} == {
+    assert {k: v for k, v in claude.items() if k not in ("in_force", "price")} == {
         "kind": "anthropic", "model": "claude-sonnet-4-6",
         "key": {"env": "BATON_DOCTOR_CLAUDE_KEY", "present": True}}
+    assert claude["price"] == "$3 in / $15 out per million tokens"
+    assert providers["local"]["price"] == "free"  # a server on this machine
     # The values in force, from the model table (providers/models.py), and where from.
     assert claude["in_force"]["max_output_tokens"] == 64_000
     assert claude["in_force"]["thinking"] == {"type": "adaptive"}
@@ -132,6 +134,23 @@ def test_doctor_text_says_the_same(tmp_path, layered):
     assert proc.returncode == 1
     # Logs (stderr) never leak into what a script would parse.
     assert out.startswith("Baton ")
+
+
+def test_doctor_says_a_cost_budget_cannot_be_kept_without_prices(tmp_path, layered):
+    """A model with no known price is "cost unknown", never $0: with `[limits] run_cost_usd`
+    set, doctor names it and how to price it (and runs refuse to start, registry.py)."""
+    ws, user, ws_cfg = layered
+    user.write_text(user.read_text() + '\n[providers.hosted]\nkind = "openai-compatible"\n'
+                    'base_url = "https://llm.example.com/v1"\nmodel = "kimi-k2"\n'
+                    '\n[limits]\nrun_cost_usd = 2.5\n')
+    ws_cfg.write_text(ws_cfg.read_text().replace('reviewer = "claude"', 'reviewer = "hosted"'))
+    env = clean_env(tmp_path, BATON_DOCTOR_CLAUDE_KEY=KEY)
+    assert trust(ws, env).returncode == 0
+    data = json.loads(doctor(ws, env, "--json").stdout)
+    assert data["providers"]["hosted"]["price"].startswith("cost unknown")
+    problem = next(p for p in data["problems"] if "run_cost_usd" in p)
+    assert "hosted (model 'kimi-k2')" in problem and "prices" in problem
+    assert "price: cost unknown" in doctor(ws, env).stdout
 
 
 def test_doctor_without_configuration_says_offline(tmp_path):

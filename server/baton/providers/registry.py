@@ -125,8 +125,11 @@ class FailoverProvider:
                                   retryable=last.retryable) from last
 
     async def count_tokens(self, request: TurnRequest) -> int | None:
-        """Counted by the provider that goes first now (the one the next turn goes to)."""
-        return await self.providers[self._first].count_tokens(request)
+        """Counted by the provider that goes first now (the one the next turn goes to), on
+        the history as it would be sent to it."""
+        first = self.providers[self._first]
+        return await first.count_tokens(request.model_copy(update={"messages": for_provider(
+            request.messages, first.name, first.capabilities)}))
 
 
 class Registry:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from .actions import Action, allowed
 from .context import RunContext
+from ..providers.pricing import cost_text
 from ..wire import RunChanged
 from .host import Host
 from .journal import Journal
@@ -72,6 +73,6 @@ def usage_line(run: Run) -> str:
     line = f"{total.input_tokens + total.output_tokens} tokens"
     if total.cached_tokens:
         line += f" ({total.cached_tokens} cached)"
-    if total.cost_usd:
-        line += f", ${total.cost_usd:.4f}"
+    if total.cost_usd or total.unpriced_tokens:  # never "$0" for a model with no price
+        line += f", {cost_text(total)}"
     return line
