@@ -44,9 +44,9 @@ from .chat_stream import ChatReply
 from .ollama import OllamaModel, probe
 from .pairing import repair_history
 from .pricing import priced, prices_for
-from .retry import RetryPolicy, Sleep, error_detail, guard_delta, with_retries
-from .transport import client_options
+from .retry import RetryPolicy, Sleep, error_detail, guard_delta, scrub, with_retries
 from .textproto import calls_in_content, describe_tools, history_as_text, parse_calls
+from .transport import client_options
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,8 @@ class Adjust(ProviderError):
     """The server said how it wants to be asked (`kind`: text_tools, token_param,
     max_tokens); the turn is sent again, adjusted, once per kind."""
 
-    def __init__(self, message: str, *, provider: str = "", retryable: bool = False,
-                 retry_after: float | None = None, kind: str = "", value: Any = None) -> None:
-        super().__init__(message, provider=provider, retryable=retryable, retry_after=retry_after)
+    def __init__(self, message: str, *, kind: str = "", value: Any = None, **base: Any) -> None:
+        super().__init__(message, **base)  # retry.scrub rebuilds it from ProviderError's fields
         self.kind, self.value = kind, value
 
 
@@ -222,7 +221,7 @@ class OpenAICompatProvider:
             except Adjust as e:
                 if e.kind in adjusted or not e.kind:  # the same complaint after adjusting
                     failed = ContextTooLong if e.kind == "max_tokens" else ProviderError
-                    raise failed(str(e), provider=self.name) from None
+                    raise failed(str(e), provider=self.name, status=e.status) from None
                 adjusted.add(e.kind)
                 log.warning("provider %s: %s", self.name, e)
                 if e.kind == "text_tools":
@@ -322,11 +321,16 @@ class OpenAICompatProvider:
         kind, message = error_detail(getattr(e, "body", None))
         text = f"{kind} {message or getattr(e, 'message', '')}"
         status = getattr(e, "status_code", 0)
-        where = f"{f'HTTP {status}' if status else 'error mid-stream'}: {message or kind}"
+        key = self.cfg.api_key()
+        # The key is taken out here, not left to retry.scrub: an Adjust rebuilt there would
+        # lose its kind (some servers echo the key they were sent).
+        where = str(scrub(ProviderError(f"{f'HTTP {status}' if status else 'error mid-stream'}: "
+                                        f"{message or kind}"),
+                          key.get_secret_value() if key else None))
         if "tools" in params and TOOLS_REJECTED.search(text):
             return Adjust(f"the server has no tool calling ({where}); using the text tool "
                           "protocol from now on (native_tools = false skips this attempt)",
-                          kind="text_tools", provider=self.name)
+                          kind="text_tools", provider=self.name, status=status or None)
         if CONTEXT_TOO_LONG.search(text):
             body = e.body if isinstance(getattr(e, "body", None), dict) else {}
             err = body.get("error") if isinstance(body.get("error"), dict) else body
@@ -339,15 +343,15 @@ class OpenAICompatProvider:
                 if isinstance(prompt, int) and window - prompt >= MIN_ANSWER and sent > window - prompt:
                     return Adjust(f"{where}; asking for at most {window - prompt} answer "
                                   "tokens", kind="max_tokens", value=window - prompt,
-                                  provider=self.name)
+                                  provider=self.name, status=status or None)
             return ContextTooLong(f"the conversation does not fit the model's context window "
-                                  f"({where})", provider=self.name)
+                                  f"({where})", provider=self.name, status=status or None)
         if status == 400 and (m := _TOKEN_PARAM.search(text)):
             named = next(p for p in reversed(TOKEN_PARAMS) if p in m.group(0))
             if named == self.token_param:
                 other = next(p for p in TOKEN_PARAMS if p != named)
                 return Adjust(f"{where}; sending {other} from now on", kind="token_param",
-                              value=other, provider=self.name)
+                              value=other, provider=self.name, status=status)
         return None
 
     async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:

@@ -414,3 +414,13 @@ async def test_a_window_stated_in_an_error_is_learned_and_the_answer_trimmed(fak
     assert turn.text == "fits" and p.capabilities.context_window == 3000
     assert fake.requests[0].body["max_tokens"] == 4000
     assert fake.requests[1].body["max_tokens"] < 3000
+
+
+async def test_an_echoed_key_is_scrubbed_from_an_adjusted_request(fake, env_key, caplog):
+    """A server that echoes the key in the error that makes the adapter adjust: the error is
+    rebuilt without it (retry.scrub) and the adjustment still happens."""
+    fake.reject_tools, fake.chat.tools_error = True, (400, f"key {env_key}: does not support tools")
+    fake.push(Reply(text="plain"))
+    p = provider(fake)
+    assert (await p.complete(request())).text == "plain" and not p.native_tools
+    assert env_key not in caplog.text and "[redacted]" in caplog.text
