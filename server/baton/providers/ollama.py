@@ -63,6 +63,7 @@ async def probe(base_url: str, model: str, *, loaded_only: bool = False,
     /api/ps is asked (the server is known to be Ollama)."""
     import httpx2
     root = native_root(base_url)
+    host = urlsplit(root).hostname  # for the log: a URL may carry credentials
     found = OllamaModel()
     async with httpx2.AsyncClient(timeout=timeout_s) as client:
         if not loaded_only:
@@ -70,9 +71,9 @@ async def probe(base_url: str, model: str, *, loaded_only: bool = False,
                 shown = await client.post(f"{root}/api/show", json={"model": model, "name": model})
                 body = shown.json() if shown.status_code == 200 else None
             except httpx2.TransportError as e:
-                raise ConnectionError(f"{root}: {e}") from e
+                raise ConnectionError(f"{host}: {type(e).__name__}") from e
             except (httpx2.HTTPError, ValueError) as e:
-                log.debug("ollama probe of %s: %s", root, e)
+                log.debug("ollama probe of %s: %s", host, type(e).__name__)
                 return None
             if not isinstance(body, dict) or not isinstance(body.get("model_info"), dict):
                 return None
@@ -85,7 +86,7 @@ async def probe(base_url: str, model: str, *, loaded_only: bool = False,
             ps = await client.get(f"{root}/api/ps")
             models = ps.json().get("models") if ps.status_code == 200 else None
         except (httpx2.HTTPError, ValueError, AttributeError) as e:
-            log.debug("ollama /api/ps of %s: %s", root, e)
+            log.debug("ollama /api/ps of %s: %s", host, type(e).__name__)
             models = None
         for entry in models if isinstance(models, list) else []:
             if isinstance(entry, dict) and _same_model(entry, model):
