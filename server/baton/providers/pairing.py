@@ -67,25 +67,41 @@ def for_provider(messages: list[Message], name: str, caps: Capabilities) -> list
     (Anthropic thinking signatures, OpenAI reasoning items, DeepSeek reasoning_content)
     means nothing to this one, or is refused by it, and is dropped; call ids become ones
     this provider accepts (`caps.call_ids`, unique; call_ids.py), results following;
-    pairing is repaired. A provider that needs its own reasoning on the open tool exchange
-    (`reasoning_replay`: Anthropic rejects tool results continuing an assistant turn that
-    has no thinking block, DeepSeek one with no reasoning_content) gets a foreign open
-    exchange as plain text, so that it starts a turn of its own. Messages with no
-    recorded author (journaled before authors were) are sent as they are."""
+    pairing is repaired. A provider that needs its own reasoning on the tool calls of the
+    turn in progress (`reasoning_replay`: Anthropic rejects tool results continuing an
+    assistant turn with no thinking block, DeepSeek every tool call since the last user
+    message that has no reasoning_content) gets the foreign exchanges of that turn as
+    plain text, so that it answers as from a turn of its own. Messages with no recorded
+    author (journaled before authors were) are sent as they are."""
     history = repair_history(messages)
     if not any(_foreign(m, name) for m in history):
         return history
     out = [m.model_copy(update={"provider_state": None})
            if _foreign(m, name) and m.provider_state else m for m in history]
     out = normalise_call_ids(out, caps.call_ids)
-    if caps.reasoning_replay and len(out) >= 2 and out[-1].role == "tool" \
-            and _foreign(out[-2], name):
-        out[-2:] = _as_text(out[-2], out[-1])
+    if caps.reasoning_replay:
+        out = _current_turn_as_text(out, name)
     return out
 
 
 def _foreign(m: Message, name: str) -> bool:
     return m.role == "assistant" and bool(m.provider) and m.provider != name
+
+
+def _current_turn_as_text(history: list[Message], name: str) -> list[Message]:
+    """Each foreign exchange after the last user message as text (a repaired history: a
+    tool message follows each assistant message with calls)."""
+    i = max((i for i, m in enumerate(history) if m.role == "user"), default=-1) + 1
+    out = history[:i]
+    while i < len(history):
+        m = history[i]
+        if _foreign(m, name) and m.tool_calls and i + 1 < len(history):
+            out += _as_text(m, history[i + 1])
+            i += 2
+        else:
+            out.append(m)
+            i += 1
+    return out
 
 
 def _as_text(call: Message, results: Message) -> list[Message]:

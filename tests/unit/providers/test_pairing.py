@@ -88,13 +88,21 @@ def test_another_providers_state_is_dropped_and_ids_fit_the_target():
     assert [c.id for m in word for c in m.tool_calls][0] == "toolu_01A"  # it fits: kept
 
 
-def test_a_foreign_open_exchange_reaches_a_reasoning_provider_as_text():
+def test_the_foreign_exchanges_of_the_turn_reach_a_reasoning_provider_as_text():
     out = for_provider(written_by_two(), "claude", Capabilities(reasoning_replay=True))
-    # claude's own first exchange is native; the open one local wrote is text now.
+    # claude's own exchange is native, with its thinking; local's two are text now (they
+    # carry no reasoning of claude's: Anthropic refuses them on the open exchange, DeepSeek
+    # on every tool call since the last user message).
     assert out[1].provider_state is not None and out[1].tool_calls[0].id == "toolu_01A"
-    assert [m.role for m in out[-2:]] == ["assistant", "user"]
-    assert out[-2].tool_calls == [] and 'read_file with {"path": "c"}' in out[-2].text
+    assert out[2].role == "tool"
+    assert [m.role for m in out[3:]] == ["assistant", "user", "assistant", "user"]
+    assert all(not m.tool_calls for m in out[3:])
+    assert 'read_file with {"path": "c"}' in out[-2].text
     assert out[-1].text.startswith("Result of read_file:\n3")
-    assert out[3].tool_calls  # a closed exchange stays native
-    # A provider that does not replay reasoning takes the exchange natively.
+    # Before the last user message, the turn is over: foreign exchanges stay native.
+    steered = written_by_two()[:5] + [Message(role="user", text="also c")] + written_by_two()[5:]
+    out = for_provider(steered, "claude", Capabilities(reasoning_replay=True))
+    assert out[3].tool_calls and out[4].role == "tool" and out[5].role == "user"
+    assert [m.role for m in out[6:]] == ["assistant", "user"]
+    # A provider that does not replay reasoning takes the exchanges natively.
     assert for_provider(written_by_two(), "gpt", Capabilities())[-1].role == "tool"

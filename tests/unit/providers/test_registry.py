@@ -211,3 +211,24 @@ async def test_failing_over_mid_conversation_sends_a_history_the_next_provider_a
     ids = [b["id"] for m in last for b in m["content"] if b["type"] == "tool_use"]
     assert ids and all(re.fullmatch(r"[a-zA-Z0-9_-]+", i) for i in ids)
     assert last[-2]["content"][0]["type"] == "thinking"
+
+
+async def test_failing_over_to_deepseek_thinking_mid_loop(fake, env_key):
+    """DeepSeek's thinking mode refuses a tool call of the turn in progress that carries no
+    reasoning_content: the calls Claude made reach it as text, the turn goes on."""
+    fake.chat.reasoning_back = True
+    cfg = config(fake.url).model_dump()
+    cfg["providers"]["local"] |= {"model": "deepseek-reasoner", "reasoning": True}
+    cfg["roles"]["implementer"] = ["claude", "local"]
+    chain = Registry(Config.model_validate(cfg)).for_role("implementer")
+    fake.push(Reply(calls=[Call("read_file", {"path": "a.py"})]), Reply(status=503),
+              Reply(status=503), model="claude-haiku-4-5")
+    fake.push(Reply(text="Read it; done."), model="deepseek-reasoner")
+    history = [Message(role="user", text="Fix a.py")]
+    first = await chain.complete(request(*history))
+    history += [first.as_message(), Message(role="tool", tool_results=[
+        ToolResult(call_id=first.tool_calls[0].id, name="read_file", content="print(1)")])]
+    turn = await chain.complete(request(*history))
+    assert (turn.provider, turn.text) == ("local", "Read it; done.")
+    sent = fake.requests[-1].body["messages"]
+    assert not any(m.get("tool_calls") for m in sent) and "print(1)" in sent[-1]["content"]
