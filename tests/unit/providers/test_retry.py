@@ -43,6 +43,29 @@ def test_status_classification(status, retryable):
     assert err.retryable is retryable and f"HTTP {status} x: m" == str(err)
 
 
+def test_the_status_goes_with_the_error_for_the_failover_rule():
+    # registry.fails_over reads it: a 400 is the request's fault, a 404 the provider's.
+    assert classify(StatusError(400, {"error": {"type": "invalid_request_error"}}), "p", ()).status == 400
+    assert classify(StatusError(404), "p", ()).status == 404
+    # An error event inside a 200 stream: its type says whether the request was at fault.
+    invalid = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"}}
+    assert classify(StatusError(200, invalid), "p", ()).status == 400
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+    assert classify(StatusError(200, overloaded), "p", ()).status is None
+
+
+async def test_status_survives_the_retries_and_the_key_scrub():
+    key = "sk-test-key-0123456789"
+
+    async def failing():
+        raise StatusError(503, {"error": {"message": f"bad key {key}"}})
+
+    with pytest.raises(ProviderError) as e:
+        await with_retries(failing, policy=RetryPolicy(max_retries=1, base_s=0.001), provider="p",
+                           sleep=Recorder(), secret=key)
+    assert e.value.status == 503 and key not in str(e.value) and "2 attempts" in str(e.value)
+
+
 def test_mid_stream_overloaded_after_200_is_retryable():
     err = classify(StatusError(200, {"type": "error", "error": {"type": "overloaded_error",
                                                                 "message": "Overloaded"}}), "p", ())
