@@ -117,6 +117,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._json(500, {"type": "error", "error": {"type": "api_error",
                                                                    "message": "injected fault"}})
             return self._json(200, {"input_tokens": fake.token_count})
+        if self.path.endswith("/responses/input_tokens"):  # OpenAI's counting endpoint
+            if fake.token_count is None:
+                return self._json(500, {"error": {"type": "server_error", "message": "injected fault"}})
+            return self._json(200, {"object": "response.input_tokens",
+                                    "input_tokens": fake.token_count})
         kind = _kind(self.path)
         if kind is None:
             return self._json(404, {"error": {"type": "not_found", "message": self.path}})

@@ -37,6 +37,9 @@ from .toolargs import parse_arguments
 log = logging.getLogger(__name__)
 
 STATE_KEY = "openai"
+# What `responses.input_tokens.count` takes of a request's parameters.
+COUNTED_PARAMS = frozenset({"model", "input", "instructions", "tools", "reasoning", "tool_choice",
+                            "parallel_tool_calls", "text", "truncation"})
 # Error codes of a response that failed for a policy reason (ResponseError.code).
 POLICY_CODES = {"invalid_prompt", "bio_policy", "misalignment_policy_violation",
                 "image_content_policy_violation"}
@@ -121,7 +124,18 @@ class OpenAIProvider:
         return self._client
 
     async def count_tokens(self, request: TurnRequest) -> int | None:
-        return None  # the usage of each turn calibrates the caller's estimate
+        """`responses.input_tokens.count` on the request as it would be sent; None when it
+        fails (or there is no key), and the caller estimates."""
+        import httpx2
+        import openai
+        params = build_params(request, self.cfg, self.settings)
+        counted = {k: v for k, v in params.items() if k in COUNTED_PARAMS}
+        try:
+            return int((await self._sdk().responses.input_tokens.count(**counted)).input_tokens)
+        except (openai.APIError, httpx2.HTTPError, ProviderError) as e:
+            log.info("provider %s: counting tokens failed (%s); estimating", self.name,
+                     type(e).__name__)
+            return None
 
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         import httpx2

@@ -1,6 +1,6 @@
-"""Counting a request's tokens before it is sent: Anthropic's counting endpoint through the
-real SDK (what it is sent, and a failure that falls back to the estimate); the adapters
-without one say so."""
+"""Counting a request's tokens before it is sent: Anthropic's and OpenAI's counting
+endpoints through the real SDKs (what they are sent, and a failure that falls back to the
+estimate); Chat Completions servers have none and say so."""
 
 from __future__ import annotations
 
@@ -38,10 +38,22 @@ async def test_a_failed_count_is_none_so_the_caller_estimates(fake, env_key) -> 
     assert len(fake.requests) == 1  # counting is not retried: an estimate will do
 
 
-async def test_adapters_without_a_counting_endpoint_say_none(fake, env_key) -> None:
-    for provider in (OpenAIProvider("gpt", make_cfg("openai", fake.url)),
-                     OpenAICompatProvider("local", make_cfg("openai-compatible", fake.url))):
-        assert await provider.count_tokens(request()) is None
+async def test_openai_counts_with_its_endpoint_what_it_would_send(fake, env_key) -> None:
+    provider = OpenAIProvider("gpt", make_cfg("openai", fake.url))
+    fake.token_count = 987
+    assert await provider.count_tokens(request(*tool_history())) == 987
+    sent = fake.requests[-1]
+    assert sent.path.endswith("/v1/responses/input_tokens")
+    assert sent.body["model"] == "test-model" and sent.body["instructions"] == "You help."
+    assert [t["name"] for t in sent.body["tools"]] == ["read_file", "write_file"]
+    assert {"store", "max_output_tokens", "include", "stream"}.isdisjoint(sent.body)
+    fake.token_count = None
+    assert await provider.count_tokens(request()) is None
+
+
+async def test_chat_completions_servers_have_no_counting_endpoint(fake, env_key) -> None:
+    provider = OpenAICompatProvider("local", make_cfg("openai-compatible", fake.url))
+    assert await provider.count_tokens(request()) is None
     assert fake.requests == []
 
 
