@@ -15,7 +15,7 @@ import os
 import pytest
 
 from baton.config import Config, ProviderConfig
-from baton.providers.base import Message, StopReason
+from baton.providers.base import Message, StopReason, TurnRequest
 from baton.providers.models import lookup
 from baton.providers.registry import build_provider, probe
 
@@ -125,3 +125,26 @@ async def test_foreign_call_ids_are_accepted_mistral():
                    call_id="toolu_01A09q90qw90lq917835lq9", name="read_file", content="x = 1")])]
     turn = await provider.complete(request(*history, max_output_tokens=256))
     assert turn.stop in (StopReason.END_TURN, StopReason.TOOL_USE)
+
+
+@pytest.mark.parametrize("first,second", [("anthropic", "openai"), ("openai", "anthropic"),
+                                          ("anthropic", "deepseek"), ("openai", "mistral")])
+async def test_a_conversation_fails_over_to_another_vendor_mid_tool_loop(first, second):
+    """One vendor calls a tool; the next (as after a failover) gets the history converted by
+    the failover chain (pairing.for_provider) and must accept it: ids, foreign reasoning,
+    the open exchange for a provider that replays its own reasoning."""
+    from baton.providers.base import ToolResult
+    from baton.providers.registry import PROBE_SYSTEM, PROBE_TOOL, FailoverProvider
+    _, a = CASES[first]()
+    _, b = CASES[second]()
+    history = [Message(role="user", text="Call echo with the text 'ping'.")]
+
+    def ask() -> TurnRequest:
+        return request(*history, tools=[PROBE_TOOL], system=PROBE_SYSTEM, max_output_tokens=2048)
+
+    turn = await a.complete(ask())
+    assert turn.tool_calls, turn.text
+    history += [turn.as_message(), Message(role="tool", tool_results=[
+        ToolResult(call_id=c.id, name=c.name, content="pong") for c in turn.tool_calls])]
+    answer = await FailoverProvider("implementer", [b]).complete(ask())
+    assert answer.provider == b.name and "pong" in answer.text.lower()
