@@ -399,10 +399,11 @@ def test_review_mode_applies_what_it_shows(code_server_session: dict[str, object
 
 
 def test_baton_view_in_code_server(code_server_session: dict[str, object]) -> None:
-    """Issue 19's one place for Baton: the view lists the run with its state, the waiting plan with its
-    inline action, then the files it changed and its finding; the palette offers only what fits."""
-    drive(code_server_session, "tree", TASK, finding=FINDING)
+    """Issue 19's one place for Baton: the view lists the run with its state, what waits (the plan, then
+    a permission) with its inline action, then the files it changed and its finding; Show Runs
+    reveals the run there; the palette offers only what fits."""
+    drive(code_server_session, "tree", PERMISSION_TASK, finding=FINDING, permissionFile=NOTE["path"])
     (events,) = transcripts(Path(str(code_server_session["workspace"]))).values()
-    # The inline Accept Plan was the accept, and the run went on to its end.
-    kinds = [e["kind"] for e in events]
-    assert "plan_accepted" in kinds
+    # The inline actions were the answers: the plan accepted, the write allowed once.
+    assert "plan_accepted" in [e["kind"] for e in events]
+    assert [e["answer"] for e in events if e["kind"] == "permission"] == ["Allow once"]

@@ -40,7 +40,7 @@ export function waitsOnPerson(run: RunChanged): boolean {
  * "permission to write src/x.py": the subject is the first `quoted` part of the server's prompt
  * (display only; the whole prompt is in the tooltip and the prompt itself).
  */
-function permissionLabel(run: RunChanged): string {
+export function permissionLabel(run: RunChanged): string {
   const permission = run.permission;
   if (!permission) {
     return "";

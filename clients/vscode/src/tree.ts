@@ -11,7 +11,7 @@ import { allows, isTerminal, ServerCommand, type RunChanged, type RunSummary } f
 import { runFolder } from "./runDocuments";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
-import { stateLabel } from "./status";
+import { describeRun, permissionLabel } from "./status";
 
 export const VIEW_ID = "baton.runs";
 
@@ -384,13 +384,13 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       waiting ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
     );
     item.id = run.runId;
-    item.description = [stateLabel(run.state), when(run.createdAt)].filter(Boolean).join(" · ");
+    item.description = [describeRun(run), when(run.createdAt)].filter(Boolean).join(" · ");
     const icon = ICONS[run.state] ?? (isTerminal(run.state) ? "circle-outline" : "sync~spin");
     item.iconPath = new vscode.ThemeIcon(icon);
     const tooltip = new vscode.MarkdownString(undefined, false);
     tooltip.appendText(run.task);
     tooltip.appendMarkdown("\n\n");
-    tooltip.appendText(`${stateLabel(run.state)}${run.route ? ` · ${run.route} route` : ""} · started ${when(run.createdAt)}`);
+    tooltip.appendText(`${describeRun(run)}${run.route ? ` · ${run.route} route` : ""} · started ${when(run.createdAt)}`);
     if (run.usage) {
       tooltip.appendMarkdown("\n\n");
       tooltip.appendText(usageText(Object.values(run.usage)));
@@ -411,7 +411,9 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     switch (what) {
       case "permission": {
         const permission = run?.permission;
-        item.label = `Permission: ${oneLine(permission?.text ?? "waiting for you")}`;
+        // "Permission to write src/x.py", as the status item says it; the whole prompt in the tooltip.
+        const label = run === undefined ? "" : permissionLabel(run);
+        item.label = label ? `P${label.slice(1)}` : "Permission waiting for you";
         item.description = permission?.kind ?? "";
         item.tooltip = permission?.text ?? "";
         break;

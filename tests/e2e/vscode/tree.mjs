@@ -1,12 +1,14 @@
 // The Baton view in a real VS Code, as a person sees it: its activity-bar container, the run with
-// its state in words, what waits (the plan) with its inline action, then the files the run changed
+// its state in words, what waits (the plan, then a permission) with its inline action, then the
+// files the run changed
 // and the reviewer's finding (a click goes to its line); Show Runs reveals the run there (the run
 // view); and a palette that offers only the commands that fit (Accept Plan gone once the plan was
 // accepted, Revert Run there).
-// Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding, artifacts).
+// Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding, and
+// permissionFile: the file the implementer writes outside the plan, which asks).
 const VIEW = ".pane-body .monaco-list";
 
-/** The Baton view's row whose text includes `text`. */
+/** The Baton view's row whose text includes `text` (any case), or matches a RegExp. */
 export function treeRow(wb, text) {
   return wb.page.locator(`${VIEW} .monaco-list-row`).filter({ hasText: text }).first();
 }
@@ -46,42 +48,65 @@ async function expand(wb, text, child) {
 }
 
 export async function tree(wb, setStep, scenario) {
-  setStep("opening the Baton view from the activity bar");
+  await setStep("opening the Baton view from the activity bar");
   await openView(wb);
   await wb.until("the view's welcome (no runs yet)", async () =>
     (await wb.page.locator(".pane-body").filter({ hasText: "No Baton runs yet" }).count()) > 0);
 
-  setStep("starting a run from the view's title (Run Task)");
+  await setStep("starting a run from the view's title (Run Task)");
   await wb.page.locator('.pane-header .actions .action-label[aria-label^="Run Task"], .title-actions .action-label[aria-label^="Run Task"]').first().click();
   await wb.waitForQuickInput("What should Baton do?");
   await wb.submitQuickInput(scenario.task);
 
-  setStep("seeing the run and its plan waiting in the view");
+  await setStep("seeing the run and its plan waiting in the view");
   const waiting = treeRow(wb, "Review the plan");
   await waiting.waitFor({ state: "visible", timeout: wb.timeout });
   await wb.until("the run's row to say the plan waits for the person", async () =>
     (await treeRow(wb, scenario.task).innerText()).includes("plan waiting for you"));
 
-  setStep("accepting the plan with the waiting item's inline action");
+  await setStep("accepting the plan with the waiting item's inline action");
   await waiting.hover();
   const accept = waiting.locator('.actions .action-label[aria-label^="Accept Plan"]').first();
   await accept.waitFor({ state: "visible", timeout: wb.timeout });
   await accept.click();
-  await wb.until("the run's row to say done", async () => (await treeRow(wb, scenario.task).innerText()).includes("done"));
-  await wb.until("the waiting item to go", async () => (await waiting.count()) === 0);
 
-  setStep("seeing the files the run changed and the reviewer's finding");
+  await setStep("seeing the implementer's permission wait in the view");
+  // The prompt comes up in front by itself; left for later, it waits in the view.
+  await wb.dialog().waitFor({ state: "visible", timeout: wb.timeout });
+  await wb.page.keyboard.press("Escape");
+  await wb.until("the dialog to close", async () => !(await wb.dialog().isVisible()));
+  // Case matters: the run's own row says "… permission to write …" too.
+  const permission = treeRow(wb, /Permission to write/);
+  await permission.waitFor({ state: "visible", timeout: wb.timeout });
+  await wb.until("the run's row to say a permission waits", async () =>
+    (await treeRow(wb, scenario.task).innerText()).includes(`permission to write ${scenario.permissionFile}`));
+  if (!(await permission.innerText()).includes(scenario.permissionFile)) {
+    throw new Error(`the permission's row does not name ${scenario.permissionFile}: ${await permission.innerText()}`);
+  }
+
+  await setStep("answering the permission with its inline action");
+  await permission.hover();
+  await permission.locator('.actions .action-label[aria-label^="Answer Permission"]').first().click();
+  await wb.dialog().waitFor({ state: "visible", timeout: wb.timeout });
+  await wb.clickDialogButton("Allow once");
+
+  await wb.until("the run's row to say done", async () => (await treeRow(wb, scenario.task).innerText()).includes("done"));
+  await wb.until("the waiting items to go", async () => (await waiting.count()) + (await permission.count()) === 0);
+
+  await setStep("seeing the files the run changed and the reviewer's finding");
   await expand(wb, scenario.task, "Files changed");
-  await treeRow(wb, scenario.file).waitFor({ state: "visible", timeout: wb.timeout });
+  for (const changed of [scenario.file, scenario.permissionFile]) {
+    await treeRow(wb, changed).waitFor({ state: "visible", timeout: wb.timeout });
+  }
   await expand(wb, "Findings", scenario.finding);
   const finding = treeRow(wb, scenario.finding);
   await wb.until("the finding's row to name its place", async () => (await finding.innerText()).includes(`${scenario.file}:`));
 
-  setStep("going to the finding's line from the view");
+  await setStep("going to the finding's line from the view");
   await finding.click();
   await wb.activeTab(scenario.file);
 
-  setStep("showing the run from Baton: Show Runs (the run view is the run in this view)");
+  await setStep("showing the run from Baton: Show Runs (the run view is the run in this view)");
   await wb.runCommand("Baton: Show Runs");
   const picked = wb.pickRow(scenario.task);
   await picked.waitFor({ state: "visible", timeout: wb.timeout });
@@ -94,7 +119,7 @@ export async function tree(wb, setStep, scenario) {
     await wb.page.keyboard.press("Escape"); // Show Runs' list of the run's actions
   }
 
-  setStep("checking the palette offers only the commands that fit");
+  await setStep("checking the palette offers only the commands that fit");
   const rows = await paletteRows(wb, "Baton: ", "Baton: Revert Run");
   for (const unfit of ["Baton: Accept Plan", "Baton: Apply Changes", "Baton: Answer Question", "Baton: Cancel Run"]) {
     if (rows.some((row) => row.includes(unfit))) {
