@@ -21,9 +21,8 @@ def report(workspace: Path) -> dict[str, Any]:
                            "python": sys.version.split()[0], "problems": []}
     where = Locations.of(workspace)
     out["state"] = {"directory": str(where.state), "documents": str(where.runs_dir)}
-    out["problems"] += [f"{p} is not read: Baton keeps its journal in {where.state} (an earlier "
-                        "Baton's, or one that came with the repository); delete it"
-                        for p in where.old_state()]
+    if note := where.old_state_note():
+        out["problems"].append(note)
     try:
         config = load_config(workspace.resolve())
     except ConfigError as e:

@@ -32,6 +32,7 @@ from .errors import BatonError
 
 DOCS = ".baton"
 OLD_STATE = ("journal.sqlite3", "journal.sqlite3-wal", "journal.sqlite3-shm", "engine.lock")
+OLD_RUN_STATE = ("shadow", "landed")
 
 
 def state_home(env: Mapping[str, str] | None = None) -> Path:
@@ -80,7 +81,20 @@ class Locations:
     def old_state(self) -> list[Path]:
         """What an earlier Baton kept in the workspace (or a repository put there): never
         read, left for the person to delete."""
-        return [self.docs / n for n in OLD_STATE if (self.docs / n).exists()]
+        runs = [p for p in self.runs_dir.glob("*/*") if p.name in OLD_RUN_STATE] \
+            if self.runs_dir.is_dir() else []
+        return [self.docs / n for n in OLD_STATE if (self.docs / n).exists()] + sorted(runs)
+
+    def old_state_note(self) -> str | None:
+        """One line naming `old_state()`, or None."""
+        old = self.old_state()
+        if not old:
+            return None
+        named = ", ".join(str(p.relative_to(self.root)) for p in old[:4])
+        more = f" and {len(old) - 4} more" if len(old) > 4 else ""
+        return (f"{named}{more}: not read. Baton keeps its journal and runs' shadows in "
+                f"{self.state} now; these are an earlier Baton's (or came with the "
+                "repository): delete them")
 
     def prepare(self) -> None:
         """Both places exist: the documents folder with its .gitignore, and the state

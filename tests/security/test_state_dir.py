@@ -64,7 +64,7 @@ async def test_a_journal_shipped_in_the_repository_is_never_read(tmp_path: Path,
     finally:
         await engine.close()
     assert forged.read_bytes() == before
-    assert any("journal.sqlite3 is not read" in r.getMessage() for r in caplog.records)
+    assert any(".baton/journal.sqlite3: not read" in r.getMessage() for r in caplog.records)
 
 
 def test_the_state_directory_is_private_and_a_link_in_its_place_is_refused(tmp_path: Path,

@@ -45,6 +45,8 @@ def test_doctor_names_the_state_directory_and_an_old_journal(tmp_path: Path, mon
     ws = tmp_path / "ws"
     (ws / ".baton").mkdir(parents=True)
     (ws / ".baton" / "journal.sqlite3").write_text("from an earlier Baton")
+    (ws / ".baton" / "runs" / "r1" / "shadow").mkdir(parents=True)
     out = doctor.report(ws)
     assert out["state"]["directory"] == str(Locations.of(ws).state)
-    assert any("journal.sqlite3 is not read" in p for p in out["problems"])
+    assert any(p.startswith(".baton/journal.sqlite3, .baton/runs/r1/shadow: not read")
+               for p in out["problems"])

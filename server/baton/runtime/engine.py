@@ -87,9 +87,8 @@ class Engine:
         """Rebuild runs from the journal and resume every run that is not over."""
         self._lock = await asyncio.to_thread(workspace_lock.acquire, self.locations.lock,
                                              lock_wait_s)
-        for old in self.locations.old_state():
-            log.warning("%s is not read: Baton keeps its journal in %s (an earlier Baton's, or "
-                        "one that came with the repository; delete it)", old, self.locations.state)
+        if note := self.locations.old_state_note():
+            log.warning("%s", note)
         runs = await asyncio.to_thread(self.journal.load)
 
         for run in sorted(runs.values(), key=lambda r: r.created_at):
