@@ -81,3 +81,19 @@ def test_a_cost_budget_with_an_unpriced_provider_in_a_chain_is_a_problem():
         "prices": {"input": 0.6, "output": 2.5}})) is None
     unbudgeted = budget_config(kimi=hosted).model_copy(update={"limits": Config().limits})
     assert budget_problem(unbudgeted) is None
+
+
+async def test_a_run_with_a_budget_it_cannot_keep_fails_before_any_model_call(tmp_path):
+    from tests.unit.runtime.harness import plan_script, start, workspace
+    extra = ('\n[providers.hosted]\nkind = "openai-compatible"\nmodel = "kimi-k2"\n'
+             'base_url = "https://llm.example.com/v1"\n\n[roles]\nclassifier = "offline"\n'
+             'planner = "offline"\nimplementer = ["offline", "hosted"]\nreviewer = "offline"\n'
+             '\n[limits]\nrun_cost_usd = 0.5\n')
+    engine, host = await start(*workspace(tmp_path, [plan_script()], extra=extra))
+    try:
+        run_id = engine.create("Greet by name")
+        notice = await host.state(run_id, "failed")
+        assert "run_cost_usd = 0.5 cannot be kept" in notice.error
+        assert "hosted (model 'kimi-k2')" in notice.error and notice.usage is None
+    finally:
+        await engine.close()
