@@ -159,7 +159,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._sse(RENDER_SSE[kind](reply, model), reply)
 
     def do_GET(self) -> None:
-        self._json(*_ollama_api(self.path, {}, self.server.fake))
+        fake = self.server.fake
+        if self.path.endswith("/v1/models") and fake.chat.models:  # Chat Completions servers' list
+            return self._json(200, {"object": "list", "data": [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake", **fields}
+                for m, fields in fake.chat.models.items()]})
+        self._json(*_ollama_api(self.path, {}, fake))
 
     def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -481,6 +486,8 @@ class ChatServer:
     # Empty: /api/* answers 404, as every other server does.
     ollama: dict[str, dict[str, Any]] = field(default_factory=dict)
     loaded: set[str] = field(default_factory=set)
+    # GET /v1/models: model → its extra fields (vLLM: {"max_model_len": n}); empty: 404.
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_requests: list[str] = field(default_factory=list)
 
 

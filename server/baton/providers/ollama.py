@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 4096  # Ollama's documented default on the smallest machines
 _NUM_CTX = re.compile(r"^\s*num_ctx\s+(\d+)\s*$", re.MULTILINE)
-_SANE = range(256, 100_000_001)  # a window outside this is a broken or hostile answer
+SANE_WINDOW = range(256, 100_000_001)  # a window outside this is a broken or hostile answer
 
 
 class OllamaModel(BaseModel):
@@ -48,7 +48,7 @@ def native_root(base_url: str) -> str:
 
 
 def _sane(value: Any) -> int | None:
-    return value if isinstance(value, int) and value in _SANE else None
+    return value if isinstance(value, int) and value in SANE_WINDOW else None
 
 
 def _same_model(entry: dict[str, Any], model: str) -> bool:

@@ -13,7 +13,8 @@ What differs here: tool calls are `tool_calls` on the assistant message, answere
 - reasoning sent in a field (DeepSeek's thinking mode answers 400 "Missing
   `reasoning_content`" otherwise) goes back in that field on tool-call turns;
 - tool call ids in the form the server accepts (call_ids.py; Mistral's 9 characters);
-- the context window: Ollama's is learned from its native API (ollama.py), and since
+- the context window: Ollama's is learned from its native API (ollama.py), another
+  server's from what /v1/models lists for the model (vLLM, Mistral, OpenRouter); since
   Ollama cuts an over-long prompt silently, a turn that cannot fit raises ContextTooLong
   before it is sent; other servers' documented context errors raise ContextTooLong, and
   the window they state is learned (answer room trimmed once when only `max_tokens` was
@@ -41,7 +42,7 @@ from ..errors import ConfigError, ContextTooLong, ProviderError
 from .base import CallIds, Capabilities, Message, OnDelta, StopReason, Turn, TurnRequest
 from .call_ids import normalise_call_ids
 from .chat_stream import ChatReply
-from .ollama import OllamaModel, probe
+from .ollama import SANE_WINDOW, OllamaModel, probe
 from .pairing import repair_history
 from .pricing import priced, prices_for
 from .retry import RetryPolicy, Sleep, error_detail, guard_delta, scrub, with_retries
@@ -87,6 +88,7 @@ _TOKEN_PARAM = re.compile(r"['\"`]?(max_completion_tokens|max_tokens)['\"`]?[^.\
 TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
 MIN_ANSWER = 1024  # tokens left for an answer below which a turn is said not to fit
 PROBES = 4  # questions to Ollama's native API at most (ollama.py)
+LISTED_WINDOW = ("max_model_len", "max_context_length", "context_length")
 
 
 class Adjust(ProviderError):
@@ -248,6 +250,7 @@ class OpenAICompatProvider:
             return  # not up yet (or not answering): asked again next turn, a few times
         if found is None:
             self._probes = 0
+            await self._listed_window()
             return
         if self.ollama is None:
             self.ollama = found
@@ -262,6 +265,26 @@ class OpenAICompatProvider:
         # Changed in place: the failover chain and context management hold this object.
         self.capabilities.context_window = window
         self.window_known = True
+
+    async def _listed_window(self) -> None:
+        """The window a server lists for the model in /v1/models, asked once when it is not
+        Ollama: vLLM's `max_model_len` (what it enforces), Mistral's `max_context_length`,
+        OpenRouter's `context_length`. A configured window smaller than that is kept."""
+        import openai
+        try:
+            page = await self._sdk().with_options(timeout=10).models.list()
+        except (openai.APIError, ValueError):
+            return  # no listing, or not one to read: the window stays as configured
+        for listed in page.data:
+            fields = (getattr(listed, f, None) for f in LISTED_WINDOW)
+            window = next((v for v in fields if isinstance(v, int) and v in SANE_WINDOW), None)
+            if listed.id == self.cfg.model and window:
+                window = min(window, self.cfg.context_window or window)
+                log.info("provider %s: the server lists a %d-token context window for %s",
+                         self.name, window, self.cfg.model)
+                self.capabilities.context_window = window
+                self.window_known = True
+                return
 
     async def _complete(self, request: TurnRequest, on_delta: OnDelta | None,
                         cap: int | None) -> Turn:

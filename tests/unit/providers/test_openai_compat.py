@@ -377,7 +377,8 @@ async def test_other_servers_are_asked_once_and_keep_their_configuration(fake):
     p = provider(fake)
     await p.complete(request())
     await p.complete(request())
-    assert fake.chat.api_requests == ["/api/show"] and p.capabilities.context_window == 8192
+    assert fake.chat.api_requests == ["/api/show", "/v1/models"]  # each once, both 404
+    assert p.capabilities.context_window == 8192
     assert fake.requests[0].body["max_tokens"] == 4096  # a guessed window trims nothing
 
 
@@ -424,3 +425,17 @@ async def test_an_echoed_key_is_scrubbed_from_an_adjusted_request(fake, env_key,
     p = provider(fake)
     assert (await p.complete(request())).text == "plain" and not p.native_tools
     assert env_key not in caplog.text and "[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize("fields,configured,window", [
+    ({"max_model_len": 131072}, None, 131072),      # vLLM
+    ({"max_context_length": 32768}, None, 32768),   # Mistral
+    ({"max_model_len": 131072}, 16384, 16384),      # a smaller configured window is kept
+    ({"max_model_len": 10**12}, None, 8192),        # implausible: ignored
+])
+async def test_a_window_the_server_lists_is_learned(fake, fields, configured, window):
+    fake.chat.models = {"other": {"max_model_len": 4096}, "qwen2.5-coder": fields}
+    fake.push(Reply(text="ok"))
+    p = provider(fake, context_window=configured)
+    await p.complete(request())
+    assert p.capabilities.context_window == window
