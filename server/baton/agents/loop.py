@@ -67,6 +67,10 @@ class AgentOutput(BaseModel):
     pause: Pause | None = None  # the run must wait for the person before `call` is answered
 
 
+def _last_turn_calls(conv: list[Message]) -> list[ToolCall]:
+    return next((m.tool_calls for m in reversed(conv) if m.role == "assistant"), [])
+
+
 def _unanswered(conv: list[Message]) -> list[ToolCall]:
     for i in range(len(conv) - 1, -1, -1):
         if conv[i].role == "assistant":
@@ -105,7 +109,9 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
     failures: dict[str, int] = {}
     while True:
         output: ToolCall | None = None
-        for call in _unanswered(session.conversation()):
+        pending = _unanswered(session.conversation())
+        calls = len(_last_turn_calls(session.conversation()))
+        for call in pending:
             tool, args, error = _parse(role, tools, call)
             if error is None and call.name == role.output_tool:
                 # Answered last, after the turn's other calls, so every call gets its result.
@@ -127,7 +133,7 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
                 if content is not None:
                     result = ToolResult(call_id=call.id, name=call.name, content=content)
             result.content = tools.bounded(call.name, result.content,
-                                           provider.capabilities.context_window)
+                                           provider.capabilities.context_window, calls)
             await session.record_result(result)
             # A malformed output call is the model's to fix however often it takes.
             if result.is_error and not (tool is not None and call.name == role.output_tool):

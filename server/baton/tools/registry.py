@@ -21,7 +21,8 @@ the run to waiting, and once the person answered the loop calls the handler agai
 Every result, built-in or MCP, error or not, reaches a model through `ToolRegistry.bounded`
 (the loop calls it before the result is journaled, so a resumed run sees what the model
 saw): each tool's `Bound` says how much it may be, which end to keep, and how the model can
-ask for the rest. A result is also never more than a tenth of the model's context window.
+ask for the rest. A result is also never more than a tenth of the model's context window,
+and the results of one turn's calls together never more than about a third of it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ Handler = Callable[[ToolEnv, Any], Awaitable["str | Pause"]]
 
 RESULT_CHARS = 24_000  # a result's default bound (~6k tokens)
 WINDOW_SHARE = 10  # a result is at most 1/WINDOW_SHARE of the model's context window…
-MIN_RESULT_CHARS = 2_000  # …but never less than this
+TURN_SHARE = 3  # …and the results of one turn's calls together at most 3/WINDOW_SHARE…
+MIN_RESULT_CHARS = 2_000  # …but a result never less than this
 
 
 @dataclass(frozen=True)
@@ -141,11 +143,14 @@ def _cut_tail(text: str, chars: int) -> str:
     return kept[nl + 1:] if 0 <= nl < chars // 2 else kept
 
 
-def result_limit(context_window: int | None) -> int | None:
-    """The most characters one result may take in a model's context window (tokens)."""
+def result_limit(context_window: int | None, calls: int = 1) -> int | None:
+    """The most characters one result may take in a model's context window (tokens), when
+    the model's turn made `calls` calls: ten parallel reads must not fill the window
+    between them, which no compaction could then undo (the last turn stays whole)."""
     if not context_window:
         return None
-    return max(context_window * 4 // WINDOW_SHARE, MIN_RESULT_CHARS)
+    share = context_window * 4 // WINDOW_SHARE  # ~4 characters a token
+    return max(min(share, share * TURN_SHARE // max(calls, 1)), MIN_RESULT_CHARS)
 
 
 @dataclass(frozen=True)
@@ -211,8 +216,11 @@ class ToolRegistry:
     def specs(self, role: str) -> list[ToolSpec]:
         return [self._specs[t.name] for t in self.for_role(role)]
 
-    def bounded(self, name: str, text: str, context_window: int | None = None) -> str:
+    def bounded(self, name: str, text: str, context_window: int | None = None,
+                calls: int = 1) -> str:
         """`text`, a result of the tool `name` (or an error about a call to it), as the model
-        may see it: within the tool's bound and a share of the model's context window."""
+        may see it: within the tool's bound and a share of the model's context window (of
+        a turn that made `calls` calls)."""
         tool = self._tools.get(name)
-        return (tool.bound if tool is not None else Bound()).apply(text, result_limit(context_window))
+        limit = result_limit(context_window, calls)
+        return (tool.bound if tool is not None else Bound()).apply(text, limit)

@@ -233,3 +233,16 @@ async def test_a_conversation_that_cannot_fit_fails_saying_why():
     with pytest.raises(RunFailed, match="does not fit the model's context window"):
         await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=10)
     assert len(p.requests) <= 3 + 1 + 2  # the reads, then at most two retries
+
+
+async def test_the_results_of_one_turn_share_the_window():
+    ten = Turn(tool_calls=[ToolCall(id=f"r{i}", name="read_file", arguments={"path": f"big{i}.py"})
+                           for i in range(10)], stop=StopReason.TOOL_USE)
+    p = FakeProvider([ten, calls(("finish", {"summary": "ok"}))], window=100_000)
+    s = Session()
+    s.results = {f"big{i}.py": LARGE * 4 for i in range(10)}  # 51,200 characters each
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=5)
+    shown = [r.content for r in s.conv[2].tool_results]
+    # 3/10 of a 100,000-token window (~120,000 characters) over ten results: ~12,000 each.
+    assert len(shown) == 10 and all(11_000 < len(c) < 12_300 for c in shown)
+

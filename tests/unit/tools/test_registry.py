@@ -43,6 +43,9 @@ def test_a_command_and_an_mcp_result_keep_both_ends() -> None:
 def test_a_small_window_bounds_every_result_to_a_tenth_of_it() -> None:
     assert result_limit(8_192) == 3_276 and result_limit(1_000) == MIN_RESULT_CHARS
     assert result_limit(None) is None
+    # Ten calls in one turn share about a third of the window; one to three get a tenth each.
+    assert result_limit(100_000, calls=3) == 40_000 and result_limit(100_000, calls=10) == 12_000
+    assert result_limit(8_192, calls=10) == MIN_RESULT_CHARS
     out = BUILTIN.bounded("read_file", NUMBERED, context_window=8_192)
     assert len(out) < 3_276 + 200 and "start_line=" in out
     # An error about a tool that does not exist is bounded all the same.
