@@ -2,7 +2,7 @@
 -- the completion summary (the implementer's summary, the files changed, the review's
 -- verdict and findings), and :Baton show renders the run for a person: its date (not
 -- an epoch number), summary, files, review findings, usage and steps, with no raw
--- fields and none of the messages Baton sent the agents.
+-- fields and none of the messages Baton sent the agents; states are said in words.
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init()
 
@@ -23,6 +23,7 @@ require('baton').setup({ config = config })
 vim.cmd.edit('hello.py')
 vim.cmd('Baton run Count to two')
 local run = H.expect_state('awaiting_approval')
+H.eq('Baton: plan waiting for you', require('baton').statusline(), 'the statusline says the state in words')
 vim.cmd('Baton accept')
 H.expect_state('done', run.runId)
 

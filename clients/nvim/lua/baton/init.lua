@@ -292,7 +292,7 @@ end
 ---@return string
 function M.statusline()
   local run = runs.latest(runs.is_active)
-  return run and ('Baton: ' .. run.state) or ''
+  return run and ('Baton: ' .. ui.state_words(run.state)) or ''
 end
 
 --- The runs this Neovim has seen, most recent first (see runs.lua for fields).

@@ -240,6 +240,25 @@ function M.on_exit(code, signal, _)
   end
 end
 
+-- What each state is called on screen (the VS Code extension says the same words).
+local STATE_WORDS = {
+  classifying = 'reading the task…',
+  planning = 'planning…',
+  awaiting_input = 'question waiting for you',
+  awaiting_approval = 'plan waiting for you',
+  implementing = 'implementing…',
+  verifying = 'verifying…',
+  reviewing = 'reviewing…',
+  awaiting_apply = 'changes waiting for you',
+}
+
+--- A run's state in words a person uses ("plan waiting for you", not awaiting_approval).
+---@param state string?
+---@return string
+function M.state_words(state)
+  return STATE_WORDS[state] or tostring(state or '?'):gsub('_', ' ')
+end
+
 --- A run's creation time (epoch seconds) as a person reads it.
 ---@param epoch number?
 ---@return string?
@@ -341,7 +360,7 @@ function M.render_run(run)
       table.insert(lines, ('- %s: %s'):format(label, tostring(value)))
     end
   end
-  field('State', run.state and tostring(run.state):gsub('_', ' '))
+  field('State', run.state and M.state_words(run.state))
   local route = given(run.route)
   field('Route', route and (route .. (given(run.routeReason) and (' (' .. run.routeReason .. ')') or '')))
   field('Started', M.date(run.createdAt))
@@ -430,7 +449,7 @@ function M.select_run(list, on_choice)
     prompt = 'Baton runs',
     kind = 'baton.run',
     format_item = function(run)
-      return ('%-18s %-5s %-16s %s  (%s)'):format(run.state or '?', run.route ~= vim.NIL and run.route or '-',
+      return ('%-24s %-5s %-16s %s  (%s)'):format(M.state_words(run.state), run.route ~= vim.NIL and run.route or '-',
         M.date(run.createdAt) or '', short(run.task), run.runId)
     end,
   }, on_choice)
