@@ -245,12 +245,13 @@ class Engine:
         """The permission `permission_id` of a run, answered with one of its options. A
         prompt left from before (answered elsewhere, the run moved on) is refused with
         a message that says so, and changes nothing."""
-        ctx = self._allowed(run_id, Action.ANSWER_PERMISSION, "Answer the permission")
+        ctx = self.get(run_id)
         asked = ctx.run.question
-        assert asked is not None  # the rule allows the action only while one waits
-        if asked.permission_id != permission_id:
-            raise WrongState(run_id, "asking another permission", "Answer the permission",
-                             f"asking permission {permission_id} (that one is no longer asked)")
+        if refusal(ctx.run, Action.ANSWER_PERMISSION) is not None or asked is None \
+                or asked.permission_id != permission_id:
+            raise WrongState(run_id, ctx.run.state, "Answer the permission",
+                             "waiting for that permission (it is no longer asked: answered, "
+                             "or the run moved on)")
         self._decide(run_id, Action.ANSWER, "Answer", _one_of(asked.question.options or [], answer))
 
     def steer(self, run_id: str, message: str) -> None:

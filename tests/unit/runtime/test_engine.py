@@ -205,7 +205,7 @@ async def test_a_permission_waits_with_what_it_would_write_and_is_answered_by_it
         done = await host.state(run_id, "done", "failed")
         assert done.state == "done" and done.permission is None
         assert (engine.root / "notes.txt").read_text() == "a note\n"
-        with pytest.raises(WrongState, match="waiting for a permission"):
+        with pytest.raises(WrongState, match="no longer asked"):
             engine.answer_permission(run_id, permission.id, "Allow once")  # a stale prompt
         assert done.summary is not None and done.summary.text == "Greets by name"
         assert done.summary.files == ["hello.py", "notes.txt"]
