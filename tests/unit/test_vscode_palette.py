@@ -43,6 +43,8 @@ def test_every_context_key_in_a_clause_is_set_by_the_extension(contributes: dict
     assert used, "no clause reads a Baton context key"
     unset = sorted(key for key in used if f'"{key}"' not in keys_source)
     assert not unset, f"`when` clauses read context keys src/contextKeys.ts never sets: {unset}"
+    set_keys = set(re.findall(r'"(baton\.[A-Za-z]+)":', keys_source))
+    assert set_keys <= used, f"context keys no clause reads: {sorted(set_keys - used)}"
 
 
 def test_menus_name_existing_commands_views_and_items(contributes: dict) -> None:

@@ -2,13 +2,12 @@
 // offers only commands that fit some run now: each key says whether any run allows an action, from
 // the actions the server sends with every run (it decides; the extension only asks).
 import * as vscode from "vscode";
-import { allows, isTerminal } from "./protocol";
+import { allows } from "./protocol";
 import type { ViewedRun } from "./tree";
 
 /** Key → whether it holds for a run (tests/unit/test_vscode_palette.py reads these names). */
 const CONTEXT_KEYS: Record<string, (run: ViewedRun) => boolean> = {
   "baton.hasRuns": () => true,
-  "baton.runActive": (run) => !isTerminal(run.state),
   "baton.hasPlanWaiting": (run) => allows(run, "accept"),
   "baton.hasChangesToApply": (run) => allows(run, "apply"),
   // A waiting permission is also mirrored as a question for clients that know only questions.
