@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .context import RunContext
@@ -13,7 +14,8 @@ from .runs import (EVENT, AgentMessage, Answered, Approval, Asked, ChangesApplie
                    ToolDone, Verified, VerifyRan)
 
 
-def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:
+def describe(ctx: RunContext, children: list[str],
+             redact: Callable[[str], str] = lambda s: s) -> dict[str, Any]:
     run = ctx.run
     return {
         "runId": run.id, "task": run.task, "route": run.route, "routeReason": run.route_reason,
@@ -23,7 +25,7 @@ def describe(ctx: RunContext, children: list[str]) -> dict[str, Any]:
         "plan": run.accepted_plan or (run.plan.text if run.plan else None),
         "answer": run.answer,
         "files": changed_files(ctx),
-        "summary": s.model_dump(mode="json") if (s := summary(ctx)) else None,
+        "summary": s.model_dump(mode="json") if (s := summary(ctx, redact)) else None,
         "grant": ctx.grants.describe(),
         "usage": {role: u.model_dump() for role, u in run.usage.items()},
         "providers": run.providers,

@@ -277,13 +277,13 @@ class Engine:
         return [RunSummary(runId=c.run.id, task=c.run.task, route=c.run.route, state=c.run.state,
                            createdAt=c.run.created_at, parentRunId=c.run.parent_run_id,
                            usage=usage(c.run), actions=allowed(c.run),
-                           summary=summary(c)).model_dump(mode="json")
+                           summary=summary(c, self.recorder.redact)).model_dump(mode="json")
                 for c in sorted(self.contexts.values(), key=lambda c: c.run.created_at)]
 
     def show(self, run_id: str) -> dict[str, Any]:
         ctx = self.get(run_id)
         children = [c.run.id for c in self.contexts.values() if c.run.parent_run_id == run_id]
-        return describe(ctx, children)
+        return describe(ctx, children, self.recorder.redact)
 
 
 def _probe_isolation() -> Any:

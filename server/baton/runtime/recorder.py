@@ -59,7 +59,7 @@ class Recorder:
             reason=self.redact(reason) or None, actions=actions,
             verify=run.verifications[-1].wire() if run.verifications else None,
             permission=asked.wire_permission() if asked else None,
-            summary=summary(ctx), createdAt=run.created_at)
+            summary=summary(ctx, self.redact), createdAt=run.created_at)
 
 
 def usage(run: Run) -> dict[str, dict[str, float]] | None:

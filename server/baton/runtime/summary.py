@@ -4,6 +4,8 @@ verdict and findings), and the files a run changed, which `baton.run.show` lists
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..display import visible
 from ..wire import Summary
 from .context import RunContext
@@ -27,9 +29,10 @@ def finish_summary(run: Run) -> str:
     return ""
 
 
-def summary(ctx: RunContext) -> Summary | None:
+def summary(ctx: RunContext, redact: Callable[[str], str] = lambda s: s) -> Summary | None:
     """At done and awaiting_apply, and at the other ends once something was done; None
-    while the run works (or when it ended having done nothing)."""
+    while the run works (or when it ended having done nothing). The text is the model's:
+    `redact` takes out the keys it might repeat, as the journal does."""
     run = ctx.run
     files = changed_files(ctx)
     text = finish_summary(run) or (run.answer or "").strip().split("\n", 1)[0]
@@ -37,6 +40,6 @@ def summary(ctx: RunContext) -> Summary | None:
             run.state in TERMINAL and (files or text or run.reviews)):
         return None
     review = run.reviews[-1] if run.reviews else None
-    return Summary(text=visible(text, multiline=True, limit=SUMMARY_LIMIT), files=files,
+    return Summary(text=visible(redact(text), multiline=True, limit=SUMMARY_LIMIT), files=files,
                    verdict=review.verdict if review else None,
                    findings=len(review.findings) if review else 0)
