@@ -58,7 +58,7 @@ class Recorder:
             error=self.redact(run.error) or None, usage=usage(run), held=ctx.held or None,
             reason=self.redact(reason) or None, actions=actions,
             verify=run.verifications[-1].wire() if run.verifications else None,
-            permission=asked.wire_permission() if asked else None,
+            permission=asked.wire_permission(self.redact) if asked else None,
             summary=summary(ctx, self.redact), createdAt=run.created_at)
 
 

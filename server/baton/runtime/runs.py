@@ -7,6 +7,7 @@ only ever changes a run by appending an event (`recorder.Recorder.emit`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
@@ -198,12 +199,15 @@ class Asked(_Event):
         digest = hashlib.sha256(f"{self.call_id}\0{self.permission}".encode()).hexdigest()
         return digest[:16]
 
-    def wire_permission(self) -> WirePermission | None:
+    def wire_permission(self, redact: Callable[[str], str]) -> WirePermission | None:
+        """As runChanged carries it; what would be written is the model's: `redact` takes
+        out the keys it may hold, as the journal does."""
         if self.permission is None:
             return None
-        return WirePermission(id=self.permission_id, text=self.question.text,
+        return WirePermission(id=self.permission_id, text=redact(self.question.text),
                               kind=self.permission_kind or PermissionKind.WRITE,
-                              options=self.question.options or [], diff=self.diff)
+                              options=self.question.options or [],
+                              diff=redact(self.diff) if self.diff is not None else None)
 
 
 class Answered(_Event):

@@ -121,3 +121,16 @@ def test_a_conflict_question_is_open_until_answered():
     assert run.conflict == question
     assert replay([ConflictAsked(question=question),
                    ConflictAnswered(answer=None, reason="dismissed")]).conflict is None
+
+
+def test_a_permission_on_the_wire_is_redacted_and_keeps_its_id_across_a_restart() -> None:
+    asked = Asked(agent="implementer", call_id="c1", permission="notes.txt", permission_kind="write",
+                  question=Question(text="write notes.txt?", options=["Allow once", "Deny"]),
+                  diff="+KEY=sk-SECRET-1234\n")
+    wire = asked.wire_permission(lambda s: s.replace("sk-SECRET-1234", "[redacted]"))
+    assert wire is not None and wire.diff == "+KEY=[redacted]\n" and wire.kind == "write"
+    again = Asked.model_validate_json(asked.model_dump_json())  # as the journal gives it back
+    assert again.permission_id == wire.id
+    other = Asked(agent="implementer", call_id="c1", permission="other.txt", question=asked.question)
+    assert other.permission_id != wire.id
+    assert Asked(agent="planner", call_id="c2", question=asked.question).wire_permission(str) is None
