@@ -6,7 +6,6 @@ import type { BatonClient } from "./client";
 import { allows, ServerCommand, type Action, type Question, type RunArgs, type RunSummary, type Trusted } from "./protocol";
 import { appliedOrNot } from "./completion";
 import { asText } from "./display";
-import { focusCode } from "./runDocuments";
 import { givenRunId } from "./waiting";
 import type { RunPicker } from "./runPicker";
 import type { RunTracker } from "./runs";
@@ -291,11 +290,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
 
   const table: Record<string, (...args: unknown[]) => Promise<unknown>> = {
     "baton.ui.runTask": () => startRun(ctx),
-    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", "accept", async (runId) => {
-      if ((await send("accepting the plan", ServerCommand.accept, { runId })) !== undefined) {
-        await focusCode(); // plan.md stays in view beside, saying "Accepted — …"
-      }
-    }),
+    "baton.ui.acceptPlan": onRun(ctx, "awaiting approval", "accept", (runId) =>
+      send("accepting the plan", ServerCommand.accept, { runId }),
+    ),
     "baton.ui.rejectPlan": onRun(ctx, "awaiting approval", "reject", async (runId) => {
       const reason = await vscode.window.showInputBox({ title: "Baton: Reject Plan", prompt: "Why? (optional)" });
       if (reason !== undefined) {

@@ -43,8 +43,8 @@ export async function showBeside(uri: vscode.Uri, takeFocus: boolean): Promise<b
   }
 }
 
-/** Gives the focus back to the code after the plan was answered (the plan stays in view). */
-export async function focusCode(): Promise<void> {
+/** Gives the focus back to the code (the plan stays in view beside it). */
+async function focusCode(): Promise<void> {
   const code = vscode.window.visibleTextEditors.find((editor) => editor.document.uri.scheme === "file" && !isRunDocument(editor.document.uri));
   if (code !== undefined && vscode.window.activeTextEditor !== code) {
     await vscode.window.showTextDocument(code.document, code.viewColumn);
@@ -65,8 +65,14 @@ export class RunDocuments implements vscode.CodeLensProvider, vscode.Disposable 
     this.subscriptions = [
       vscode.languages.registerCodeLensProvider({ scheme: "file", pattern: "**/.baton/runs/*/plan.md" }, this),
       vscode.languages.registerCodeLensProvider({ scheme: "file", pattern: "**/.baton/runs/*/changes.diff" }, this),
-      runs.onDidChange(() => {
+      runs.onDidChange((run) => {
         this.changed.fire();
+        // However the plan was answered (its CodeLens, the code action, the palette, the Baton
+        // view), the person goes back to the code; plan.md stays beside, saying what became of it.
+        const planOpen = run.planUri !== undefined && run.planUri !== null && vscode.window.activeTextEditor?.document.uri.toString() === vscode.Uri.parse(run.planUri).toString();
+        if (run.previousState === "awaiting_approval" && run.state !== "awaiting_approval" && planOpen) {
+          void focusCode();
+        }
       }),
     ];
   }

@@ -208,6 +208,7 @@ async function review(wb, setStep) {
 
   await setStep("accepting the plan through the code action");
   await wb.chooseCodeAction("plan.md", "Accept plan");
+  await wb.until(`the focus back on ${fileName}, the plan beside`, () => wb.focusedGroupShows(fileName));
 
   await setStep("waiting for the changes to review");
   await wb.waitForState("changes waiting for you");

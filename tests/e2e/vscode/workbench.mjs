@@ -211,6 +211,12 @@ export class Workbench {
     });
   }
 
+  /** Whether the focused editor group shows the tab `name` (the person's focus is there). */
+  async focusedGroupShows(name) {
+    const group = this.page.locator(".editor-group-container.active");
+    return (await group.locator(".tabs-container .tab.active").filter({ hasText: name }).count()) > 0;
+  }
+
   async openFile(relative) {
     if (await this.quickInputVisible()) {
       await this.page.keyboard.press("Escape");
