@@ -65,16 +65,20 @@ export class EditedFiles {
     const runId = match[1];
     const reverting = match[2] !== undefined;
     const touched = reverting ? new Map<string, Touched>() : this.forRun(runId);
-    for (const raw of touchedUris(params)) {
-      const uri = vscode.Uri.parse(raw);
-      const key = uri.toString(); // the server's spelling of a URI may differ from VS Code's
-      if (!touched.has(key)) {
-        touched.set(key, { wasOpen: hasTab(uri), before: await currentText(uri) });
+    try {
+      for (const raw of touchedUris(params)) {
+        const uri = vscode.Uri.parse(raw, true);
+        const key = uri.toString(); // the server's spelling of a URI may differ from VS Code's
+        if (!touched.has(key)) {
+          touched.set(key, { wasOpen: hasTab(uri), before: await currentText(uri) });
+        }
       }
+    } catch {
+      // What is noted serves saving and Show Changes: it never stands in the edit's way.
     }
     const result = await next();
     if (reverting) {
-      await this.save(touched);
+      await this.save(touched).catch(() => undefined);
     }
     return result;
   }
@@ -114,7 +118,8 @@ export class EditedFiles {
     let saved = 0;
     for (const [raw, t] of touched ?? []) {
       const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === raw);
-      if (chosen(t) && doc?.isDirty === true && (await doc.save())) {
+      // A save that fails (a read-only file, a full disk) leaves the file unsaved, as it was.
+      if (chosen(t) && doc?.isDirty === true && (await Promise.resolve(doc.save()).catch(() => false))) {
         saved += 1;
       }
     }
