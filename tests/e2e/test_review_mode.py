@@ -199,3 +199,23 @@ async def test_review_mode_edits_are_not_confirmed_twice(make_editor):
     await ed.command("baton.run.revert", {"runId": run_id})
     await ed.wait_for(lambda: len(ed.applied) >= 2, "the revert")
     assert ed.applied[-1].edit.change_annotations["baton"].needs_confirmation is False
+
+
+async def test_an_apply_the_editor_declines_is_said_and_the_changes_stay_offered(make_editor):
+    """The person pressed Apply changes and the editor applied nothing: a message says so
+    (window/showMessage), the run still offers the changes in changes.diff, and Apply
+    again lands them."""
+    ed, run_id, diff = await held(make_editor)
+    offered = diff.read_text()
+    ed.apply_policy = lambda p: False
+    await ed.command("baton.edits.apply", {"runId": run_id})
+    told = await ed.wait_for(lambda: next((m for m in ed.client.messages
+                                           if "were not applied" in m.message), None),
+                             "the message that nothing was applied")
+    assert told.type == t.MessageType.Warning and "declined by the test" in told.message
+    assert ed.states(run_id)[-1] == "awaiting_apply" and ed.text("calc.py") == CALC
+    assert "return 600" in diff.read_text() and diff.read_text().count("@@") == offered.count("@@")
+    ed.apply_policy = lambda p: True
+    await ed.command("baton.edits.apply", {"runId": run_id})
+    done = await ed.wait_state(run_id, "done")
+    assert "return 600" in ed.text("calc.py") and done["summary"]["files"] == ["calc.py"]
