@@ -256,7 +256,7 @@ async function runActions(run: RunSummary): Promise<void> {
   }
   const picked = await vscode.window.showQuickPick(
     actions.map(([label, command]) => ({ label, command })),
-    { title: `Baton: ${run.task}` },
+    { title: `Baton: ${asText(run.task)}` },
   );
   if (picked !== undefined && picked.command !== "") {
     await vscode.commands.executeCommand(picked.command, run.runId);

@@ -144,7 +144,7 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
         const before = vscode.Uri.from({ scheme: BEFORE_SCHEME, path: `/${run.runId}/${name}`, query: encodeURIComponent(uri.toString()) });
         return [uri, before, uri];
       });
-      await vscode.commands.executeCommand("vscode.changes", `Baton: ${run.task}`, resources);
+      await vscode.commands.executeCommand("vscode.changes", `Baton: ${asText(run.task)}`, resources);
       return;
     }
     const folder = runFolder(run);
