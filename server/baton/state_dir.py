@@ -105,15 +105,10 @@ class Locations:
         if not ignore.exists():
             ignore.write_text("*\n")
         self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for d in (state_home_of(self.state), self.state):
+        for d in (self.state.parent.parent, self.state.parent, self.state):  # baton/workspaces/…
             st = os.lstat(d)
             if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
                 raise BatonError(f"{d} is not a directory of yours: Baton keeps its journal "
                                  "there and will not use it (remove it, or set XDG_STATE_HOME)")
             if stat.S_IMODE(st.st_mode) != 0o700:
                 os.chmod(d, 0o700)
-
-
-def state_home_of(state: Path) -> Path:
-    """The `<state home>/baton` a workspace's state directory is in."""
-    return state.parent.parent

@@ -74,7 +74,7 @@ def test_the_state_directory_is_private_and_a_link_in_its_place_is_refused(tmp_p
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     where = Locations.of(tmp_path / "ws")
     where.prepare()
-    for d in (where.state, state_home()):
+    for d in (where.state, where.state.parent, state_home()):
         assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
