@@ -10,8 +10,10 @@ What differs here: tool calls are `tool_calls` on the assistant message, answere
   recognised (textproto.calls_in_content), not taken as the answer;
 - `max_tokens` or `max_completion_tokens`: the one the server names in its 400 is used
   from then on;
-- reasoning sent in a field (DeepSeek's thinking mode answers 400 "Missing
-  `reasoning_content`" otherwise) goes back in that field on tool-call turns;
+- reasoning sent in a field goes back in that field; a server that requires it on every
+  assistant turn (DeepSeek's thinking mode answers 400 "Missing `reasoning_content`"; known
+  for api.deepseek.com, learned from that 400 elsewhere) gets a note where it was not kept
+  (a compacted turn, another provider's);
 - tool call ids in the form the server accepts (call_ids.py; Mistral's 9 characters);
 - the context window: Ollama's is learned from its native API (ollama.py), another
   server's from what /v1/models lists for the model (vLLM, Mistral, OpenRouter); since
@@ -41,7 +43,7 @@ from ..config import ProviderConfig
 from ..errors import ConfigError, ContextTooLong, ProviderError
 from .base import CallIds, Capabilities, Message, OnDelta, StopReason, Turn, TurnRequest
 from .call_ids import normalise_call_ids
-from .chat_stream import ChatReply
+from .chat_stream import REASONING_FIELDS, ChatReply
 from .ollama import SANE_WINDOW, OllamaModel, probe
 from .pairing import repair_history
 from .pricing import priced, prices_for
@@ -86,6 +88,10 @@ _TOKEN_PARAM = re.compile(r"['\"`]?(max_completion_tokens|max_tokens)['\"`]?[^.\
                           r"|(unsupported|unrecognized|unknown) (request )?(parameter|argument)"
                           r"[^.\n]{0,20}['\"`]?(max_completion_tokens|max_tokens)", re.IGNORECASE)
 TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
+# DeepSeek: "Missing `reasoning_content` field in the assistant message at message index 2",
+# "The `reasoning_content` in the thinking mode must be passed back to the API." (Kimi alike)
+REASONING_MISSING = re.compile(r"missing `?reasoning_content|reasoning_content`? in the "
+                               r"thinking mode must be passed back", re.IGNORECASE)
 MIN_ANSWER = 1024  # tokens left for an answer below which a turn is said not to fit
 PROBES = 4  # questions to Ollama's native API at most (ollama.py)
 LISTED_WINDOW = ("max_model_len", "max_context_length", "context_length")
@@ -100,8 +106,12 @@ class Adjust(ProviderError):
         self.kind, self.value = kind, value
 
 
-def translate_messages(messages: list[Message], call_ids: CallIds = CallIds.WORD
-                       ) -> list[dict[str, Any]]:
+def translate_messages(messages: list[Message], call_ids: CallIds = CallIds.WORD,
+                       replay: str | None = None) -> list[dict[str, Any]]:
+    """Neutral history → Chat Completions messages. Reasoning a server sent in a field goes
+    back in that field. With `replay` (a server that requires it back, such as DeepSeek's
+    thinking mode, in that field), an assistant turn without its reasoning (compacted, or
+    written by another provider) gets a note in its place, never nothing."""
     out: list[dict[str, Any]] = []
     for m in normalise_call_ids(repair_history(messages), call_ids):
         if m.role == "user":
@@ -110,7 +120,7 @@ def translate_messages(messages: list[Message], call_ids: CallIds = CallIds.WORD
             out += [{"role": "tool", "tool_call_id": r.call_id,
                      "content": ("ERROR: " if r.is_error else "") + (r.content or "(empty)")}
                     for r in m.tool_results]
-        else:
+        elif m.tool_calls or m.text:  # an empty assistant message is rejected by several servers
             msg: dict[str, Any] = {"role": "assistant", "content": m.text or None}
             if m.tool_calls:
                 msg["tool_calls"] = [
@@ -118,23 +128,36 @@ def translate_messages(messages: list[Message], call_ids: CallIds = CallIds.WORD
                      "function": {"name": c.name,
                                   "arguments": json.dumps(c.arguments, ensure_ascii=False)}}
                     for c in m.tool_calls]
-                state = (m.provider_state or {}).get(STATE_KEY) or {}
-                if state.get("field") in ("reasoning_content", "reasoning"):
-                    msg[state["field"]] = str(state.get("reasoning", ""))
-            elif not m.text:
-                continue  # an empty assistant message is rejected by several servers
+            state = (m.provider_state or {}).get(STATE_KEY) or {}
+            field = state.get("field") if state.get("field") in REASONING_FIELDS else None
+            if field:
+                msg[field] = str(state.get("reasoning", ""))
+            elif replay:  # the model's own <think> text if there was one, else a note
+                msg[replay] = str(state.get("reasoning") or _reasoning_not_kept(m))
+            if field or replay:
+                msg["content"] = m.text  # DeepSeek refuses a null content beside reasoning
             out.append(msg)
     return out
 
 
+def _reasoning_not_kept(m: Message) -> str:
+    """Stands for reasoning that is gone. DeepSeek refuses an empty one, and the same words
+    on every turn make models repeat them instead of answering, so it names the turn."""
+    if not m.tool_calls:
+        return f"(The reasoning behind this reply was not kept. It began: {m.text[:60]!r})"
+    calls = "; ".join(f"{c.name} {json.dumps(c.arguments, ensure_ascii=False)[:60]}"
+                      for c in m.tool_calls)
+    return f"(The reasoning behind this step was not kept. It called: {calls})"
+
+
 def build_params(request: TurnRequest, cfg: ProviderConfig, max_tokens: int,
                  native_tools: bool, *, token_param: str = "max_tokens",
-                 call_ids: CallIds = CallIds.WORD) -> dict[str, Any]:
+                 call_ids: CallIds = CallIds.WORD, replay: str | None = None) -> dict[str, Any]:
     """The Chat Completions request body for one turn (golden-tested)."""
     extra = cfg.model_extra or {}
     system = request.system
     if native_tools or not request.tools:
-        messages = translate_messages(request.messages, call_ids)
+        messages = translate_messages(request.messages, call_ids, replay)
     else:
         system = f"{system}\n\n{describe_tools(request.tools)}".strip()
         messages = history_as_text(repair_history(request.messages))
@@ -182,6 +205,9 @@ class OpenAICompatProvider:
             # Known before the first reply (else learned from it): the failover conversion
             # and the probe's budget need it from the start.
             reasoning_replay=bool(extra.get("reasoning", host == "api.deepseek.com")))
+        # The field every assistant turn must carry reasoning back in (DeepSeek's thinking
+        # mode); else None, until a server says it is missing.
+        self.replay: str | None = "reasoning_content" if self.capabilities.reasoning_replay else None
         # Whether the window is known (configured or learned) and may trim a turn.
         self.window_known = cfg.context_window is not None
         self.ollama: OllamaModel | None = None  # set once the server is known to be Ollama
@@ -230,6 +256,9 @@ class OpenAICompatProvider:
                     self.native_tools = False
                 elif e.kind == "token_param":
                     self.token_param = e.value
+                elif e.kind == "replay":
+                    self.replay = "reasoning_content"
+                    self.capabilities.reasoning_replay = True
                 else:
                     cap = e.value
                 continue
@@ -294,7 +323,7 @@ class OpenAICompatProvider:
                      cap or 1 << 30)
         native = self.native_tools
         params = build_params(request, self.cfg, wanted, native, token_param=self.token_param,
-                              call_ids=self.capabilities.call_ids)
+                              call_ids=self.capabilities.call_ids, replay=self.replay)
         params[self.token_param] = self._answer_room(request, estimate_tokens(params), wanted)
         kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
                                   "transient": (openai.APIConnectionError, httpx2.TransportError)}
@@ -369,6 +398,10 @@ class OpenAICompatProvider:
                                   provider=self.name, status=status or None)
             return ContextTooLong(f"the conversation does not fit the model's context window "
                                   f"({where})", provider=self.name, status=status or None)
+        if REASONING_MISSING.search(text) and self.replay is None:
+            return Adjust(f"{where}; every assistant turn carries its reasoning from now on "
+                          "(a note where it was not kept)", kind="replay", provider=self.name,
+                          status=status or None)
         if status == 400 and (m := _TOKEN_PARAM.search(text)):
             named = next(p for p in reversed(TOKEN_PARAMS) if p in m.group(0))
             if named == self.token_param:

@@ -7,8 +7,6 @@ with its compaction: otherwise the arguments compacted would go out whole all th
 
 from __future__ import annotations
 
-import pytest
-
 from baton.agents.compaction import apply_edits, compact
 from baton.providers.anthropic import AnthropicProvider
 from baton.providers.base import Message, ToolResult
@@ -67,10 +65,6 @@ async def test_a_compacted_reasoning_conversation_goes_to_the_responses_api(fake
     assert "w" * 3000 in sent[6]["arguments"]
 
 
-@pytest.mark.xfail(strict=True, reason="openai_compat sends a tool-call turn that has no "
-                   "provider state (compacted, or written by another provider) without "
-                   "reasoning_content, which DeepSeek's thinking mode refuses with 400; the "
-                   "adapter has to supply one (remove this mark when it does)")
 async def test_a_compacted_deepseek_conversation_keeps_reasoning_content_on_tool_calls(fake) -> None:
     fake.chat.reasoning_back = True  # DeepSeek: 400 for a tool-call turn without it
     provider = OpenAICompatProvider("deepseek", make_cfg("openai-compatible", fake.url,

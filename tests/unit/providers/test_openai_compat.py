@@ -179,13 +179,25 @@ async def test_reasoning_is_kept_and_sent_back_on_tool_call_turns(fake, field):
     assert fake.requests[1].body["messages"][2][field] == "The bug must be in a.py."
 
 
-async def test_a_turn_without_reasoning_back_is_what_deepseek_refuses(fake):
-    """The fake's check bites: the same history without the reasoning gets DeepSeek's 400."""
+async def test_a_turn_whose_reasoning_was_not_kept_gets_a_note(fake):
+    """DeepSeek refuses a tool-call turn without reasoning_content (compacted, another
+    provider's): the adapter learns that from its 400 and sends a note, never nothing."""
     fake.chat.reasoning_back = True
-    bare = Message(role="assistant", tool_calls=[ToolCall(id="c1", name="read_file")])
-    with pytest.raises(ProviderError, match="Missing `reasoning_content`"):
-        await provider(fake).complete(request(Message(role="user", text="go"), bare, Message(
-            role="tool", tool_results=[ToolResult(call_id="c1", name="read_file", content="x")])))
+    fake.push(Reply(text="one"), Reply(text="two"))
+    bare = [Message(role="user", text="go"),
+            Message(role="assistant", tool_calls=[ToolCall(id="c1", name="read_file",
+                                                            arguments={"path": "a.py"})]),
+            Message(role="tool", tool_results=[ToolResult(call_id="c1", name="read_file",
+                                                          content="x")])]
+    p = provider(fake)
+    assert (await p.complete(request(*bare))).text == "one"
+    assert (await p.complete(request(*bare))).text == "two"
+    sent = [r.body["messages"][2] for r in fake.requests]
+    assert "reasoning_content" not in sent[0]  # the 400, then the note from then on
+    assert sent[1] == sent[2] and 'read_file {"path": "a.py"}' in sent[1]["reasoning_content"]
+    assert sent[1]["content"] == ""  # not null beside reasoning
+    hosted = OpenAICompatProvider("ds", make_cfg("openai-compatible", "https://api.deepseek.com"))
+    assert hosted.replay == "reasoning_content"  # known there: no 400 first
 
 
 @pytest.mark.parametrize("native", [True, False])
