@@ -348,8 +348,9 @@ def append_config(session: dict[str, object], text: str) -> None:
 
 def test_run_accept_revert_in_code_server(code_server_session: dict[str, object]) -> None:
     """Issue 19 as a person meets it: the permission waits in front of them and is never denied by
-    itself (the server's client timeout, 5 s here, is long past when they answer; not lower: it also bounds applyEdit on a loaded machine), and the run's
-    end is a notification with its summary."""
+    itself (the server's client timeout, 5 s here, is long past when they answer; not lower: it
+    also bounds applyEdit on a loaded machine), and the run's end is a notification with its
+    summary."""
     append_config(code_server_session, "\n[limits]\nclient_request_timeout_s = 5\n")
     original, _ = drive(code_server_session, "accept-revert", PERMISSION_TASK, finding=FINDING,
                         permission={"file": NOTE["path"], "content": NOTE["content"].strip(), "waitMs": 8_000},
