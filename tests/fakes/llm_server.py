@@ -602,7 +602,9 @@ def _check_anthropic(body: dict[str, Any], fake: FakeLLMServer) -> str | None:
                 return (f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
                         f"blocks: {stray[0]}. Each `tool_result` block must have a "
                         "corresponding `tool_use` block in the previous message.")
-    thinking = (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+    # Manual thinking only: in adaptive mode thinking is the model's choice, and a tool
+    # turn without it is accepted (Anthropic's adaptive thinking page).
+    thinking = (body.get("thinking") or {}).get("type") == "enabled"
     if thinking and len(messages) >= 2 and any(
             isinstance(b, dict) and b.get("type") == "tool_result"
             for b in messages[-1].get("content") or []):

@@ -326,3 +326,19 @@ async def test_kept_blocks_are_bounded(fake, env_key, monkeypatch, caplog):
     turn = await provider(fake).complete(request())
     assert turn.text == "ok" and turn.provider_state is None
     assert "not kept for replay" in caplog.text
+
+
+async def test_adaptive_thinking_takes_a_tool_turn_without_thinking(fake, env_key):
+    """In adaptive mode thinking is the model's choice: a tool turn it answered without
+    thinking goes back as it is. Only manual thinking (a budget) wants the open exchange's
+    assistant turn to start with a thinking block, and the fake refuses it there alone."""
+    fake.push(Reply(calls=[Call("read_file", {"path": "a"}, id="t1")]), Reply(text="done"))
+    adaptive = provider(fake)  # claude-sonnet-4-6: adaptive by default
+    first = await adaptive.complete(request())
+    history = [Message(role="user", text="go"), first.as_message(),
+               Message(role="tool", tool_results=[ToolResult(call_id="t1", name="read_file",
+                                                             content="x")])]
+    assert (await adaptive.complete(request(*history))).text == "done"
+    assert fake.requests[1].body["thinking"] == {"type": "adaptive"}
+    with pytest.raises(ProviderError, match="must start with a thinking block"):
+        await provider(fake, thinking=2048).complete(request(*history))
