@@ -98,17 +98,31 @@ class Locations:
 
     def prepare(self) -> None:
         """Both places exist: the documents folder with its .gitignore, and the state
-        directory, private to the person. Raises BatonError when the state directory is
-        not theirs (another user's, or a link someone put in its place)."""
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        directory, private to the person (0700). Raises BatonError, having written nothing
+        through it, when a folder is not what it should be: a link (a repository can ship
+        `.baton` as one; someone can plant one where the state directory goes) or another
+        user's."""
+        for d in (self.docs, self.runs_dir):
+            _own_dir(d, "the runs' documents")
         ignore = self.docs / ".gitignore"
         if not ignore.exists():
             ignore.write_text("*\n")
-        self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for d in (self.state.parent.parent, self.state.parent, self.state):  # baton/workspaces/…
-            st = os.lstat(d)
-            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-                raise BatonError(f"{d} is not a directory of yours: Baton keeps its journal "
-                                 "there and will not use it (remove it, or set XDG_STATE_HOME)")
-            if stat.S_IMODE(st.st_mode) != 0o700:
-                os.chmod(d, 0o700)
+        home = self.state.parent.parent
+        home.parent.mkdir(parents=True, exist_ok=True)  # $XDG_STATE_HOME: the person's own
+        for d in (home, self.state.parent, self.state):  # baton/workspaces/<name>-<hash>
+            _own_dir(d, "its journal", private=True)
+
+
+def _own_dir(d: Path, holds: str, *, private: bool = False) -> None:
+    """`d` exists as a directory of this user's, made here if missing, never through a link."""
+    try:
+        os.mkdir(d, 0o700 if private else 0o777)
+    except FileExistsError:
+        pass
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise BatonError(f"{d} is not a folder of yours (a link, or another user's): Baton keeps "
+                         f"{holds} there and will not use it; remove it"
+                         + (", or set XDG_STATE_HOME" if private else ""))
+    if private and stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(d, 0o700)

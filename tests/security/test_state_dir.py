@@ -72,6 +72,8 @@ def test_the_state_directory_is_private_and_a_link_in_its_place_is_refused(tmp_p
     """Proves: the state directory is the person's alone (0700); a link planted where it goes
     (a shared XDG_STATE_HOME) is refused, never followed."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    for ws in ("ws", "ws2"):
+        (tmp_path / ws).mkdir()
     where = Locations.of(tmp_path / "ws")
     where.prepare()
     for d in (where.state, where.state.parent, state_home()):
@@ -81,7 +83,7 @@ def test_the_state_directory_is_private_and_a_link_in_its_place_is_refused(tmp_p
     other = Locations.of(tmp_path / "ws2")
     other.state.parent.mkdir(parents=True, exist_ok=True)
     other.state.symlink_to(elsewhere)
-    with pytest.raises((BatonError, FileExistsError)):
+    with pytest.raises(BatonError, match="not a folder of yours"):
         other.prepare()
     assert list(elsewhere.iterdir()) == []
 
@@ -136,3 +138,21 @@ async def test_an_mcp_server_cannot_read_batons_state(ws: Path, layer: str,
             assert JOURNAL_SECRET not in out.text and SHADOW_SECRET not in out.text
     finally:
         await rs.stop()
+
+
+@pytest.mark.parametrize("link", [".baton", ".baton/runs"])
+def test_a_baton_folder_shipped_as_a_link_is_not_written_through(tmp_path: Path, link: str) -> None:
+    """Proves: a repository whose `.baton` (or `.baton/runs`) is a link to a folder outside
+    gets no .gitignore, plan or transcript written there: Baton refuses to start on it."""
+    ws, config = workspace(tmp_path, [plan_script()])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ws / ".baton").mkdir(exist_ok=True)
+    if link == ".baton/runs":
+        (ws / ".baton" / "runs").symlink_to(outside)
+    else:
+        (ws / ".baton").rmdir()
+        (ws / ".baton").symlink_to(outside)
+    with pytest.raises(BatonError, match="not a folder of yours"):
+        Engine(ws, load_config(ws, env={"BATON_CONFIG": str(config)}), MemoryHost(ws.resolve()))
+    assert list(outside.iterdir()) == []

@@ -33,6 +33,7 @@ def test_the_state_home_follows_xdg_and_ignores_a_relative_value(tmp_path: Path)
 def test_prepare_makes_the_documents_folder_ignored_and_the_state_private(tmp_path: Path,
                                                                           monkeypatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    (tmp_path / "ws").mkdir()
     where = Locations.of(tmp_path / "ws")
     where.prepare()
     assert (tmp_path / "ws" / ".baton" / ".gitignore").read_text() == "*\n"
