@@ -17,6 +17,10 @@ Requests are checked as the real APIs check them (`validate`, on by default): a 
 they would refuse gets their 400 (tool call ids, tool call / result pairing, fields of
 another vendor, thinking on an open tool exchange); `mistral = True` makes the Chat
 Completions endpoint as strict as Mistral's: 9-character call ids, no field it does not know.
+Anthropic models with preserved thinking (PREFIX_CHECKED) refuse a thinking block whose
+prefix (system, tools, what came before it) changed since it was sent, unless the request
+asks `thinking.block_binding.prefix_mismatch_behavior: "drop_block"` (with its beta header):
+then the block is left out, listed in `input_transformations` and in `thinking_dropped`.
 """
 
 from __future__ import annotations
@@ -113,6 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(*_ollama_api(self.path, body, fake))
         fake.requests.append(Recorded(self.path, body, headers))
         if self.path.endswith("/messages/count_tokens"):  # Anthropic's counting endpoint
+            if (wrong := _anthropic_binding(fake, body, headers)[0]) is not None:
+                return self._json(400, {"type": "error", "error": {
+                    "type": "invalid_request_error", "message": wrong}})
             if fake.token_count is None:
                 return self._json(500, {"type": "error", "error": {"type": "api_error",
                                                                    "message": "injected fault"}})
@@ -127,9 +134,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": {"type": "not_found", "message": self.path}})
         if kind == "chat" and (refusal := _chat_refusal(body, fake)) is not None:
             return self._json(*refusal)
-        if kind == "anthropic" and (wrong := _anthropic_replay_error(fake, body)):
-            return self._json(400, {"type": "error", "error": {"type": "invalid_request_error",
-                                                               "message": wrong}})
+        dropped: list[str] = []
+        if kind == "anthropic":
+            wrong, dropped = _anthropic_binding(fake, body, headers)
+            if (wrong := _anthropic_replay_error(fake, body) or wrong) is not None:
+                return self._json(400, {"type": "error", "error": {
+                    "type": "invalid_request_error", "message": wrong}})
         if fake.reject_tools and body.get("tools"):
             return self._json(400, {"error": {"type": "invalid_request_error", "message":
                                               f"model {body.get('model')} does not support tools"}})
@@ -152,11 +162,20 @@ class _Handler(BaseHTTPRequestHandler):
                         {"error": {"type": err_type, "code": err_type, "message": reply.error_message}})
             return self._json(reply.status, body_out, reply.headers)
         model = body.get("model", "")
+        extra: dict[str, Any] = {}
         if kind == "anthropic":
-            fake.remember_thinking(_anthropic_content(reply))
+            fake.remember_thinking(_anthropic_content(reply), body)
+            if BINDING_BETA in headers.get("anthropic-beta", ""):  # the beta reports drops
+                fake.thinking_dropped += dropped
+                extra["input_transformations"] = [
+                    {"type": "thinking_dropped", "path": p, "reason": "prefix_binding_mismatch"}
+                    for p in dropped]
         if not body.get("stream"):
-            return self._json(200, RENDER_JSON[kind](reply, model))
-        self._sse(RENDER_SSE[kind](reply, model), reply)
+            return self._json(200, RENDER_JSON[kind](reply, model) | extra)
+        events = RENDER_SSE[kind](reply, model)
+        if extra:  # Anthropic's, in message_start
+            events[0][1]["message"].update(extra)
+        self._sse(events, reply)
 
     def do_GET(self) -> None:
         fake = self.server.fake
@@ -282,6 +301,64 @@ def _anthropic_replay_error(fake: FakeLLMServer, body: dict[str, Any]) -> str | 
                         "remain as they were in the original response.")
             at += match
     return None
+
+
+# Models that check a replayed thinking block's prefix (Anthropic's "prefix checks on
+# thinking blocks" page; the fake enforces it as every account created since 2026-08-31 sees).
+PREFIX_CHECKED = ("claude-fable-5-1", "claude-fable-5-2", "claude-mythos-5-1",
+                  "claude-mythos-5-2", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5")
+BINDING_BETA = "thinking-binding-controls-2026-08-01"
+_THINKING = ("thinking", "redacted_thinking")
+
+
+def _uncached(value: Any) -> Any:
+    """A request part as the prefix check compares it: moving a cache breakpoint is no edit."""
+    if isinstance(value, dict):
+        return {k: _uncached(v) for k, v in value.items() if k != "cache_control"}
+    if isinstance(value, list):
+        return [_uncached(v) for v in value]
+    return value
+
+
+def _prefix_digest(body: dict[str, Any], before: list[Any], blocks_before: list[Any]) -> str:
+    """What a thinking block is bound to: system, tools, the messages before its own, and
+    the blocks before it in its message."""
+    prefix = [_uncached([body.get("system"), body.get("tools"), before]),
+              [_replay_key(b) for b in blocks_before if isinstance(b, dict)]]
+    return hashlib.sha256(json.dumps(prefix, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _anthropic_binding(fake: FakeLLMServer, body: dict[str, Any],
+                       headers: dict[str, str]) -> tuple[str | None, list[str]]:
+    """Preserved thinking: (the API's 400, or None; the paths of the blocks drop_block
+    leaves out). A block fails when its prefix differs from the one it was written after;
+    every later block then differs too."""
+    binding = (body.get("thinking") or {}).get("block_binding")
+    if binding is not None and BINDING_BETA not in headers.get("anthropic-beta", ""):
+        return (f"thinking.block_binding: this field requires the `{BINDING_BETA}` value in "
+                "the `anthropic-beta` header."), []
+    if not str(body.get("model", "")).startswith(PREFIX_CHECKED):
+        return None, []
+    drop = (binding or {}).get("prefix_mismatch_behavior") == "drop_block"
+    messages = body.get("messages") or []
+    dropped: list[str] = []
+    for n, m in enumerate(messages):
+        content = m.get("content")
+        if m.get("role") != "assistant" or not isinstance(content, list):
+            continue
+        for j, b in enumerate(content):
+            key = _replay_key(b) if isinstance(b, dict) else ("",)
+            if key[0] not in _THINKING or _prefix_digest(body, messages[:n], content[:j]) in \
+                    fake.thinking_prefixes.get(key, set()):
+                continue
+            if not drop:
+                return (f"messages.{n}.content.{j}: Invalid `signature` in `thinking` block. The "
+                        "block is bound to a different conversation. Remove the block, or set "
+                        "`thinking.block_binding.prefix_mismatch_behavior` to \"drop_block\". "
+                        f"That setting requires the `{BINDING_BETA}` value in the "
+                        "`anthropic-beta` header."), []
+            dropped.append(f"messages.{n}.content.{j}")
+    return None, dropped
 
 
 def _anthropic_json(r: Reply, model: str) -> dict[str, Any]:
@@ -704,6 +781,9 @@ class FakeLLMServer:
         self.reject_tools = False
         # Anthropic: each response that held thinking, as replay keys (what may come back)
         self.issued_thinking: list[list[tuple[Any, ...]]] = []
+        # …each thinking block's prefixes (_prefix_digest), and the blocks drop_block left out
+        self.thinking_prefixes: dict[tuple[Any, ...], set[str]] = {}
+        self.thinking_dropped: list[str] = []
         self.chat = ChatServer()
         self.token_count: int | None = 1234  # what count_tokens answers; None: it fails
         self.validate = True
@@ -733,11 +813,21 @@ class FakeLLMServer:
                 return mine.pop(0)
             return self.queue.pop(0) if self.queue else None
 
-    def remember_thinking(self, content: list[dict[str, Any]]) -> None:
+    def remember_thinking(self, content: list[dict[str, Any]], body: dict[str, Any]) -> None:
         keys = [_replay_key(b) for b in content]
-        if any(k[0] in ("thinking", "redacted_thinking") for k in keys):
-            with self.lock:
-                self.issued_thinking.append(keys)
+        if not any(k[0] in _THINKING for k in keys):
+            return
+        messages = body.get("messages") or []
+        before, partial = messages, []
+        if messages and messages[-1].get("role") == "assistant":  # a paused turn, continued
+            before, partial = messages[:-1], messages[-1].get("content")
+        partial = partial if isinstance(partial, list) else []
+        with self.lock:
+            self.issued_thinking.append(keys)
+            for j, key in enumerate(keys):
+                if key[0] in _THINKING:
+                    self.thinking_prefixes.setdefault(key, set()).add(
+                        _prefix_digest(body, before, partial + content[:j]))
 
     def start(self) -> FakeLLMServer:
         self._server = _Server(("127.0.0.1", 0), _Handler)

@@ -10,11 +10,16 @@ Thinking: a turn's content blocks (`thinking` with its `signature`, `redacted_th
 text, `tool_use`) go back exactly as they came, in their order: their signatures are
 checked, and once thinking is interleaved with tool calls a reordered or merged turn is a
 400. The ordered list is kept in `provider_state`. How a model thinks by default, and which
-fields it refuses, comes from models.py. Stop reasons that are not an answer: `pause_turn`
-continues the same turn (the partial turn is sent back, a bounded number of times);
-`refusal` raises ProviderRefused; `model_context_window_exceeded` and the 400 "prompt is
-too long" raise ContextTooLong; a 400 "input length and `max_tokens` exceed context limit"
-(older models) is retried once with the room there is.
+fields it refuses, comes from models.py; so does `block_binding` for models that check a
+thinking block's prefix (Fable 5.1 and later, the 5.5 models): compaction rewrites older
+turns, and the API drops the thinking it no longer vouches for instead of answering 400.
+That field needs a beta header, sent with it, and each block dropped is logged.
+
+Stop reasons that are not an answer: `pause_turn` continues the same turn (the partial
+turn is sent back, a bounded number of times); `refusal` raises ProviderRefused;
+`model_context_window_exceeded` and the 400 "prompt is too long" raise ContextTooLong; a
+400 "input length and `max_tokens` exceed context limit" (older models) is retried once
+with the room there is.
 
 Config extras: `cache` (default true), `thinking` ("adaptive", "off" or a budget in
 tokens), `effort` (low|medium|high|xhigh|max), `temperature`, `prices`, `retry_base_s`,
@@ -58,6 +63,7 @@ STATE_KEY = "anthropic"
 COUNTED_PARAMS = frozenset({"model", "messages", "system", "tools", "thinking", "tool_choice",
                             "output_config"})
 EPHEMERAL = {"type": "ephemeral"}
+BINDING_BETA = "thinking-binding-controls-2026-08-01"  # what `thinking.block_binding` needs
 # pause_turn continuations inside one turn; past them the turn is handed back paused and
 # the loop's next turn continues it from the history.
 MAX_PAUSES = 4
@@ -159,6 +165,12 @@ def build_params(request: TurnRequest, cfg: ProviderConfig, settings: InForce) -
     return params
 
 
+def beta_headers(params: dict[str, Any]) -> dict[str, str]:
+    """The `anthropic-beta` header a request body needs (thinking.block_binding's)."""
+    return {"anthropic-beta": BINDING_BETA} if "block_binding" in (params.get("thinking") or {}) \
+        else {}
+
+
 def _wire(b: dict[str, Any]) -> dict[str, Any]:
     """A streamed block as the API takes it back (tool_use with its parsed input)."""
     block = {k: v for k, v in b.items() if not k.startswith("_")}
@@ -230,7 +242,8 @@ class AnthropicProvider:
         params = build_params(request, self.cfg, self.settings)
         counted = {k: v for k, v in params.items() if k in COUNTED_PARAMS}
         try:
-            return int((await self._sdk().messages.count_tokens(**counted)).input_tokens)
+            return int((await self._sdk().messages.count_tokens(
+                **counted, extra_headers=beta_headers(counted))).input_tokens)
         except (anthropic.APIError, httpx2.HTTPError) as e:
             log.info("provider %s: counting tokens failed (%s); estimating", self.name,
                      type(e).__name__)
@@ -284,7 +297,8 @@ class AnthropicProvider:
         out = _Streamed()
         finished = False
         try:
-            stream = await self._sdk().messages.create(**params, stream=True)
+            stream = await self._sdk().messages.create(**params, stream=True,
+                                                       extra_headers=beta_headers(params))
         except anthropic.BadRequestError as e:
             raise self._bad_request(e, params) from e
         async with stream:  # closing the stream drops the connection on cancel
@@ -292,6 +306,7 @@ class AnthropicProvider:
                 kind = ev.type
                 if kind == "message_start":
                     out.usage = _usage(ev.message.usage, out.usage)
+                    self._log_dropped(getattr(ev.message, "input_transformations", None))
                 elif kind == "content_block_start":
                     cb = ev.content_block.to_dict()
                     cb["_json"] = ""
@@ -321,6 +336,19 @@ class AnthropicProvider:
                                 provider=self.name, retryable=True)
         out.blocks = [blocks[i] for i in sorted(blocks)]
         return out
+
+    def _log_dropped(self, transformations: Any) -> None:
+        """Say when the API left out thinking it no longer vouches for (`drop_block`): the
+        model goes on without that reasoning, which costs quality, never silently."""
+        if not isinstance(transformations, list):
+            return
+        dropped = sum(1 for t in transformations
+                      if (t.get("type") if isinstance(t, dict) else getattr(t, "type", None))
+                      == "thinking_dropped")
+        if dropped:
+            log.info("provider %s: the API dropped %d thinking block(s) whose conversation "
+                     "changed since they were written (compacted or converted history)",
+                     self.name, dropped)
 
     def _bad_request(self, e: Any, params: dict[str, Any]) -> Exception:
         """A 400 that says the conversation does not fit, as context management's error."""

@@ -14,6 +14,12 @@ fixed 8192-token limit cut their answers and tool calls short, so the limit is t
 model's own. Sources: Anthropic's models overview and thinking troubleshooting pages,
 OpenAI's model pages (late 2026). An unknown model gets conservative fallbacks and the
 configured values as they are (the API decides).
+
+Preserved thinking (Fable 5.1 and later, Opus/Sonnet/Haiku 5.5): the API checks that nothing
+before a replayed thinking block (system, tools, earlier messages) changed since the model
+wrote it, and refuses the request with a 400 when something did. Compaction changes exactly
+that, so these models are asked to drop such blocks instead (`block_binding`, Anthropic's
+"prefix checks on thinking blocks" page): the run goes on without that reasoning.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class ModelSpec(BaseModel, frozen=True):
     effort: bool = False  # takes an effort (Anthropic output_config, OpenAI reasoning)
     temperature: bool = True  # takes a temperature when it is not thinking
     reasoning: bool = False  # OpenAI: reasoning items (encrypted) to replay
+    prefix_check: bool = False  # Anthropic preserved thinking: a changed prefix is a 400
 
 
 def _spec(window: int, output: int, **flags: Any) -> ModelSpec:
@@ -50,19 +57,25 @@ _ON: dict[str, Any] = {"adaptive": True, "thinks_by_default": True, "effort": Tr
                        "temperature": False}
 _ADAPTIVE_ONLY: dict[str, Any] = {"adaptive": True, "effort": True, "temperature": False}
 _BOTH: dict[str, Any] = {"adaptive": True, "budget": True, "effort": True}
+_CHECKED: dict[str, Any] = _ALWAYS | {"prefix_check": True}
 _REASONING: dict[str, Any] = {"reasoning": True, "thinks_by_default": True, "effort": True,
                               "temperature": False}
 
 ANTHROPIC: dict[str, ModelSpec] = {
+    "claude-fable-5-2": _spec(M, 128_000, **_CHECKED),
+    "claude-fable-5-1": _spec(M, 128_000, **_CHECKED),
     "claude-fable-5": _spec(M, 128_000, **_ALWAYS),
+    "claude-mythos-5-2": _spec(M, 128_000, **_CHECKED),
+    "claude-mythos-5-1": _spec(M, 128_000, **_CHECKED),
     "claude-mythos-5": _spec(M, 128_000, **_ALWAYS),
     "claude-mythos-preview": _spec(M, 128_000, budget=True, **_ALWAYS),
-    "claude-opus-5-5": _spec(M, 128_000, **_ALWAYS),
+    "claude-opus-5-5": _spec(M, 128_000, **_CHECKED),
     "claude-opus-5": _spec(M, 128_000, **_ON),
     # Sonnet 5.5 turns thinking off with between_tools (progress notes only); disabled is a 400.
-    "claude-sonnet-5-5": _spec(M, 128_000, **(_ON | {"off": "between_tools"})),
+    "claude-sonnet-5-5": _spec(M, 128_000, **(_ON | {"off": "between_tools",
+                                                     "prefix_check": True})),
     "claude-sonnet-5": _spec(M, 128_000, **_ON),
-    "claude-haiku-5-5": _spec(M, 128_000, **_ON),
+    "claude-haiku-5-5": _spec(M, 128_000, **(_ON | {"prefix_check": True})),
     "claude-opus-4-8": _spec(M, 128_000, **_ADAPTIVE_ONLY),
     "claude-opus-4-7": _spec(M, 128_000, **_ADAPTIVE_ONLY),
     "claude-opus-4-6": _spec(M, 128_000, **_BOTH),
@@ -100,6 +113,9 @@ TABLES = {"anthropic": (ANTHROPIC, ANTHROPIC_FALLBACK), "openai": (OPENAI, OPENA
 ANTHROPIC_EFFORT = ("low", "medium", "high", "xhigh", "max")
 OPENAI_EFFORT = ("none", "minimal", "low", "medium", "high", "xhigh")
 _BOUNDARY = ("-", ".", "@", ":")
+# Thinking whose prefix changed is dropped from the request, not a 400 (thinking types that
+# take it: adaptive and enabled).
+DROP_CHANGED = {"prefix_mismatch_behavior": "drop_block"}
 
 
 def lookup(kind: str, model: str) -> tuple[str | None, ModelSpec]:
@@ -138,6 +154,8 @@ class InForce(BaseModel):
             mode = self.thinking["type"]
             if mode == "enabled":
                 mode = f"budget {self.thinking['budget_tokens']:,} tokens"
+            if "block_binding" in self.thinking:
+                mode += ", stale blocks dropped"
         elif self.reasoning:
             mode = "reasoning"
         else:  # nothing sent: the model's own default
@@ -228,6 +246,13 @@ def _anthropic_thinking(out: InForce, spec: ModelSpec, entry: str | None,
         else:
             raise ConfigError(f"thinking = {wanted!r}: use \"adaptive\", \"off\" or a budget "
                               "of at least 1024 tokens")
+    if spec.prefix_check and out.thinks:
+        # Compaction rewrites older turns (and failover converts them): ask for the stale
+        # blocks to be dropped. Adaptive is what these models do unasked, so sending it
+        # where nothing was sent changes nothing else.
+        thinking = out.thinking or {"type": "adaptive"}
+        if thinking["type"] in ("adaptive", "enabled"):
+            out.thinking = thinking | {"block_binding": dict(DROP_CHANGED)}
     _effort(out, extra, ANTHROPIC_EFFORT, spec.effort, "takes none")
 
 

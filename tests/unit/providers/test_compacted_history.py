@@ -1,9 +1,10 @@
 """A conversation compacted by context management (agents/compaction.py) is one the
 provider takes: through the real SDKs against the fake server, which refuses what the APIs
-refuse (changed thinking, an open tool exchange whose assistant turn does not start with
-its thinking). Anthropic and OpenAI replay a turn from its provider state (thinking with
-the turn's own blocks, reasoning items with the calls), so an older turn's state goes
-with its compaction: otherwise the arguments compacted would go out whole all the same."""
+refuse (changed thinking; under manual thinking, an open tool exchange whose assistant turn
+does not start with its thinking; thinking whose prefix changed, on a model that checks).
+Anthropic and OpenAI replay a turn from its provider state (thinking with the turn's own
+blocks, reasoning items with the calls), so an older turn's state goes with its
+compaction: otherwise the arguments compacted would go out whole all the same."""
 
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from baton.providers.anthropic import AnthropicProvider
 from baton.providers.base import Message, ToolResult
 from baton.providers.openai import OpenAIProvider
 from baton.providers.openai_compat import OpenAICompatProvider
-from tests.fakes.llm_server import Call, ChatStyle, Reply
+from tests.fakes.llm_server import Call, ChatStyle, FakeLLMServer, Reply
 
 from .conftest import make_cfg
 from .helpers import READ, WRITE, request
 
 
-async def test_a_compacted_thinking_conversation_is_accepted(fake, env_key) -> None:
-    provider = AnthropicProvider("claude", make_cfg("anthropic", fake.url, model="claude-haiku-4-5",
-                                                    thinking_budget=2048))
+async def four_thinking_reads(provider: AnthropicProvider, fake: FakeLLMServer) -> list[Message]:
+    """Four turns, each thinking then reading a file of 3,000 characters; "done" queued."""
     fake.push(*[Reply(thinking=f"Plan {i}: read f{i}.", calls=[Call("read_file", {"path": f"f{i}"},
                                                                     id=f"t{i}")])
                 for i in range(4)], Reply(text="done"))
@@ -29,6 +29,13 @@ async def test_a_compacted_thinking_conversation_is_accepted(fake, env_key) -> N
         turn = await provider.complete(request(*history, tools=[READ]))
         history += [turn.as_message(), Message(role="tool", tool_results=[
             ToolResult(call_id=f"t{i}", name="read_file", content=f"file {i}\n" + "data\n" * 600)])]
+    return history
+
+
+async def test_a_compacted_thinking_conversation_is_accepted(fake, env_key) -> None:
+    provider = AnthropicProvider("claude", make_cfg("anthropic", fake.url, model="claude-haiku-4-5",
+                                                    thinking_budget=2048))
+    history = await four_thinking_reads(provider, fake)
     compacted = apply_edits(history, compact(history, fits=lambda c: False))
     assert (await provider.complete(request(*compacted, tools=[READ]))).text == "done"
     sent = fake.requests[-1].body["messages"]
@@ -40,6 +47,29 @@ async def test_a_compacted_thinking_conversation_is_accepted(fake, env_key) -> N
     assert [b["tool_use_id"] for b in results] == ["t0", "t1", "t2", "t3"]
     assert "Compacted to save context" in str(results[0]["content"])
     assert "data\ndata" in str(results[-1]["content"])  # the newest result whole
+
+
+async def test_a_compacted_conversation_is_accepted_by_a_model_that_checks_thinking_prefixes(
+        fake, env_key, caplog) -> None:
+    """Preserved thinking (Opus 5.5): the API refuses a thinking block whose prefix changed,
+    and compaction changes the prefix of the open exchange's thinking. Baton asks for such
+    blocks to be dropped (`block_binding`, with its beta header), so the request goes; the
+    fake leaves out exactly that block, and an append-only loop loses nothing."""
+    caplog.set_level("INFO", logger="baton.providers.anthropic")
+    provider = AnthropicProvider("claude", make_cfg("anthropic", fake.url, model="claude-opus-5-5"))
+    history = await four_thinking_reads(provider, fake)
+    assert fake.thinking_dropped == []  # every turn so far replayed its thinking as it was
+    compacted = apply_edits(history, compact(history, fits=lambda c: False))
+    assert await provider.count_tokens(request(*compacted, tools=[READ])) == fake.token_count
+    assert (await provider.complete(request(*compacted, tools=[READ]))).text == "done"
+    sent = fake.requests[-1]
+    assert sent.body["thinking"] == {"type": "adaptive", "block_binding": {
+        "prefix_mismatch_behavior": "drop_block"}}
+    assert "thinking-binding-controls-2026-08-01" in sent.headers["anthropic-beta"]
+    last = len(sent.body["messages"]) - 2  # the open exchange kept its thinking; it went stale
+    assert sent.body["messages"][last]["content"][0]["type"] == "thinking"
+    assert fake.thinking_dropped == [f"messages.{last}.content.0"]
+    assert "dropped 1 thinking block(s)" in caplog.text
 
 
 async def test_a_compacted_reasoning_conversation_goes_to_the_responses_api(fake, env_key) -> None:

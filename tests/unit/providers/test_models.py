@@ -21,6 +21,8 @@ def force(kind: str, model: str, **extra: Any):
     ("anthropic", "claude-opus-4-20250514", "claude-opus-4"),
     ("anthropic", "claude-opus-4-1", "claude-opus-4-1"),  # longest entry wins
     ("anthropic", "claude-sonnet-5-5", "claude-sonnet-5-5"),
+    ("anthropic", "claude-fable-5-1", "claude-fable-5-1"),  # preserved thinking, unlike 5
+    ("anthropic", "claude-fable-5", "claude-fable-5"),
     ("anthropic", "claude-sonnet-50", None),  # a prefix only at a boundary
     ("openai", "gpt-5.2-codex", "gpt-5"),
     ("openai", "gpt-5-mini-2025-08-07", "gpt-5"),
@@ -61,6 +63,9 @@ def test_unknown_model_falls_back_and_sends_only_what_is_configured():
     assert budget.thinking == {"type": "enabled", "budget_tokens": 4096}
 
 
+BOUND = {"type": "adaptive", "block_binding": {"prefix_mismatch_behavior": "drop_block"}}
+
+
 @pytest.mark.parametrize("model,extra,thinking,thinks,note", [
     ("claude-sonnet-4-6", {}, {"type": "adaptive"}, True, None),  # recommended where taken
     ("claude-haiku-4-5", {}, None, False, None),  # budget-only: off unless configured
@@ -72,13 +77,24 @@ def test_unknown_model_falls_back_and_sends_only_what_is_configured():
     ("claude-opus-5", {"thinking": False}, {"type": "disabled"}, False, None),
     ("claude-opus-4-6", {"thinking": True}, {"type": "adaptive"}, True, None),
     ("claude-sonnet-5-5", {"thinking": "off"}, {"type": "between_tools"}, True, None),
-    ("claude-opus-5-5", {"thinking": "off"}, None, True, "always thinks"),
+    ("claude-fable-5", {"thinking": "off"}, None, True, "always thinks"),
+    # Preserved thinking: stale blocks are dropped, never a 400 (adaptive carries the ask).
+    ("claude-opus-5-5", {}, BOUND, True, None),
+    ("claude-mythos-5-2", {}, BOUND, True, None),
+    ("claude-opus-5-5", {"thinking": "off"}, BOUND, True, "always thinks"),
+    ("claude-haiku-5-5", {"thinking": "off"}, {"type": "disabled"}, False, None),
     ("claude-3-5-haiku", {"thinking": 2048}, None, False, "does not think"),
 ])
 def test_thinking_mode_per_model(model, extra, thinking, thinks, note):
     got = force("anthropic", model, **extra)
     assert got.thinking == thinking and got.thinks == thinks
     assert (note is None and not got.notes) or any(note in n for n in got.notes)
+
+
+def test_doctor_says_when_stale_thinking_is_dropped():
+    assert "thinking adaptive, stale blocks dropped (table claude-fable-5-1)" in \
+        force("anthropic", "claude-fable-5-1").summary()
+    assert "dropped" not in force("anthropic", "claude-fable-5").summary()
 
 
 def test_temperature_only_where_the_model_takes_it():
