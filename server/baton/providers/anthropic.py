@@ -13,7 +13,10 @@ checked, and once thinking is interleaved with tool calls a reordered or merged 
 fields it refuses, comes from models.py; so does `block_binding` for models that check a
 thinking block's prefix (Fable 5.1 and later, the 5.5 models): compaction rewrites older
 turns, and the API drops the thinking it no longer vouches for instead of answering 400.
-That field needs a beta header, sent with it, and each block dropped is logged.
+That field needs a beta header, sent with it, and each block dropped is logged. Where it
+cannot go (Sonnet 5.5's `between_tools`, a newer model the table does not know), the 400
+"bound to a different conversation" is answered as the docs say, by sending the history
+once more without its thinking.
 
 Stop reasons that are not an answer: `pause_turn` continues the same turn (the partial
 turn is sent back, a bounded number of times); `refusal` raises ProviderRefused;
@@ -73,6 +76,9 @@ MAX_STATE_CHARS = 4_000_000
 TOO_LONG = re.compile(r"prompt is too long", re.IGNORECASE)
 # "input length and `max_tokens` exceed context limit: 197461 + 8192 > 200000, ..."
 OVER_LIMIT = re.compile(r"exceed context limit: (\d+) \+ (\d+) > (\d+)")
+# A replayed thinking block whose prefix changed, on a model that checks (preserved thinking)
+UNBOUND = re.compile(r"bound to a different conversation", re.IGNORECASE)
+THINKING_BLOCKS = ("thinking", "redacted_thinking")
 
 
 def _tool_result_block(r: ToolResult) -> dict[str, Any]:
@@ -190,6 +196,18 @@ def _continued(params: dict[str, Any], blocks: list[dict[str, Any]]) -> dict[str
     return params | {"messages": messages}
 
 
+def _without_thinking(params: dict[str, Any]) -> dict[str, Any]:
+    """The request with no thinking block in its history (a turn left empty goes; the API
+    joins the neighbours that meet)."""
+    messages = []
+    for m in params["messages"]:
+        if m["role"] == "assistant":
+            m = m | {"content": [b for b in m["content"] if b.get("type") not in THINKING_BLOCKS]}
+        if m["content"]:
+            messages.append(m)
+    return params | {"messages": messages}
+
+
 @dataclass
 class _Streamed:
     """One response's blocks as they came (tool_use input parsed), and how it ended."""
@@ -205,6 +223,10 @@ class _OverLimit(ProviderError):
     def __init__(self, room: int, message: str, provider: str) -> None:
         super().__init__(message, provider=provider)
         self.room = room
+
+
+class _Unbound(ProviderError):
+    """Thinking the API no longer vouches for, on a request that could not ask to drop it."""
 
 
 class AnthropicProvider:
@@ -262,7 +284,7 @@ class AnthropicProvider:
             kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
         turn = _Streamed()
-        shrunk = False
+        shrunk = unbound = False
         try:
             for _ in range(MAX_PAUSES + 1):
                 sent = _continued(params, [_wire(b) for b in turn.blocks]) if turn.blocks \
@@ -277,6 +299,16 @@ class AnthropicProvider:
                     log.warning("provider %s: %s; asking for %d output tokens", self.name, e,
                                 e.room)
                     params["max_tokens"], shrunk = e.room, True
+                    continue
+                except _Unbound as e:
+                    if unbound:
+                        raise
+                    # The documented way out where block_binding cannot go: the same
+                    # conversation without the reasoning the model no longer vouches for.
+                    log.warning("provider %s: %s; sending the conversation again without its "
+                                "thinking", self.name, e)
+                    params, unbound = _without_thinking(params), True
+                    turn.blocks = [b for b in turn.blocks if b["type"] not in THINKING_BLOCKS]
                     continue
                 turn.blocks += part.blocks
                 turn.stop, turn.stop_details = part.stop, part.stop_details
@@ -356,6 +388,8 @@ class AnthropicProvider:
         if TOO_LONG.search(text):
             return ContextTooLong(f"the conversation does not fit {self.cfg.model}'s context "
                                   f"window: HTTP 400: {text}", provider=self.name)
+        if UNBOUND.search(text) and "block_binding" not in (params.get("thinking") or {}):
+            return _Unbound(f"HTTP 400: {text}", provider=self.name, status=400)
         over = OVER_LIMIT.search(text)
         if over:
             used, limit = int(over.group(1)), int(over.group(3))

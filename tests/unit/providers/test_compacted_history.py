@@ -72,6 +72,25 @@ async def test_a_compacted_conversation_is_accepted_by_a_model_that_checks_think
     assert "dropped 1 thinking block(s)" in caplog.text
 
 
+async def test_where_block_binding_cannot_go_the_history_goes_again_without_thinking(
+        fake, env_key, caplog) -> None:
+    """Sonnet 5.5 with thinking off (`between_tools`, which takes no block_binding) still
+    writes notes as thinking blocks, bound to their prefix: after a compaction the API's
+    400 is answered as its docs say, by the same conversation without thinking, once."""
+    provider = AnthropicProvider("claude", make_cfg("anthropic", fake.url, model="claude-sonnet-5-5",
+                                                    thinking="off"))
+    history = await four_thinking_reads(provider, fake)
+    compacted = apply_edits(history, compact(history, fits=lambda c: False))
+    before = len(fake.requests)
+    assert (await provider.complete(request(*compacted, tools=[READ]))).text == "done"
+    refused, sent = (r.body for r in fake.requests[before:])
+    assert refused["thinking"] == sent["thinking"] == {"type": "between_tools"}
+    assert any(b["type"] == "thinking" for m in refused["messages"] for b in m["content"])
+    assert not any(b["type"] == "thinking" for m in sent["messages"] for b in m["content"])
+    assert [m["role"] for m in sent["messages"]] == [m["role"] for m in refused["messages"]]
+    assert "bound to a different conversation" in caplog.text and "without its thinking" in caplog.text
+
+
 async def test_a_compacted_reasoning_conversation_goes_to_the_responses_api(fake, env_key) -> None:
     provider = OpenAIProvider("gpt", make_cfg("openai", fake.url, model="gpt-5-mini"))
     reasoning = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "blob"}
