@@ -64,11 +64,3 @@ REVIEWER = RoleSpec(
     "`submit_review` with verdict approve, or request_changes with findings (path, line, "
     "message, severity). Request changes only for real problems.",
     output_tool="submit_review")
-
-AGENTS = (CLASSIFIER, PLANNER, ANSWERER, IMPLEMENTER, REVIEWER)
-
-
-def agents_of(config_role: str) -> frozenset[str]:
-    """The agents that use a configured role (`[roles]`, an MCP server's `roles`): a tool
-    offered to the planner role is offered to the answerer too."""
-    return frozenset(a.name for a in AGENTS if a.config_role == config_role)
