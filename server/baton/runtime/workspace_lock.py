@@ -3,8 +3,9 @@
 Two engines on one journal would both resume the same runs and do their work twice: a
 `baton run` in a terminal while the editor's Baton serves the folder, two editors on one
 folder, or a restarted server whose old engine is still closing. The engine holds an
-exclusive lock on `.baton/engine.lock` while it runs (the kernel drops it if the process
-dies); a second one waits a little for it, then says who holds it.
+exclusive lock on the workspace's `engine.lock` (in its state directory, state_dir.py)
+while it runs (the kernel drops it if the process dies); a second one waits a little for
+it, then says who holds it.
 """
 
 from __future__ import annotations
