@@ -9,7 +9,7 @@ import type { CommandContext } from "./commands";
 import { asText } from "./display";
 import type { EditedFiles } from "./editedFiles";
 import { runFolder, showBeside } from "./runDocuments";
-import { allows, ServerCommand, type Summary } from "./protocol";
+import { allows, type Summary } from "./protocol";
 import type { RunTracker, TrackedRun } from "./runs";
 import { givenRunId } from "./waiting";
 
@@ -65,7 +65,7 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
   private readonly subscriptions: vscode.Disposable[];
 
   constructor(
-    private readonly ctx: CommandContext,
+    ctx: CommandContext,
     private readonly edited: EditedFiles,
   ) {
     this.subscriptions = [
@@ -118,21 +118,13 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
         break;
       }
       case "Revert":
-        await this.send("reverting", ServerCommand.revert, run.runId);
+        await vscode.commands.executeCommand("baton.ui.revertRun", run.runId);
         break;
       case "Apply Changes":
         await vscode.commands.executeCommand("baton.ui.applyChanges", run.runId);
         break;
       default:
         break;
-    }
-  }
-
-  private async send(what: string, command: typeof ServerCommand.revert, runId: string): Promise<void> {
-    try {
-      await this.ctx.baton.execute(command, { runId });
-    } catch (error) {
-      void vscode.window.showErrorMessage(`Baton: ${what} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
