@@ -46,7 +46,7 @@ from .base import (Capabilities, Message, OnDelta, StopReason, ToolCall, ToolRes
 from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
-from .retry import RetryPolicy, Sleep, guard_delta, with_retries
+from .retry import RetryPolicy, Sleep, guard_delta, retried
 from .transport import client_options
 from .toolargs import parse_arguments
 
@@ -276,12 +276,6 @@ class AnthropicProvider:
         import httpx2
         params = build_params(request, self.cfg, self.settings)
         transient = (anthropic.APIConnectionError, httpx2.TransportError)
-        kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
-                                  "transient": transient}
-        if self.sleep is not None:
-            kwargs["sleep"] = self.sleep
-        if (key := self.cfg.api_key()) is not None:
-            kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
         turn = _Streamed()
         shrunk = unbound = False
@@ -290,7 +284,7 @@ class AnthropicProvider:
                 sent = _continued(params, [_wire(b) for b in turn.blocks]) if turn.blocks \
                     else params
                 try:
-                    part = await with_retries(partial(self._stream, sent, delta), **kwargs)
+                    part = await retried(self, partial(self._stream, sent, delta), transient)
                 except _OverLimit as e:
                     if shrunk:
                         raise

@@ -30,7 +30,7 @@ from .base import Capabilities, Message, OnDelta, StopReason, ToolCall, Turn, Tu
 from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
-from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, guard_delta, with_retries
+from .retry import TRANSIENT_KINDS, RetryPolicy, Sleep, guard_delta, retried
 from .transport import client_options
 from .toolargs import parse_arguments
 
@@ -141,14 +141,9 @@ class OpenAIProvider:
         import httpx2
         import openai
         params = build_params(request, self.cfg, self.settings)
-        kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
-                                  "transient": (openai.APIConnectionError, httpx2.TransportError)}
-        if self.sleep is not None:
-            kwargs["sleep"] = self.sleep
-        if (key := self.cfg.api_key()) is not None:
-            kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
-        return await with_retries(lambda: self._stream(params, delta), **kwargs)
+        return await retried(self, lambda: self._stream(params, delta),
+                             (openai.APIConnectionError, httpx2.TransportError))
 
     async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> Turn:
         import openai

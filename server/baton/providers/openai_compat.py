@@ -47,7 +47,7 @@ from .chat_stream import REASONING_FIELDS, ChatReply
 from .ollama import SANE_WINDOW, OllamaModel, probe
 from .pairing import repair_history
 from .pricing import priced, prices_for
-from .retry import RetryPolicy, Sleep, error_detail, guard_delta, scrub, with_retries
+from .retry import RetryPolicy, Sleep, error_detail, guard_delta, retried, scrub
 from .textproto import calls_in_content, describe_tools, history_as_text, parse_calls
 from .transport import client_options
 
@@ -325,14 +325,9 @@ class OpenAICompatProvider:
         params = build_params(request, self.cfg, wanted, native, token_param=self.token_param,
                               call_ids=self.capabilities.call_ids, replay=self.replay)
         params[self.token_param] = self._answer_room(request, estimate_tokens(params), wanted)
-        kwargs: dict[str, Any] = {"policy": self.policy, "provider": self.name,
-                                  "transient": (openai.APIConnectionError, httpx2.TransportError)}
-        if self.sleep is not None:
-            kwargs["sleep"] = self.sleep
-        if (key := self.cfg.api_key()) is not None:
-            kwargs["secret"] = key.get_secret_value()
         delta = guard_delta(on_delta, self.name)
-        turn = await with_retries(lambda: self._stream(params, delta), **kwargs)
+        turn = await retried(self, lambda: self._stream(params, delta),
+                             (openai.APIConnectionError, httpx2.TransportError))
         if request.tools and not turn.tool_calls:
             # Not native: the protocol asked for. Native: a call written as text anyway.
             text, calls = (calls_in_content if native else parse_calls)(turn.text, request.tools)

@@ -19,7 +19,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -195,6 +195,24 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
         finally:
             _attempt.reset(token)
     raise AssertionError("unreachable")  # the loop always returns or raises
+
+
+class Adapter(Protocol):
+    """What `retried` reads of an HTTP adapter."""
+    name: str
+    cfg: ProviderConfig
+    policy: RetryPolicy
+    sleep: Sleep | None  # tests replace the backoff sleep
+
+
+async def retried(adapter: Adapter, attempt: Callable[[], Awaitable[T]],
+                  transient: tuple[type[BaseException], ...]) -> T:
+    """`with_retries` as every adapter calls it: its policy, its name in the log, its API key
+    scrubbed (read now, as the environment has it), its sleep where a test replaced it."""
+    key = adapter.cfg.api_key()
+    return await with_retries(attempt, policy=adapter.policy, provider=adapter.name,
+                              transient=transient, sleep=adapter.sleep or asyncio.sleep,
+                              secret=key.get_secret_value() if key else None)
 
 
 def guard_delta(on_delta: Callable[[str], None] | None, provider: str) -> Callable[[str], None] | None:
