@@ -1,8 +1,15 @@
-"""Shared request builders for the adapter tests."""
+"""Shared request builders for the adapter tests, and the providers of the live ones."""
 
 from __future__ import annotations
 
-from baton.providers.base import Message, ToolCall, ToolResult, ToolSpec, TurnRequest
+import os
+from typing import Any
+
+import pytest
+
+from baton.config import Config, ProviderConfig
+from baton.providers.base import Message, Provider, ToolCall, ToolResult, ToolSpec, TurnRequest
+from baton.providers.registry import build_provider
 
 READ = ToolSpec(name="read_file", description="Read a file of the workspace.",
                 parameters={"type": "object", "properties": {"path": {"type": "string"}},
@@ -36,3 +43,17 @@ def tool_history() -> list[Message]:
             ToolResult(call_id="c2", name="read_file", content="no such file", is_error=True)]),
         Message(role="user", text="Also add a test."),
     ]
+
+
+def live_provider(kind: str, model: str, **extra: Any) -> Provider:
+    """A provider of the real API (`--live` tests), as the registry builds it."""
+    cfg = ProviderConfig.model_validate({"kind": kind, "model": model, "max_retries": 2, **extra})
+    return build_provider(f"live-{kind}", cfg, Config())
+
+
+def need(var: str) -> str:
+    """The variable's value; the test is skipped where it is not set."""
+    value = os.environ.get(var)
+    if not value:
+        pytest.skip(f"{var} is not set")
+    return value

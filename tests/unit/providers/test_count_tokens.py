@@ -4,6 +4,8 @@ estimate); Chat Completions servers have none and say so."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from baton.providers.anthropic import AnthropicProvider
@@ -12,7 +14,7 @@ from baton.providers.openai_compat import OpenAICompatProvider
 from baton.providers.registry import FailoverProvider
 
 from .conftest import make_cfg
-from .helpers import request, tool_history
+from .helpers import live_provider, need, request, tool_history
 
 
 async def test_anthropic_counts_with_its_endpoint_what_it_would_send(fake, env_key) -> None:
@@ -60,15 +62,8 @@ async def test_chat_completions_servers_have_no_counting_endpoint(fake, env_key)
 # --- against the real API (`--live`, ANTHROPIC_API_KEY) --------------------------------
 
 def _live(model_var: str, default: str, **extra):
-    import os
-
-    from baton.config import Config, ProviderConfig
-    from baton.providers.registry import build_provider
-    if not os.environ.get("ANTHROPIC_API_KEY"):
-        pytest.skip("ANTHROPIC_API_KEY is not set")
-    cfg = ProviderConfig.model_validate({"kind": "anthropic", "max_retries": 2,
-                                         "model": os.environ.get(model_var, default), **extra})
-    return build_provider("live-anthropic", cfg, Config())
+    need("ANTHROPIC_API_KEY")
+    return live_provider("anthropic", os.environ.get(model_var, default), **extra)
 
 
 @pytest.mark.live

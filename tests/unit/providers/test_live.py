@@ -14,26 +14,13 @@ import os
 
 import pytest
 
-from baton.config import Config, ProviderConfig
 from baton.providers.base import Message, StopReason, TurnRequest
 from baton.providers.models import lookup
-from baton.providers.registry import build_provider, probe
+from baton.providers.registry import probe
 
-from .helpers import request
+from .helpers import live_provider, need, request
 
 pytestmark = pytest.mark.live
-
-
-def live_provider(kind: str, model: str, **extra):
-    cfg = ProviderConfig.model_validate({"kind": kind, "model": model, "max_retries": 2, **extra})
-    return build_provider(f"live-{kind}", cfg, Config())
-
-
-def need(var: str) -> str:
-    value = os.environ.get(var)
-    if not value:
-        pytest.skip(f"{var} is not set")
-    return value
 
 
 CASES = {
