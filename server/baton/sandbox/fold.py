@@ -17,12 +17,12 @@ from pydantic import BaseModel, Field
 
 from ..errors import ToolRefused
 from .nofollow import read_regular_file
+from .paths import PROTECTED
 from .shadow import MAX_FILE_BYTES, Shadow
 
 ALWAYS_IGNORED = ["__pycache__/", "*.pyc", "*.pyo", ".pytest_cache/", ".mypy_cache/",
                   ".ruff_cache/", ".tox/", ".nox/", ".venv/", "venv/", "node_modules/",
                   ".cache/", "*.egg-info/", ".coverage", ".DS_Store"]
-PROTECTED = (".git", ".baton")
 
 
 class Fold(BaseModel):

@@ -23,11 +23,11 @@ from functools import lru_cache
 from wcmatch import glob as wcglob
 
 from ..display import code, visible
+from .paths import PROTECTED
 
 MAX_PLAN_FILES = 200  # a grant the person cannot read in one look is not a grant they gave
 MAX_PATTERN = 1024
 _GLOB_CHARS = frozenset("*?[")
-_PROTECTED = (".git", ".baton")
 
 
 class BadPattern(ValueError):
@@ -161,7 +161,7 @@ def check_plan_file(raw: str) -> str:
     p = _normalise(raw)
     if p is None:
         raise BadPattern(f"{shown} leaves the workspace")
-    if any(part.casefold() in _PROTECTED for part in p.split("/")):
+    if any(part.casefold() in PROTECTED for part in p.split("/")):
         raise BadPattern(f"{shown}: .git/ and .baton/ are off limits to agents")
     try:
         compile_grant(p)
