@@ -35,7 +35,7 @@ async def test_fix_with_baton_starts_an_edit_run_with_the_diagnostic(make_editor
     notice = await ed.wait_state(result["runId"], "awaiting_approval")
     assert notice["route"] == "edit"
     first = await ed.command("baton.run.show", {"runId": result["runId"]})
-    assert any("missing return type" in e for e in first["events"])
+    assert "missing return type" in first["task"]
 
 
 async def test_selection_actions(make_editor):

@@ -66,7 +66,8 @@ async def test_a_binary_file_is_refused_with_a_message_the_model_sees(make_edito
     (ed.root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     run_id = await accepted(ed)
     show = await ed.command("baton.run.show", {"runId": run_id})
-    errors = [e for e in show["events"] if "← read_file: ERROR" in e or "← edit_file: ERROR" in e]
+    errors = [e for e in show["events"] if "implementer: read_file logo.png failed: " in e
+              or "implementer: edit_file logo.png failed: " in e]
     assert len(errors) == 2 and all("binary file" in e for e in errors)
     assert (ed.root / "logo.png").read_bytes().startswith(b"\x89PNG")
     assert "def hello(name):" in (ed.root / "hello.py").read_text()

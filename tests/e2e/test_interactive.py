@@ -169,6 +169,6 @@ async def test_run_show_has_a_readable_chronological_summary(make_editor):
     events = [e.split(" ", 1)[1] for e in show["events"]]  # drop the time
     assert events.index("you: accept") < next(i for i, e in enumerate(events) if e.startswith("state → implementing"))
     assert "you noted: mind the accents" in events
-    assert any(e.startswith("implementer [offline] → edit_file(") for e in events)
+    assert "implementer [offline]: edit_file hello.py" in events
     assert any(e.startswith("edits of hello.py: applied") for e in events)
     assert show["providers"]["implementer"] == ["offline"]

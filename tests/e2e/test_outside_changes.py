@@ -5,6 +5,7 @@ person when the change overlaps the agent's. A file whose edits already reached 
 
 from __future__ import annotations
 
+import json
 import time
 
 from .conftest import HELLO, plan_script, turn
@@ -17,6 +18,15 @@ REVIEW = '[edits]\nmode = "review"\n'
 def paused(*before: dict) -> list[dict]:
     # The question holds the run after the agent's edits, so the test changes disk at a known point.
     return [*before, PAUSE, turn(("read_file", {"path": "hello.py"})), turn(("finish", {"summary": "done"}))]
+
+
+def reads(ed, run_id: str) -> list[str]:
+    """What the agent's read_file calls returned (the transcript: baton.run.show names the
+    calls, not what they returned)."""
+    path = ed.root / ".baton" / "runs" / run_id / "transcript.jsonl"
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    return [e["result"]["content"] for e in events
+            if e["kind"] == "tool" and e["result"]["name"] == "read_file"]
 
 
 def outside_notice(ed, run_id: str, rel: str):
@@ -54,8 +64,8 @@ async def test_touched_closed_file_changed_on_disk_is_merged_and_the_run_told(ma
     # The agent was told (a note at its next turn), and its copy had the change merged in:
     # its read_file after the note shows the new line and its own edit.
     assert "hello.py` changed on disk outside the editor" in events
-    reads = [e for e in show["events"] if "← read_file" in e]
-    assert reads and "def hello(name):" in reads[-1]
+    read = reads(ed, run_id)
+    assert read and "def hello(name):" in read[-1]
     transcript = (ed.root / ".baton" / "runs" / run_id / "transcript.jsonl").read_text()
     assert "print(hello())" in transcript
     no_focus_stolen(ed)
@@ -103,7 +113,7 @@ async def test_untouched_file_changed_on_disk_is_read_through(make_editor):
     await ed.command("baton.run.answer", {"runId": run_id, "answer": "yes"})
     await ed.wait_state(run_id, "done")
     show = await ed.command("baton.run.show", {"runId": run_id})
-    [read] = [e for e in show["events"] if "← read_file" in e]
+    [read] = reads(ed, run_id)
     assert "NEW = 2" in read
     assert outside_notice(ed, run_id, "other.py") is None  # nothing to tell: it was not touched
 

@@ -254,7 +254,9 @@ async def test_plan_run_across_providers_with_failover(fake, start_editor):
     assert by_agent == {"classifier": ["local"], "planner": ["claude", "claude"],
                         "implementer": ["claude", "claude"], "reviewer": ["gpt_review"]}
     events = "\n".join(shown["events"])
-    assert "implementer [claude] → edit_file" in events and "reviewer [gpt_review] → submit_review" in events
+    assert "implementer [claude]: edit_file hello.py" in events
+    assert "reviewer [gpt_review]: Looks right.\n" in events  # the provider, named once
+    assert "reviewer: submit_review approve, 0 finding(s)" in events
     assert shown["providers"] == {"classifier": ["local"], "planner": ["claude"],
                                   "implementer": ["claude"], "reviewer": ["gpt_review"]}
 

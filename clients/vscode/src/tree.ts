@@ -351,14 +351,12 @@ export class RunsView implements vscode.TreeDataProvider<Node>, vscode.Disposabl
           return leaf(role, item);
         });
       case "steps":
-        // The steps a person follows; the messages Baton sent the agents (prompts) stay in the transcript.
-        return (details?.events ?? [])
-          .filter((line) => !/^\S+ to \S+: /.test(line))
-          .map((line, index) => {
-            const item = new vscode.TreeItem(oneLine(line, 200));
-            item.tooltip = line;
-            return leaf(String(index), item);
-          });
+        // The server's account of the run, a line per step (never the prompts it sent the agents).
+        return (details?.events ?? []).map((line, index) => {
+          const item = new vscode.TreeItem(oneLine(line, 200));
+          item.tooltip = line;
+          return leaf(String(index), item);
+        });
     }
   }
 

@@ -57,7 +57,15 @@ end
 -- no grant dump, no prompt sent to an agent.
 local above_steps = shown:sub(1, (shown:find('\n## Steps\n', 1, true)))
 H.check(not above_steps:find('{', 1, true), 'the run view shows no raw tables:\n' .. shown)
-for _, absent in ipairs({ '\n## grant', '\n## providers', ' to planner: ', ' to implementer: ' }) do
+for _, absent in ipairs({ '\n## grant', '\n## providers' }) do
   H.check(not shown:find(absent, 1, true), ('the run view shows no %q:\n%s'):format(absent, shown))
+end
+-- The steps are the server's account: each call by its subject, not its payload, and none
+-- of the prompts Baton sent the agents (the implementer's holds the accepted plan).
+local steps = shown:sub((shown:find('\n## Steps\n', 1, true)))
+H.check(steps:find(': edit_file hello.py\n', 1, true), 'the steps show the edit by its file:\n' .. steps)
+H.check(steps:find(': submit_review approve, 1 finding(s)', 1, true), 'the steps show the review:\n' .. steps)
+for _, absent in ipairs({ 'count = 1', 'Files this plan may write', '(path=' }) do
+  H.check(not steps:find(absent, 1, true), ('the steps show no %q:\n%s'):format(absent, steps))
 end
 H.done()

@@ -334,12 +334,10 @@ local function section(lines, title, body)
 end
 
 --- "- item" lines for a list field of the run (nothing when it is not a list).
-local function bullets(list, keep)
+local function bullets(list)
   local out = {}
   for _, item in ipairs(type(list) == 'table' and list or {}) do
-    if not keep or keep(item) then
-      table.insert(out, '- ' .. tostring(item))
-    end
+    table.insert(out, '- ' .. tostring(item))
   end
   return out
 end
@@ -350,7 +348,7 @@ end
 
 --- Renders the result of `baton.run.show` as Markdown a person reads: what the run is
 --- and did, what waits, its plan or answer, files, findings, usage and steps; no raw
---- fields (times are dates, the messages Baton sent the agents stay in the transcript).
+--- fields (times are dates).
 ---@param run table
 ---@return string[]
 function M.render_run(run)
@@ -417,10 +415,7 @@ function M.render_run(run)
   section(lines, 'Usage', usage)
 
   section(lines, 'Follow-ups', bullets(run.children))
-  -- "12:00:01 to planner: …" is a message Baton sent an agent (a prompt): not a step.
-  section(lines, 'Steps', bullets(run.events, function(step)
-    return not tostring(step):match('^%S+ to %S+: ')
-  end))
+  section(lines, 'Steps', bullets(run.events))
   return lines
 end
 
