@@ -29,10 +29,7 @@ async function openView(wb) {
 
 /** The palette's rows for `query`, once the list settled on them. */
 async function paletteRows(wb, query, expected) {
-  await wb.page.keyboard.press("F1");
-  const input = wb.page.locator(".quick-input-widget input");
-  await input.waitFor({ state: "visible", timeout: wb.timeout });
-  await input.fill(`>${query}`);
+  await wb.quickOpen(`>${query}`);
   await wb.pickRow(expected).waitFor({ state: "visible", timeout: wb.timeout });
   const rows = await wb.page.locator(".quick-input-widget .monaco-list-row").allInnerTexts();
   await wb.page.keyboard.press("Escape");

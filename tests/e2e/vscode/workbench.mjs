@@ -128,10 +128,14 @@ export class Workbench {
     this.log(`clicked the CodeLens ${title} in ${tabName}`);
   }
 
+  /** The editor group that shows the tab `tabName`, focused or not. */
+  groupShowing(tabName) {
+    return this.page.locator(".editor-group-container").filter({ has: this.tab(tabName) }).first();
+  }
+
   /** The text of the CodeLenses in the editor of tab `tabName` (the group need not be active). */
   async codeLensText(tabName) {
-    const group = this.page.locator(".editor-group-container").filter({ has: this.tab(tabName) }).first();
-    const lenses = group.locator(".codelens-decoration");
+    const lenses = this.groupShowing(tabName).locator(".codelens-decoration");
     return (await lenses.count()) > 0 ? (await lenses.first().innerText()).replaceAll("\u00a0", " ") : "";
   }
 
@@ -162,8 +166,8 @@ export class Workbench {
     return this.page.locator(`${QUICK_INPUT} .monaco-list-row`).filter({ hasText: text }).first();
   }
 
-  /** Runs a palette command by its full title, choosing the exact row rather than the first one. */
-  async runCommand(title) {
+  /** Opens the quick input (F1) holding `text`: ">title" finds a command, a path a file. */
+  async quickOpen(text) {
     // Close a leftover picker first; a bare Escape in the editor would also drop the selection a
     // command like Run Task sends along.
     if (await this.quickInputVisible()) {
@@ -172,7 +176,12 @@ export class Workbench {
     await this.page.keyboard.press("F1");
     const input = this.page.locator(`${QUICK_INPUT} input`);
     await input.waitFor({ state: "visible", timeout: this.timeout });
-    await input.fill(`>${title}`);
+    await input.fill(text);
+  }
+
+  /** Runs a palette command by its full title, choosing the exact row rather than the first one. */
+  async runCommand(title) {
+    await this.quickOpen(`>${title}`);
     const row = this.pickRow(title);
     await row.waitFor({ state: "visible", timeout: this.timeout });
     await row.click();
@@ -218,13 +227,7 @@ export class Workbench {
   }
 
   async openFile(relative) {
-    if (await this.quickInputVisible()) {
-      await this.page.keyboard.press("Escape");
-    }
-    await this.page.keyboard.press("F1");
-    const input = this.page.locator(`${QUICK_INPUT} input`);
-    await input.waitFor({ state: "visible", timeout: this.timeout });
-    await input.fill(relative);
+    await this.quickOpen(relative);
     await this.pickRow(path.basename(relative)).waitFor({ state: "visible", timeout: this.timeout });
     await this.page.keyboard.press("Enter");
     await this.activeTab(path.basename(relative));
@@ -255,8 +258,7 @@ export class Workbench {
 
   /** The text of the editor whose tab is `tabName`, in whichever group shows it (focused or not). */
   async tabText(tabName) {
-    const group = this.page.locator(".editor-group-container").filter({ has: this.tab(tabName) }).first();
-    const text = await group.locator(".monaco-editor .view-lines:visible").first().innerText().catch(() => "");
+    const text = await this.groupShowing(tabName).locator(".monaco-editor .view-lines:visible").first().innerText().catch(() => "");
     return text.replaceAll("\u00a0", " ");
   }
 
