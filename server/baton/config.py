@@ -280,6 +280,17 @@ def trust_store(env: Mapping[str, str] | None = None) -> TrustStore:
     return TrustStore(user_config_dir(env) / "trusted.json")
 
 
+def config_files(workspace: Path | None, env: Mapping[str, str] | None = None) -> list[Path]:
+    """What `load_config` reads, whether or not each exists now: $BATON_CONFIG alone, else
+    the user file, the trust store (it decides what of the workspace file applies) and the
+    workspace file. A change to any of them can change the configuration."""
+    env = os.environ if env is None else env
+    if env.get("BATON_CONFIG"):
+        return [Path(env["BATON_CONFIG"]).expanduser()]
+    files = [user_config_file(env), trust_store(env).path]
+    return files + ([workspace_config_path(workspace)] if workspace is not None else [])
+
+
 def _parse(text: str, path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(text)

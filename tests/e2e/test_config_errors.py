@@ -123,10 +123,14 @@ def test_doctor_names_the_mistake(tmp_path, ws):
     assert SAID in data["config"]["error"]
 
 
-async def test_a_run_resumed_mid_work_on_a_broken_configuration_fails_with_its_mistake(tmp_path, ws):
+WAITING = "waiting for a valid configuration"
+
+
+async def test_a_run_resumed_mid_work_on_a_broken_configuration_waits_and_goes_on_once_fixed(tmp_path, ws):
     """The daemon restarts while a run's implementer works, and the configuration no longer
-    loads: the run's next model turn is not sent to any provider (no defaults); the run
-    ends failed, saying the mistake."""
+    loads: the run neither resumes (no provider, the defaults included, gets its next turn)
+    nor fails: it waits in its state, saying the mistake. The person fixes the file and
+    sends nothing: the fix is seen, said once, and the run goes on to the end."""
     slow = [{"tool_calls": [{"name": "read_file", "arguments": {"path": "src/app.py"}}], "delay_ms": 20000}]
     persons_config(tmp_path, implementer=slow)
     write(ws / "src" / "app.py", "x = 1\n")
@@ -140,11 +144,52 @@ async def test_a_run_resumed_mid_work_on_a_broken_configuration_fails_with_its_m
     await editor.kill()
 
     config.write_text(TYPO)
+    script = tmp_path / "xdg" / "baton" / "script.json"  # the next turn answers at once
+    script.write_text(script.read_text().replace(', "delay_ms": 20000', ""))
     editor = WorkspaceEditor(ws, clean_env(tmp_path))
     await editor.start()
     try:
-        notice = await editor.wait_state(run_id, "failed")
-        assert SAID in notice["error"]
+        notice = await editor.wait_for(lambda: next((n for n in editor.notices if WAITING in (n.get("reason") or "")),
+                                                    None), "the run to say it waits")
+        assert notice["state"] == "implementing" and SAID in notice["reason"]
+        [run] = await editor.command("baton.runs", {})
+        assert run["state"] == "implementing"
+        assert errors(editor) and SAID in errors(editor)[0]
+
+        config.write_text('[edits]\nmode = "review"\n')  # no command follows: the file is watched
+        await editor.wait_state(run_id, "done", timeout=60)
         assert (ws / "src" / "app.py").read_text() == "x = 1\n"
+        # Said once each: the mistake (at start), the fix, and the run's wait.
+        assert len(errors(editor)) == 1
+        assert sum("loads again" in m.message for m in editor.client.messages) == 1
+        assert sum(WAITING in (n.get("reason") or "") for n in editor.notices) == 1
+        assert not any(n["state"] == "failed" for n in editor.notices)
+    finally:
+        await editor.stop()
+
+
+async def test_a_mistake_and_its_fix_are_seen_without_a_command_and_said_once(tmp_path, ws):
+    """Saved files are loaded again as they change: a mistake made while Baton serves is said,
+    and so is its fix, with no command sent. The same mistake made again (a repository
+    rewriting its file in a loop, say) is not said again; runs are refused meanwhile."""
+    persons_config(tmp_path)
+    config = repo_config(ws, '[edits]\nmode = "review"\n')
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+
+    def fixed() -> int:
+        return sum("loads again" in m.message for m in editor.client.messages)
+    try:
+        for _ in range(3):
+            config.write_text(TYPO)
+            await editor.wait_for(lambda: errors(editor), "the mistake to be said")
+            with pytest.raises(JsonRpcException) as info:
+                await editor.run("explain this", route="ask")
+            assert info.value.code == CONFIG_INVALID and SAID in str(info.value)
+            config.write_text('[edits]\nmode = "review"\n')
+            await editor.wait_for(fixed, "the fix to be said")
+            run_id = await editor.run("explain this", route="ask")
+            await editor.wait_state(run_id, "done")
+        assert len(errors(editor)) == 1 and SAID in errors(editor)[0] and fixed() == 1
     finally:
         await editor.stop()

@@ -11,7 +11,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 
-from ..config import load_config
 from ..config import trust_workspace as record_trust
 from ..errors import BatonError, ConfigError, UnknownRun, UserInputError, WrongState
 from ..runtime.engine import Engine
@@ -63,14 +62,16 @@ async def _no_check() -> None:
 
 
 def handlers(get_engine: Callable[[], Awaitable[Engine]],
-             check_config: Callable[[], Awaitable[None]] = _no_check) -> dict[str, Command]:
+             check_config: Callable[[], Awaitable[None]] = _no_check,
+             reload_config: Callable[[], Awaitable[None]] = _no_check) -> dict[str, Command]:
     """Every command by name: `await handlers[name](*arguments)` parses the one object
     argument, runs the command on the engine and maps Baton's errors to JSON-RPC ones.
 
     The commands that set agents to work for the person (start a run, accept or revise a
     plan, answer an agent's question or a permission, after which the agent goes on) first
     `check_config`: the configuration as its files say now, refused with its mistake (file,
-    line, key) until fixed. The others need no configuration and always work, so a person
+    line, key) until fixed (`reload_config` loads them again, refusing nothing). The others
+    need no configuration and always work, so a person
     can still see, cancel, reject, apply what a run already made, and revert: `baton.runs`, `baton.run.show`, `baton.run.cancel`,
     `baton.plan.reject`, `baton.edits.*`, `baton.run.revert`, `baton.run.steer` (a note
     for an agent already at work), `baton.workspace.trust` (which checks the file itself)."""
@@ -171,17 +172,17 @@ def handlers(get_engine: Callable[[], Awaitable[Engine]],
 
     @command("baton.workspace.trust", EmptyArgs)
     async def trust(engine: Engine, a: EmptyArgs) -> dict[str, str]:
-        return await trust_workspace(engine)
+        return await trust_workspace(engine, reload_config)
 
     return out
 
 
-async def trust_workspace(engine: Engine, digest: str | None = None) -> dict[str, str]:
+async def trust_workspace(engine: Engine, reload_config: Callable[[], Awaitable[None]],
+                          digest: str | None = None) -> dict[str, str]:
     """Trusts the workspace's .baton/config.toml (PROTOCOL §2) and loads the configuration
     again, so what the file says applies from the next step on. With `digest`, only that
     content (what the person was asked about)."""
     file = await asyncio.to_thread(record_trust, engine.root, digest)
-    config = await asyncio.to_thread(load_config, engine.root, engine.config.overrides)
-    engine.reconfigure(config)
+    await reload_config()
     log.info("trusted %s (sha256 %s)", file.path, file.digest)
     return {"path": str(file.path), "sha256": file.digest}

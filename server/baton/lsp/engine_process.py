@@ -20,7 +20,7 @@ from typing import Any
 from lsprotocol import types as t
 from pygls.workspace import Workspace
 
-from ..config import Config, load_config
+from ..config import Config, WorkspaceTrust
 from ..errors import ConfigError
 from ..providers.base import Provider
 from ..providers.registry import FailoverProvider, Registry
@@ -31,6 +31,7 @@ from .channel_messages import (Change, Choose, Command, DidChange, DidClose, Did
                                Started)
 from .client_support import ClientSupport
 from .channel_host import ChannelHost
+from .config_reload import ConfigReload, stopped
 from .logs import to_client
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,8 @@ class EngineSide:
         self._commands: dict[str, Any] = {}
         self._probe: asyncio.Task[Any] | None = None
         self._trust_offer: asyncio.Task[Any] | None = None
-        # What the editor was told of the configuration's mistake, while there is one: said
-        # once, again only when it changes.
-        self.config_error: str | None = None
+        self._trust_declined = False  # "Not now": not asked again until the next start
+        self.config: ConfigReload | None = None
 
     def handlers(self) -> dict[str, Any]:
         return {"init": self.init, "start": self.start, "command": self.command, "shutdown": self.shutdown,
@@ -96,43 +96,37 @@ class EngineSide:
         self.workspace.remove_text_document(p["uri"])
 
     # -- requests ---------------------------------------------------------------------
-    async def _load_config(self) -> Config:
-        p = self.params
-        assert p is not None, "init comes first"
-        overrides = p.get("config")
-        return await asyncio.to_thread(load_config, Path(p["root"]).resolve(),
-                                       overrides if isinstance(overrides, dict) else None)
-
     async def start(self, _: Any) -> Started:
         p = self.params
         assert p is not None and self.workspace is not None, "init comes first"
         root = Path(p["root"]).resolve()
         messages: list[Message] = []
         registry: Registry | None = None
-        try:
-            config = await self._load_config()
-        except ConfigError as e:
+        overrides = p.get("config")
+        reload = self.config = ConfigReload(root, overrides if isinstance(overrides, dict) else None,
+                                            say=lambda m: self.channel.request("message", m),
+                                            offer_trust=self._offer_trust)
+        config, problem = await reload.initial()
+        if problem is not None:
             # Never other settings (the defaults would be the offline demo script, run on the
-            # person's workspace): the engine starts for what needs no configuration (the
-            # runs, their files, cancel, revert), and whatever needs one is refused with this.
-            self.config_error = stopped(e)
-            messages.append(Message(type="error", message=self.config_error))
-            config, registry = Config(), Unconfigured(self.config_error)
+            # person's workspace): the engine starts held. What needs no configuration works
+            # (the runs, their files, cancel, revert); runs wait in their states until the
+            # files load (watched: a fix applies without a command or a restart).
+            messages.append(Message(type="error", message=stopped(problem)))
+            registry = Unconfigured(stopped(problem))
         if config.offline and any("offline" in o for o in config.origin):
             messages.append(Message(type="log", message="Baton: " + config.origin[-1]))
-        ws_file = config.workspace_file
-        notice = ws_file.notice() if ws_file is not None else None
-        if notice:
-            log.warning("%s", notice)
         host = self.host = ChannelHost(self.channel, root, self.workspace,
                                        ClientSupport.from_json(p.get("client")))
         engine = Engine(root, config, host, registry)
+        reload.attach(engine)
         await engine.start()
         self.engine = engine
         self.ready.set_result(engine)
         self._probe = asyncio.ensure_future(self._probe_isolation(engine))
-        if notice and ws_file is not None:
-            self._trust_offer = asyncio.ensure_future(self._offer_trust(engine, notice, ws_file))
+        if config.workspace_file is not None:
+            self._offer_trust(config.workspace_file)
+        reload.watch()
         return Started(runsDir=str(engine.runs_dir),
                        actions={rid: [str(a) for a in allowed(ctx.run)]
                                 for rid, ctx in engine.contexts.items()},
@@ -148,40 +142,44 @@ class EngineSide:
 
     async def check_config(self) -> None:
         """Before Baton starts agent work for the person (lsp/commands.py says which
-        commands): the configuration as its files say now. A mistake refuses the command
-        with the file, line and key, and is said in a message once; once fixed (or edited),
-        what the files say applies from then on, without a restart."""
-        engine = await asyncio.shield(self.ready)
-        try:
-            config = await self._load_config()
-        except ConfigError as e:
-            said = stopped(e)
-            if said != self.config_error:
-                self.config_error = said
-                await self.channel.request("message", Message(type="error", message=said))
-            raise ConfigError(said) from None
-        if self.config_error is not None:
-            self.config_error = None
-            await self.channel.request("message", Message(
-                type="info", message="Baton: the configuration loads again; runs can start."))
-        elif _same(config, engine.config):
-            return
-        engine.reconfigure(config)
+        commands): the configuration as its files say now, refused with the file, line and
+        key until it loads (lsp/config_reload.py)."""
+        await asyncio.shield(self.ready)
+        assert self.config is not None
+        await self.config.check()
 
-    async def _offer_trust(self, engine: Engine, notice: str, ws_file: Any) -> None:
-        """Once a start: what the workspace file may not do yet, with an action that trusts
-        it (any LSP client shows window/showMessageRequest)."""
+    async def reload_config(self) -> None:
+        await asyncio.shield(self.ready)
+        assert self.config is not None
+        await self.config.reload()
+
+    def _offer_trust(self, ws_file: WorkspaceTrust) -> None:
+        """What the workspace file may not do yet, said with an action that trusts it: at
+        start, and when a reload finds it untrusted again (edited since it was trusted).
+        One question at a time, and none after "Not now" until the next start, however
+        often a repository rewrites its file."""
+        notice = ws_file.notice()
+        if not notice:
+            return
+        log.warning("%s", notice)
+        if self._trust_declined or self.engine is None or \
+                (self._trust_offer is not None and not self._trust_offer.done()):
+            return
+        self._trust_offer = asyncio.ensure_future(self._ask_trust(self.engine, notice, ws_file))
+
+    async def _ask_trust(self, engine: Engine, notice: str, ws_file: WorkspaceTrust) -> None:
         try:
             # No time limit: a person may read the file first; nothing waits on this answer.
             answer = await self.channel.request("choose", Choose(
                 message=notice, options=[TRUST_ACTION, NOT_NOW], warning=True, timeoutS=None))
             if answer != TRUST_ACTION:
+                self._trust_declined = True
                 return
             from ..display import visible
             from ..errors import BatonError
             from .commands import trust_workspace
             try:
-                result = await trust_workspace(engine, ws_file.digest)
+                result = await trust_workspace(engine, self.reload_config, ws_file.digest)
             except BatonError as e:
                 await self.channel.request("message", Message(type="error", message=f"Baton: {e}"))
                 return
@@ -196,7 +194,7 @@ class EngineSide:
 
             async def get_engine() -> Engine:
                 return await asyncio.shield(self.ready)
-            self._commands = commands.handlers(get_engine, self.check_config)
+            self._commands = commands.handlers(get_engine, self.check_config, self.reload_config)
         handler = self._commands.get(p["name"])
         if handler is None:
             from pygls.exceptions import JsonRpcMethodNotFound
@@ -210,19 +208,11 @@ class EngineSide:
         for task in (self._probe, self._trust_offer):
             if task is not None and not task.done():
                 task.cancel()
+        if self.config is not None:
+            await self.config.close()
         if self.engine is not None:
             engine, self.engine = self.engine, None
             await engine.close()
-
-
-def stopped(e: ConfigError) -> str:
-    return f"Baton cannot start runs until its configuration is fixed: {e}"
-
-
-def _same(a: Config, b: Config) -> bool:
-    """Whether two loads say the same (keys are compared by the variables they come from)."""
-    return (a.model_dump(mode="json"), a.base_dir, a.workspace_file) == \
-        (b.model_dump(mode="json"), b.base_dir, b.workspace_file)
 
 
 class Unconfigured(Registry):

@@ -61,7 +61,8 @@ class Engine:
         self.locations = Locations.of(self.root)
         self.locations.prepare()
         self.runs_dir = self.locations.runs_dir  # the runs' documents
-        redact = _redactor(config)
+        self._keys = _keys(config)
+        redact = _redactor(self._keys)
         self.journal = Journal(self.locations.journal, self.runs_dir, redact=redact)
         self.contexts: dict[str, RunContext] = {}
         self.recorder = Recorder(self.journal, host, redact)
@@ -100,12 +101,24 @@ class Engine:
         self.watcher.start()
 
     def reconfigure(self, config: Config) -> None:
-        """A configuration loaded again (the person trusted the workspace's file): the steps
-        that start from now on use it. Keys of the old one stay redacted too."""
-        old, new = self.recorder.redact, _redactor(config)
-        self.settings.config = config
-        self.settings.providers = Registry(config)
-        self.recorder.redact = self.journal.redact = lambda text: new(old(text))
+        """The configuration loaded again (the person fixed or trusted a file): the steps
+        that start from now on use it, runs that waited for it go on, and the runs under way
+        get its [permissions] and [limits] (an untrusted file sets neither). Keys of the old
+        one stay redacted too."""
+        self._keys |= _keys(config)
+        redact = _redactor(self._keys)
+        self.settings.replace(config, Registry(config))
+        self.recorder.redact = self.journal.redact = redact
+        for ctx in self.contexts.values():
+            if not ctx.run.terminal:
+                ctx.grants.config_globs = list(config.permissions.write)
+                ctx.grants.command_prefixes = list(config.permissions.commands)
+                ctx.shadow.limits = config.limits
+
+    def hold(self, problem: str) -> None:
+        """The configuration's files do not load (`problem` says where): no run starts a
+        step until `reconfigure`; they wait in their states (runtime/settings.py)."""
+        self.settings.hold(problem)
 
     async def probe_isolation(self) -> Any:
         """Probe command isolation once, off the loop; a missing layer is said, never silent."""
@@ -291,12 +304,17 @@ def _probe_isolation() -> Any:
     return active()
 
 
-def _redactor(config: Config):
-    keys = [k.get_secret_value() for p in config.providers.values()
-            if (k := p.api_key()) is not None and len(k.get_secret_value()) >= 8]
+def _keys(config: Config) -> set[str]:
+    return {k.get_secret_value() for p in config.providers.values()
+            if (k := p.api_key()) is not None and len(k.get_secret_value()) >= 8}
+
+
+def _redactor(keys: set[str]):
+    # Longest first: a key that contains another is redacted whole.
+    ordered = sorted(keys, key=len, reverse=True)
 
     def redact(text: str) -> str:
-        for k in keys:
+        for k in ordered:
             text = text.replace(k, "[redacted]")
         return text
     return redact

@@ -37,7 +37,7 @@ from .host import Finding, Host
 from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
                        render_plan)
 from .recorder import Recorder, usage_line
-from .runs import (TERMINAL, WAITING, Answer, Answered, Asked, ChangesApplied, Decision,
+from .runs import (TERMINAL, WAITING, WORKING, Answer, Answered, Asked, ChangesApplied, Decision,
                    PlanAccepted, PlanSubmitted, Rejected, Reviewed, RevisionAsked, Route, Routed,
                    State, StateChanged, legal)
 from .session import RoleSession
@@ -83,6 +83,8 @@ class Workflow:
         await self.recorder.progress(run.id, "begin", f"{run.state}: {run.task[:60]}")
         try:
             while not run.terminal:
+                if run.state in WORKING and self.settings.problem is not None:
+                    await self._wait_for_configuration(ctx)
                 await self._handlers[run.state](ctx)
                 ctx.resumed = False  # only the first handler after a restart sees it
         except asyncio.CancelledError:
@@ -107,6 +109,15 @@ class Workflow:
                 await self.recorder.progress(run.id, "end", f"{run.state}"
                                              + (f": {self.recorder.redact(run.error)}" if run.error else "")
                                              + f" · {usage_line(run)}")
+
+    async def _wait_for_configuration(self, ctx: RunContext) -> None:
+        """No step starts on other settings than the files say: while they do not load the
+        run stays in its state, saying why (file, line, key), and goes on once they do."""
+        while (problem := self.settings.problem) is not None:
+            await self.recorder.notify(ctx, f"waiting for a valid configuration: {problem}")
+            await self.recorder.progress(ctx.run.id, "report", "waiting for a valid configuration")
+            await self.settings.changed(problem)
+        await self.recorder.notify(ctx, "the configuration loads again: going on")
 
     async def _end_stream(self, ctx: RunContext) -> None:
         """Stop streaming edits; a delivery under way finishes first."""

@@ -237,3 +237,65 @@ async def test_a_permission_asked_again_after_a_restart_keeps_its_id(tmp_path: P
         assert not (engine.root / "notes.txt").exists() and done.summary is not None
     finally:
         await engine.close()
+
+
+# -- a configuration that does not load (issue 20): runs wait, never fail or run on defaults --
+
+PROBLEM = "config.toml:2: edit: unknown table; did you mean \"edits\"?"
+WAITS = "waiting for a valid configuration"
+
+
+def waited(host: MemoryHost, run_id: str) -> list[str]:
+    return [n.state for n in host.notices if n.runId == run_id and WAITS in (n.reason or "")]
+
+
+async def test_a_held_engine_starts_no_step_and_a_reload_lets_runs_go_on(tmp_path: Path) -> None:
+    ws, cfg = workspace(tmp_path, [plan_script()])
+    engine, host = await start(ws, cfg)
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.hold(PROBLEM)
+        engine.accept(run_id)  # (the editor's accept is refused before this: lsp/commands.py)
+        await host.wait_for(lambda: waited(host, run_id))
+        assert waited(host, run_id) == ["implementing"] and PROBLEM in host.last(run_id).reason
+        assert host.edits == [] and (ws / "hello.py").read_text() == HELLO
+        engine.hold(PROBLEM + " (again)")  # another mistake: said, still waiting
+        await host.wait_for(lambda: len(waited(host, run_id)) == 2)
+        engine.reconfigure(load_config(ws, env={"BATON_CONFIG": str(cfg)}))
+        assert (await host.state(run_id, "done", "failed")).state == "done"
+        assert (ws / "hello.py").read_text().startswith("def hello(name):")
+    finally:
+        await engine.close()
+
+
+async def test_a_run_waiting_for_the_configuration_can_be_cancelled(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        engine.hold(PROBLEM)
+        run_id = engine.create("Greet by name")
+        await host.wait_for(lambda: waited(host, run_id))
+        engine.cancel(run_id)
+        assert (await host.state(run_id, "cancelled", "failed")).state == "cancelled"
+    finally:
+        await engine.close()
+
+
+async def test_reconfiguring_often_keeps_every_key_redacted_at_a_constant_cost(tmp_path: Path,
+                                                                              monkeypatch) -> None:
+    """A repository flipping its file makes the engine reconfigure again and again: the
+    redactor stays one function over the keys ever seen (it was a chain of closures, one
+    more per reload, until redacting overflowed the stack)."""
+    from baton.config import Config
+    monkeypatch.setenv("BATON_TEST_OLD_KEY", "sk-old-0123456789")
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        engine.reconfigure(Config.model_validate({"providers": {"old": {
+            "kind": "anthropic", "api_key_env": "BATON_TEST_OLD_KEY"}}}))
+        plain = Config.model_validate({"providers": {"offline": {"kind": "scripted"}}})
+        for _ in range(3000):
+            engine.reconfigure(plain)
+        assert engine.recorder.redact("key sk-old-0123456789") == "key [redacted]"
+        assert engine.journal.redact is engine.recorder.redact
+    finally:
+        await engine.close()
