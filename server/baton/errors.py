@@ -15,6 +15,11 @@ BatonError
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .providers.base import Usage
+
 
 class BatonError(Exception):
     """Base of every error Baton raises on purpose."""
@@ -40,15 +45,20 @@ class WrongState(UserInputError):
 
 
 class ProviderError(BatonError):
-    """A provider call failed. `retryable` says whether another attempt may succeed."""
+    """A provider call failed. `retryable` says whether another attempt may succeed.
+
+    `usage` is what the provider billed for the failed turn where the adapter saw it (a
+    refusal, a turn cut off at the context window): the run counts it all the same."""
 
     def __init__(self, message: str, *, provider: str = "", retryable: bool = False,
-                 retry_after: float | None = None, status: int | None = None) -> None:
+                 retry_after: float | None = None, status: int | None = None,
+                 usage: Usage | None = None) -> None:
         super().__init__(message)
         self.provider = provider
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status  # the HTTP status it came with, if any (the failover rule reads it)
+        self.usage = usage
 
 
 class ProviderUnavailable(ProviderError):

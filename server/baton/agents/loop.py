@@ -21,9 +21,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..errors import ContextTooLong, RunFailed, ToolRefused
-from ..providers.base import (Message, OnDelta, Provider, StopReason, ToolCall, ToolResult,
-                              ToolSpec, Turn, TurnRequest, Usage)
+from ..errors import ContextTooLong, ProviderError, RunFailed, ToolRefused
+from ..providers.base import (Fallback, Message, OnDelta, Provider, StopReason, ToolCall,
+                              ToolResult, ToolSpec, Turn, TurnRequest, Usage)
 from ..tools.registry import AskFirst, Pause, Tool, ToolRegistry
 from .compaction import MAX_RETRIES, ContextGuard, MessageEdit
 from .roles import RoleSpec
@@ -50,6 +50,14 @@ class AgentSession(Protocol):
     def compacted(self, edits: list[MessageEdit], tokens: int) -> None:
         """Journal a compaction of the conversation (estimated at `tokens` before it) and
         apply it: the conversation is from now on what the model is sent."""
+
+    def paid(self, usage: Usage, provider: str, why: str) -> None:
+        """Count tokens billed for a turn the conversation does not keep (refused, cut off
+        at the context window) in the run's usage; the budgets see them at their next check
+        (a recorded turn), so a refusal still ends the run with its own reason."""
+
+    async def failed_over(self, fallback: Fallback) -> None:
+        """A provider the person must fix was passed over: say so."""
 
     def pending_steers(self) -> list[str]: ...
 
@@ -156,6 +164,8 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
             session.record(Message(role="user", text=note), steers_consumed=len(steers))
         turn = await _model_turn(role, provider, session, guard, specs)
         session.record(turn.as_message(), usage=turn.usage, provider=turn.provider)
+        for fallback in turn.fallbacks:
+            await session.failed_over(fallback)
         if turn.stop == StopReason.REFUSAL:
             raise RunFailed(f"{role.name}: the model refused the task: {turn.text[:300]}")
         if not turn.tool_calls:
@@ -193,14 +203,19 @@ async def _model_turn(role: RoleSpec, provider: Provider, session: AgentSession,
             raise RunFailed(f"{role.name}: {reason}")
         try:
             turn = await provider.complete(req, session.on_delta)
-        except ContextTooLong as e:
+        except ProviderError as e:
+            if e.usage is not None and e.usage != Usage():
+                session.paid(e.usage, e.provider, str(e))
+            if not isinstance(e, ContextTooLong):
+                raise
             problem = str(e)
         else:
             if turn.stop != StopReason.CONTEXT_EXCEEDED:
                 guard.learn(req, turn.usage.input_tokens)
                 return turn
             problem = "the model stopped at the end of its context window"
-            # Not kept (its answer is cut short), but paid for: say so.
+            # Not kept (its answer is cut short), but paid for: counted, and said.
+            session.paid(turn.usage, turn.provider, problem)
             log.warning("%s: a turn stopped at the context window and is not kept (%d input, "
                         "%d output tokens paid)", role.name, turn.usage.input_tokens,
                         turn.usage.output_tokens)

@@ -310,6 +310,8 @@ class AnthropicProvider:
                 if part.stop != "pause_turn":
                     break
         except ProviderError as e:
+            if turn.usage != Usage() and e.usage is None:  # pause_turn parts, billed
+                e.usage = priced(turn.usage, self.prices)
             if self.cfg.api_key() is None and not e.retryable:
                 # The SDK looked for other credentials; say which variable Baton reads.
                 raise type(e)(f"{e} (no API key: ${self.cfg.key_env()} is not set)",
@@ -398,11 +400,14 @@ class AnthropicProvider:
 
     def _turn(self, streamed: _Streamed) -> Turn:
         blocks, stop_raw = streamed.blocks, streamed.stop
+        usage = priced(streamed.usage, self.prices)  # billed, whether the turn is kept or not
         if stop_raw == "refusal":
-            raise ProviderRefused(_refusal(self.cfg.model, streamed), provider=self.name)
+            raise ProviderRefused(_refusal(self.cfg.model, streamed), provider=self.name,
+                                  usage=usage)
         if stop_raw == "model_context_window_exceeded":
             raise ContextTooLong(f"the conversation filled {self.cfg.model}'s context window "
-                                 "before the answer was complete", provider=self.name)
+                                 "before the answer was complete", provider=self.name,
+                                 usage=usage)
         stop = STOP_REASONS.get(stop_raw or "end_turn", StopReason.END_TURN)
         text_parts: list[str] = []
         calls: list[ToolCall] = []
@@ -427,7 +432,6 @@ class AnthropicProvider:
                         self.name, stop_raw)
         if calls and stop == StopReason.END_TURN:
             stop = StopReason.TOOL_USE
-        usage = priced(streamed.usage, self.prices)
         return Turn(text="".join(text_parts), tool_calls=calls, stop=stop, usage=usage,
                     provider=self.name, model=self.cfg.model,
                     provider_state=self._state(kept))

@@ -108,6 +108,14 @@ class TurnRequest(BaseModel):
     max_output_tokens: int | None = None
 
 
+class Fallback(BaseModel):
+    """A provider of a role's chain that could not serve a turn for a reason the person must
+    fix (its key, its quota, its model name), while a later one answered (registry.py)."""
+    provider: str
+    message: str  # the cause in words and who answered instead; never the key
+    first: bool = True  # not said before by this daemon: the person is told once
+
+
 class Turn(BaseModel):
     text: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
@@ -116,6 +124,7 @@ class Turn(BaseModel):
     provider: str = ""  # the configured provider name that answered
     model: str = ""
     provider_state: dict[str, Any] | None = None
+    fallbacks: list[Fallback] = Field(default_factory=list)  # providers passed over for it
 
     def as_message(self) -> Message:
         return Message(role="assistant", text=self.text, tool_calls=self.tool_calls,

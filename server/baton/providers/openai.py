@@ -161,8 +161,10 @@ class OpenAIProvider:
                 elif kind in ("response.completed", "response.incomplete"):
                     final = ev.response.to_dict()
                 elif kind == "response.failed":
-                    err = (ev.response.to_dict().get("error") or {})
-                    raise self._error(err.get("code"), err.get("message"), err)
+                    failed = ev.response.to_dict()
+                    raise self._error((failed.get("error") or {}).get("code"),
+                                      (failed.get("error") or {}).get("message"),
+                                      failed.get("error"), self._usage(failed))
                 elif kind == "error":
                     raise self._error(getattr(ev, "code", None), getattr(ev, "message", None))
         if final is None:
@@ -170,18 +172,21 @@ class OpenAIProvider:
                                 provider=self.name, retryable=True)
         return self._turn(final)
 
-    def _error(self, code: Any, message: Any, err: dict[str, Any] | None = None) -> ProviderError:
+    def _error(self, code: Any, message: Any, err: dict[str, Any] | None = None,
+               usage: Usage | None = None) -> ProviderError:
+        """`usage`: what a failed response reports it was billed (the run counts it)."""
         code = str(code or "error")
         text = f"{code}: {message or 'no message'}"
         if code in POLICY_CODES or code.endswith(("_policy", "policy_violation")):
             why = ((err or {}).get("misalignment") or {}).get("detailed_explanation")
             return ProviderRefused(f"{self.cfg.model} declined the request (response failed, "
-                                   f"{text}{'; ' + why if why else ''})", provider=self.name)
+                                   f"{text}{'; ' + why if why else ''})", provider=self.name,
+                                   usage=usage)
         if code in CONTEXT_CODES:
             return ContextTooLong(f"the conversation does not fit {self.cfg.model}'s context "
-                                  f"window ({text})", provider=self.name)
+                                  f"window ({text})", provider=self.name, usage=usage)
         return ProviderError(f"error mid-stream {text}", provider=self.name,
-                             retryable=code in TRANSIENT_KINDS)
+                             retryable=code in TRANSIENT_KINDS, usage=usage)
 
     def _status_error(self, e: Any) -> Exception:
         """The HTTP errors that are not what their status says: an exhausted quota is a 429
@@ -193,20 +198,29 @@ class OpenAIProvider:
                 f"HTTP 429 insufficient_quota: the OpenAI account of this key has no quota left "
                 f"(credit or budget used up), so retrying does not help; add credit or raise the "
                 f"project's budget in the OpenAI billing settings, or give the role another "
-                f"provider ({message})", provider=self.name)
+                f"provider ({message})", provider=self.name, status=429)
         if code in CONTEXT_CODES:
             return ContextTooLong(f"the conversation does not fit {self.cfg.model}'s context "
                                   f"window: HTTP 400 {code}: {message}", provider=self.name)
         return e
 
+    def _usage(self, resp: dict[str, Any]) -> Usage:
+        u = resp.get("usage") or {}
+        return priced(Usage(input_tokens=u.get("input_tokens") or 0,
+                            output_tokens=u.get("output_tokens") or 0,
+                            cached_tokens=(u.get("input_tokens_details") or {}).get(
+                                "cached_tokens") or 0), self.prices)
+
     def _turn(self, resp: dict[str, Any]) -> Turn:
         output: list[dict[str, Any]] = resp.get("output") or []
         reason = (resp.get("incomplete_details") or {}).get("reason")
         stop = StopReason.END_TURN
+        usage = self._usage(resp)  # billed, whether the turn is kept or not
         if resp.get("status") == "incomplete":
             if reason == "content_filter":
                 raise ProviderRefused(f"{self.cfg.model} declined the request (response "
-                                      "incomplete: content_filter)", provider=self.name)
+                                      "incomplete: content_filter)", provider=self.name,
+                                      usage=usage)
             stop = StopReason.MAX_TOKENS
         text: list[str] = []
         calls: list[ToolCall] = []
@@ -218,7 +232,7 @@ class OpenAIProvider:
                     elif part.get("type") == "refusal":
                         raise ProviderRefused(f"{self.cfg.model} declined the request: "
                                               f"{str(part.get('refusal', ''))[:300]}",
-                                              provider=self.name)
+                                              provider=self.name, usage=usage)
             elif item.get("type") == "function_call":
                 args, invalid = parse_arguments(item.get("arguments"))
                 cut = item.get("status") == "incomplete" or (
@@ -231,11 +245,6 @@ class OpenAIProvider:
                                       arguments={} if invalid else args, invalid=invalid))
         if calls and stop == StopReason.END_TURN:
             stop = StopReason.TOOL_USE
-        u = resp.get("usage") or {}
-        usage = Usage(input_tokens=u.get("input_tokens") or 0,
-                      output_tokens=u.get("output_tokens") or 0,
-                      cached_tokens=(u.get("input_tokens_details") or {}).get("cached_tokens") or 0)
-        usage = priced(usage, self.prices)
         keep = [it for it in output if it.get("type") in ("reasoning", "message", "function_call")]
         has_reasoning = any(it.get("type") == "reasoning" for it in keep)
         return Turn(text="".join(text), tool_calls=calls, stop=stop, usage=usage,

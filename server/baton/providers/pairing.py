@@ -67,12 +67,13 @@ def for_provider(messages: list[Message], name: str, caps: Capabilities) -> list
     (Anthropic thinking signatures, OpenAI reasoning items, DeepSeek reasoning_content)
     means nothing to this one, or is refused by it, and is dropped; call ids become ones
     this provider accepts (`caps.call_ids`, unique; call_ids.py), results following;
-    pairing is repaired. A provider that needs its own reasoning on the tool calls of the
-    turn in progress (`reasoning_replay`: Anthropic rejects tool results continuing an
-    assistant turn with no thinking block, DeepSeek every tool call since the last user
-    message that has no reasoning_content) gets the foreign exchanges of that turn as
-    plain text, so that it answers as from a turn of its own. Messages with no recorded
-    author (journaled before authors were) are sent as they are."""
+    pairing is repaired. A provider that replays its own reasoning (`reasoning_replay`)
+    gets the foreign exchanges of the turn in progress as plain text, so that it answers
+    as from a turn of its own: Anthropic with manual thinking (`{"type": "enabled"}`, a
+    budget) rejects tool results continuing an assistant turn with no thinking block
+    (adaptive thinking accepts one: there the conversion is not needed, only harmless),
+    DeepSeek every tool call since the last user message that has no reasoning_content.
+    Messages with no recorded author (journaled before authors were) are sent as they are."""
     history = repair_history(messages)
     if not any(_foreign(m, name) for m in history):
         return history

@@ -9,7 +9,10 @@ a failure another provider can fix (`fails_over`):
   out: the ProviderError is `retryable`) fails over;
 - a provider that cannot serve this request at all (401/403: its key; 402/429 quota;
   404: its model name; no key set) fails over too: the request itself is fine, and the
-  chain is the person's own list of alternatives; the warning names the cause;
+  chain is the person's own list of alternatives. That is a mistake only the person can
+  fix, and meanwhile another vendor bills them: the turn that answered carries a
+  `Fallback` (the cause in words, never the key) that the runtime says in the editor once
+  per provider for as long as this configuration is in force, and in the run's events;
 - a request the provider rejects as invalid (400, 413, 422, or an invalid_request_error
   event) does not: it is a bug in Baton or a setting of that provider (a parameter the
   model refuses), another vendor would only hide it, and the run fails with the
@@ -28,12 +31,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 
 from ..config import Config, ProviderConfig
 from ..errors import (ConfigError, ContextTooLong, ProviderError, ProviderRefused,
                       ProviderUnavailable)
-from .base import (Capabilities, Message, OnDelta, Provider, StopReason, ToolResult, ToolSpec,
-                   Turn, TurnRequest)
+from .base import (Capabilities, Fallback, Message, OnDelta, Provider, StopReason, ToolResult,
+                   ToolSpec, Turn, TurnRequest, Usage)
 from .pairing import for_provider
 from .pricing import budget_problem, cost_text
 
@@ -48,6 +52,23 @@ def fails_over(e: ProviderError) -> bool:
     if isinstance(e, (ProviderRefused, ContextTooLong)):
         return False
     return e.retryable or e.status not in REQUEST_REJECTED
+
+
+def cause(e: ProviderError, cfg: ProviderConfig) -> str | None:
+    """Why a provider cannot serve any request, in words that say what to fix; None for an
+    outage (it passes) or a failure with no such cause. Built from the status and the
+    configuration only: the provider's own text may echo the key."""
+    env = cfg.key_env()
+    key = f"the key in ${env}" if env else "its API key"
+    if env and cfg.api_key() is None:
+        return f"no API key: ${env} is not set"
+    if e.retryable:
+        return None
+    return {401: f"{key} was refused (401)",
+            403: f"{key} is not allowed to use {cfg.model!r} (403)",
+            402: f"the account of {key} has no credit left (402)",
+            429: f"the account of {key} has no quota left (429)",
+            404: f"the model name {cfg.model!r} was not found (404)"}.get(e.status or 0)
 
 
 def build_provider(name: str, cfg: ProviderConfig, config: Config) -> Provider:
@@ -75,11 +96,18 @@ class FailoverProvider:
     a provider has given up and a later one answered, the later one goes first for the
     following turns: asking the failed one again would repeat its whole retry budget
     (seconds of backoff) on every turn of a loop that may take fifty. The failed ones
-    stay in the chain, after it, in case it fails too."""
+    stay in the chain, after it, in case it fails too.
 
-    def __init__(self, role: str, providers: list[Provider]) -> None:
+    What the failed attempts were billed (ProviderError.usage) goes with the turn that
+    answered, or with the error raised: a run counts every token it paid for."""
+
+    def __init__(self, role: str, providers: list[Provider], *,
+                 configs: Mapping[str, ProviderConfig] | None = None,
+                 told: set[str] | None = None) -> None:
         self.role = role
         self.providers = providers
+        self.configs = configs or {}
+        self.told = set() if told is None else told  # providers whose Fallback was first
         self._first = 0
         self.name = providers[0].name
         self.capabilities: Capabilities = providers[0].capabilities
@@ -87,6 +115,8 @@ class FailoverProvider:
     async def complete(self, request: TurnRequest, on_delta: OnDelta | None = None) -> Turn:
         failures: list[str] = []
         last: ProviderError | None = None
+        spent = Usage()
+        passed_over: list[tuple[str, str]] = []  # (provider, cause) of a Fallback
         order = list(range(self._first, len(self.providers))) + list(range(self._first))
         for i in order:
             provider = self.providers[i]
@@ -94,12 +124,15 @@ class FailoverProvider:
                 request.messages, provider.name, provider.capabilities)})
             try:
                 turn = await provider.complete(sent, on_delta)
-            except ContextTooLong:
-                raise
-            except ProviderRefused as e:
-                raise ProviderRefused(f"{self.role}: declined by {provider.name}: {e}",
-                                      provider=provider.name, status=e.status) from e
             except ProviderError as e:
+                spent = spent + (e.usage or Usage())
+                e.usage = spent if spent != Usage() else None
+                if isinstance(e, ContextTooLong):
+                    raise
+                if isinstance(e, ProviderRefused):
+                    raise ProviderRefused(f"{self.role}: declined by {provider.name}: {e}",
+                                          provider=provider.name, status=e.status,
+                                          usage=e.usage) from e
                 failures.append(f"{provider.name}: {e}")
                 last = e
                 if not fails_over(e):
@@ -107,22 +140,34 @@ class FailoverProvider:
                         f"{self.role}: " + "; ".join(failures) + " (the provider rejected the "
                         "request as invalid: not sent to another provider, as it would only "
                         "hide a bug or a setting of this one)", provider=provider.name,
-                        status=e.status) from e
+                        status=e.status, usage=e.usage) from e
                 log.warning("%s: provider %s failed: %s", self.role, provider.name, e)
+                if provider.name in self.configs \
+                        and (why := cause(e, self.configs[provider.name])) is not None:
+                    passed_over.append((provider.name, why))
                 continue
             if failures and i != self._first:
                 log.warning("%s: failed over to %s; it goes first for this agent's next turns",
                             self.role, provider.name)
                 self._first = i
                 self.name, self.capabilities = provider.name, provider.capabilities
-            return turn
+            return turn.model_copy(update={"usage": turn.usage + spent, "fallbacks": [
+                self._fallback(name, why, provider.name) for name, why in passed_over]})
         assert last is not None  # a chain is never empty (config validation)
         if len(failures) == 1:
             raise ProviderError(f"{self.role}: {failures[0]}", provider=last.provider,
                                 retryable=last.retryable, retry_after=last.retry_after,
-                                status=last.status) from last
+                                status=last.status, usage=last.usage) from last
         raise ProviderUnavailable(f"{self.role}: every provider failed: " + "; ".join(failures),
-                                  retryable=last.retryable) from last
+                                  retryable=last.retryable, usage=last.usage) from last
+
+    def _fallback(self, name: str, why: str, answered: str) -> Fallback:
+        first = name not in self.told
+        self.told.add(name)
+        return Fallback(provider=name, first=first, message=(
+            f"Provider {name} could not be used: {why}. The {self.role}'s turns went to "
+            f"{answered} instead, billed to that account. Fix {name} in the configuration, "
+            f"or take it out of [roles] {self.role}."))
 
     async def count_tokens(self, request: TurnRequest) -> int | None:
         """Counted by the provider that goes first now (the one the next turn goes to), on
@@ -136,6 +181,9 @@ class Registry:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._built: dict[str, Provider] = {}
+        # Providers the person has been told they cannot use: once per provider while this
+        # configuration is in force (a new one may have fixed the key).
+        self._told: set[str] = set()
 
     def provider(self, name: str) -> Provider:
         if name not in self._built:
@@ -148,7 +196,8 @@ class Registry:
         problem = budget_problem(self.config)
         if problem:
             raise ConfigError(problem)
-        return FailoverProvider(role, [self.provider(n) for n in self.config.chain(role)])
+        return FailoverProvider(role, [self.provider(n) for n in self.config.chain(role)],
+                                configs=self.config.providers, told=self._told)
 
 
 PROBE_TOOL = ToolSpec(name="echo", description="Returns the text it is given.",

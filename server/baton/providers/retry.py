@@ -143,7 +143,8 @@ def scrub(err: ProviderError, secret: str | None) -> ProviderError:
     if not secret or len(secret) < 8 or secret not in str(err):
         return err
     return type(err)(str(err).replace(secret, "[redacted]"), provider=err.provider,
-                     retryable=err.retryable, retry_after=err.retry_after, status=err.status)
+                     retryable=err.retryable, retry_after=err.retry_after, status=err.status,
+                     usage=err.usage)
 
 
 async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, provider: str,

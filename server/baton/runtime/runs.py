@@ -97,6 +97,25 @@ class AgentMessage(_Event):
     steers_consumed: int = 0  # steer notes this (user) message delivered to the agent
 
 
+class Paid(_Event):
+    """Tokens billed for a turn the conversation does not keep (a refusal, a turn cut off at
+    the context window): in the run's usage like any other."""
+    kind: Literal["paid"] = "paid"
+    agent: str
+    usage: Usage
+    provider: str = ""
+    why: str = ""
+
+
+class FailedOver(_Event):
+    """A provider of the agent's chain could not be used for a reason the person must fix
+    (its key, quota or model name); `message` says which and who answered instead."""
+    kind: Literal["failed_over"] = "failed_over"
+    agent: str
+    provider: str
+    message: str
+
+
 class ToolDone(_Event):
     kind: Literal["tool"] = "tool"
     agent: str
@@ -267,7 +286,8 @@ class Verified(_Event):
 
 
 Event = Annotated[
-    Created | StateChanged | Routed | AgentMessage | ToolDone | Compacted | PlanSubmitted | PlanAccepted
+    Created | StateChanged | Routed | AgentMessage | Paid | FailedOver | ToolDone | Compacted
+    | PlanSubmitted | PlanAccepted
     | RevisionAsked | ChangesApplied | Rejected | Approval | Permission | Delivered | Reviewed | Asked | Answered | Steered | Answer | ConflictAsked
     | ConflictAnswered | VerifyRan | Verified,
     Field(discriminator="kind")]
@@ -357,6 +377,9 @@ class Run(BaseModel):
                     self.usage[agent] = self.usage.get(agent, Usage()) + ev.usage
                 if ev.provider and ev.provider not in self.providers.setdefault(agent, []):
                     self.providers[agent].append(ev.provider)
+            case Paid():
+                agent = self._agent(ev.agent)
+                self.usage[agent] = self.usage.get(agent, Usage()) + ev.usage
             case ToolDone():
                 conv = self.conversations.setdefault(self._agent(ev.agent), [])
                 if conv and conv[-1].role == "tool":

@@ -19,7 +19,7 @@ from ..config import PermissionsConfig
 from ..display import HIDDEN_NOTE, code, has_hidden, non_ascii_note, visible
 from ..edits.diff import unified_diff
 from ..errors import RunFailed, ToolRefused
-from ..providers.base import Message, OnDelta, ToolCall, ToolResult, Usage
+from ..providers.base import Fallback, Message, OnDelta, ToolCall, ToolResult, Usage
 from ..sandbox.paths import PathPolicy
 from ..tools.files import FileTools
 from ..tools.registry import AskFirst, Pause, Tool
@@ -27,7 +27,7 @@ from ..wire import PermissionKind
 from .context import RunContext
 from .host import Host, PermissionAnswer
 from .recorder import Recorder
-from .runs import AgentMessage, Compacted, Permission, ToolDone
+from .runs import AgentMessage, Compacted, FailedOver, Paid, Permission, ToolDone
 from .settings import Settings
 
 STREAM_REPORT_S = 0.5
@@ -96,6 +96,18 @@ class RoleSession:
 
     def compacted(self, edits: list[MessageEdit], tokens: int) -> None:
         self.recorder.emit(self.ctx, Compacted(agent=self.agent, edits=edits, tokens=tokens))
+
+    def paid(self, usage: Usage, provider: str, why: str) -> None:
+        self.recorder.emit(self.ctx, Paid(agent=self.agent, usage=usage, provider=provider,
+                                          why=why))
+
+    async def failed_over(self, fallback: Fallback) -> None:
+        """In the run's events each time; in the editor (or the terminal) once per provider
+        while the configuration stands (`Fallback.first`), not on every run and turn."""
+        self.recorder.emit(self.ctx, FailedOver(agent=self.agent, provider=fallback.provider,
+                                                message=fallback.message))
+        if fallback.first:
+            await self.host.tell(self.run_id, f"Baton run {self.run_id}: {fallback.message}")
 
     def _check_budget(self) -> None:
         limits = self.settings.config.limits

@@ -8,10 +8,10 @@ import pytest
 
 from baton.agents.compaction import apply_edits, request_chars
 from baton.agents.loop import run_agent
-from baton.agents.roles import IMPLEMENTER
-from baton.errors import ContextTooLong, RunFailed, ToolRefused
-from baton.providers.base import (Capabilities, Message, StopReason, ToolCall, ToolResult, Turn,
-                                  TurnRequest, Usage)
+from baton.agents.roles import ANSWERER, IMPLEMENTER
+from baton.errors import ContextTooLong, ProviderRefused, RunFailed, ToolRefused
+from baton.providers.base import (Capabilities, Fallback, Message, StopReason, ToolCall,
+                                  ToolResult, Turn, TurnRequest, Usage)
 from baton.tools.builtin import BUILTIN
 
 
@@ -48,6 +48,9 @@ class Session:
         self.steers: list[str] = []
         self.compactions: list = []
         self.results: dict[str, str] = {}  # path → what read_file returns
+        self.usage = Usage()  # what record and paid counted
+        self.paid_for: list[str] = []  # why, for each paid turn not kept
+        self.fallbacks: list[Fallback] = []
 
     def conversation(self):
         return self.conv
@@ -55,6 +58,14 @@ class Session:
     def record(self, message, *, usage=None, provider="", steers_consumed=0):
         self.conv.append(message)
         self.steers = self.steers[steers_consumed:]
+        self.usage = self.usage + (usage or Usage())
+
+    def paid(self, usage, provider, why):
+        self.usage = self.usage + usage
+        self.paid_for.append(why)
+
+    async def failed_over(self, fallback):
+        self.fallbacks.append(fallback)
 
     async def record_result(self, result: ToolResult):
         if self.conv[-1].role == "tool":
@@ -246,3 +257,57 @@ async def test_the_results_of_one_turn_share_the_window():
     # 3/10 of a 100,000-token window (~120,000 characters) over ten results: ~12,000 each.
     assert len(shown) == 10 and all(11_000 < len(c) < 12_300 for c in shown)
 
+
+
+# --- tokens paid for turns not kept; providers passed over ----------------------------
+
+BILLED = Usage(input_tokens=900, output_tokens=40, cost_usd=0.01)
+
+
+class Billed(FakeProvider):
+    """Reports the usage each turn or error carries, as the adapters do."""
+
+    async def complete(self, request, on_delta=None):
+        self.requests.append(request)
+        turn = self.turns[len(self.requests) - 1]
+        if isinstance(turn, Exception):
+            raise turn
+        return turn
+
+
+@pytest.mark.parametrize("lost", [
+    # Anthropic's stop reason model_context_window_exceeded, as the adapter raises it
+    ContextTooLong("the conversation filled the window", provider="fake", usage=BILLED),
+    Turn(text="cut", stop=StopReason.CONTEXT_EXCEEDED, usage=BILLED, provider="fake")])
+async def test_a_turn_cut_off_at_the_window_is_counted_though_not_kept(lost):
+    p = Billed(reads(4) + [lost, calls(("finish", {"summary": "ok"}))])
+    s = Session()
+    s.results = {f"big{i}.py": LARGE for i in range(4)}
+    await run_agent(IMPLEMENTER, p, s, BUILTIN, max_turns=10)
+    assert len(s.compactions) == 1
+    assert not any(m.text == "cut" for m in s.conv)
+    # The five turns kept reported 1 input token each (calls()).
+    assert s.usage == BILLED + Usage(input_tokens=5) and len(s.paid_for) == 1
+
+
+async def test_a_refused_turn_is_counted_and_the_refusal_goes_up():
+    refused = ProviderRefused("claude declined the request", provider="claude", usage=BILLED)
+    s = Session()
+    with pytest.raises(ProviderRefused, match="declined"):
+        await run_agent(IMPLEMENTER, Billed([refused]), s, BUILTIN, max_turns=5)
+    assert s.usage == BILLED and s.paid_for == ["claude declined the request"]
+
+
+async def test_an_error_without_usage_records_nothing():
+    s = Session()
+    with pytest.raises(ProviderRefused):
+        await run_agent(IMPLEMENTER, Billed([ProviderRefused("no")]), s, BUILTIN, max_turns=5)
+    assert s.paid_for == [] and s.usage == Usage()
+
+
+async def test_providers_passed_over_are_said_once_the_turn_is_recorded():
+    fallback = Fallback(provider="claude", message="Provider claude could not be used: ...")
+    p = Billed([Turn(text="done", provider="gpt", fallbacks=[fallback])])
+    s = Session()
+    out = await run_agent(ANSWERER, p, s, BUILTIN, max_turns=5)
+    assert out.text == "done" and s.fallbacks == [fallback]

@@ -342,3 +342,22 @@ async def test_adaptive_thinking_takes_a_tool_turn_without_thinking(fake, env_ke
     assert fake.requests[1].body["thinking"] == {"type": "adaptive"}
     with pytest.raises(ProviderError, match="must start with a thinking block"):
         await provider(fake, thinking=2048).complete(request(*history))
+
+
+async def test_a_refused_or_cut_off_turn_carries_what_it_billed(fake, env_key):
+    # The run counts these tokens (agents/loop.py): the error is the only thing left of them.
+    fake.push(Reply(text="I can't.", stop="refusal", input_tokens=1200, output_tokens=30))
+    with pytest.raises(ProviderRefused) as refused:
+        await provider(fake).complete(request())
+    fake.push(Reply(text="partial", stop="model_context_window_exceeded", input_tokens=199_000,
+                    output_tokens=900))
+    with pytest.raises(ContextTooLong) as cut:
+        await provider(fake).complete(request())
+    # A turn continued after pause_turn and then refused: both parts were billed.
+    fake.push(Reply(text="working", stop="pause_turn", input_tokens=500, output_tokens=50),
+              Reply(text="no", stop="refusal", input_tokens=600, output_tokens=10))
+    with pytest.raises(ProviderRefused) as paused:
+        await provider(fake).complete(request())
+    got = [(e.value.usage.input_tokens, e.value.usage.output_tokens) for e in (refused, cut, paused)]
+    assert got == [(1200, 30), (199_000, 900), (1100, 60)]
+    assert all(e.value.usage.cost_usd > 0 for e in (refused, cut, paused))  # priced

@@ -183,3 +183,29 @@ async def test_context_length_exceeded_is_context_too_long(fake, env_key):
                     error_message="Your input exceeds the context window of this model."))
     with pytest.raises(ContextTooLong, match="context window"):
         await provider(fake).complete(request())
+
+
+async def test_a_refused_or_overlong_response_carries_what_it_billed(fake, env_key):
+    # The run counts these tokens (agents/loop.py): the error is the only thing left of them.
+    fake.push(Reply(failed={"code": "invalid_prompt", "message": "flagged"}, input_tokens=800,
+                    output_tokens=0))
+    with pytest.raises(ProviderRefused) as failed:
+        await provider(fake).complete(request())
+    fake.push(Reply(text="Here is", stop="content_filter", input_tokens=900, output_tokens=40))
+    with pytest.raises(ProviderRefused) as filtered:
+        await provider(fake).complete(request())
+    fake.push(Reply(failed={"code": "context_length_exceeded", "message": "too long"},
+                    input_tokens=400_000, output_tokens=0))
+    with pytest.raises(ContextTooLong) as overlong:
+        await provider(fake).complete(request())
+    got = [(e.value.usage.input_tokens, e.value.usage.output_tokens)
+           for e in (failed, filtered, overlong)]
+    assert got == [(800, 0), (900, 40), (400_000, 0)]
+    assert all(e.value.usage.cost_usd > 0 for e in (failed, filtered, overlong))  # priced
+
+
+async def test_insufficient_quota_keeps_its_status_for_the_failover_notice(fake, env_key):
+    fake.push(Reply(status=429, error_type="insufficient_quota", error_message="quota"))
+    with pytest.raises(ProviderError) as e:
+        await provider(fake).complete(request())
+    assert e.value.status == 429 and not e.value.retryable  # registry.cause: "no quota left"

@@ -451,3 +451,12 @@ async def test_a_window_the_server_lists_is_learned(fake, fields, configured, wi
     p = provider(fake, context_window=configured)
     await p.complete(request())
     assert p.capabilities.context_window == window
+
+
+async def test_a_content_filtered_reply_is_a_refusal_with_its_usage(fake, env_key):
+    # Not raised: the turn comes back as a refusal, and the loop counts its usage before it
+    # ends the run (agents/loop.py); nothing goes to another provider.
+    fake.push(Reply(text="I can", stop="content_filter", input_tokens=700, output_tokens=12))
+    turn = await provider(fake).complete(request())
+    assert turn.stop == StopReason.REFUSAL
+    assert (turn.usage.input_tokens, turn.usage.output_tokens) == (700, 12)

@@ -9,7 +9,8 @@ import pytest
 
 from baton.config import Config
 from baton.errors import ConfigError, ContextTooLong, ProviderError, ProviderRefused, ProviderUnavailable
-from baton.providers.base import Capabilities, Message, OnDelta, ToolResult, Turn, TurnRequest
+from baton.providers.base import (Capabilities, Message, OnDelta, ToolResult, Turn, TurnRequest,
+                                  Usage)
 from baton.providers.registry import FailoverProvider, Registry, fails_over, probe
 from tests.fakes.llm_server import Call, FakeLLMServer, Reply
 
@@ -232,3 +233,96 @@ async def test_failing_over_to_deepseek_thinking_mid_loop(fake, env_key):
     assert (turn.provider, turn.text) == ("local", "Read it; done.")
     sent = fake.requests[-1].body["messages"]
     assert not any(m.get("tool_calls") for m in sent) and "print(1)" in sent[-1]["content"]
+
+
+# --- a provider the person must fix is said; what failed attempts billed is counted ------
+
+def two_vendors(url: str, claude: dict[str, object] | None = None) -> Config:
+    return Config.model_validate({
+        "providers": {
+            "claude": {"kind": "anthropic", "model": "claude-haiku-4-5", "base_url": url,
+                       **FAST, **(claude or {})},
+            "gpt": {"kind": "openai", "model": "gpt-5-mini", "base_url": url + "/v1", **FAST}},
+        "roles": {"implementer": ["claude", "gpt"], "planner": ["claude", "gpt"]}})
+
+
+async def test_a_refused_key_is_said_once_per_provider_naming_the_cause_not_the_key(
+        fake, env_key):
+    # Some servers echo the key they were sent: that text must not reach the person's message.
+    for _ in range(2):
+        fake.push(Reply(status=401, error_message=f"Incorrect API key provided: {env_key}"),
+                  model="claude-haiku-4-5")
+        fake.push(Reply(text="gpt answered"), model="gpt-5-mini")
+    reg = Registry(two_vendors(fake.url))
+    first = await reg.for_role("implementer").complete(request())
+    assert first.provider == "gpt" and [f.provider for f in first.fallbacks] == ["claude"]
+    said = first.fallbacks[0]
+    assert said.first and said.message == (
+        "Provider claude could not be used: the key in $BATON_TEST_KEY was refused (401). "
+        "The implementer's turns went to gpt instead, billed to that account. Fix claude in "
+        "the configuration, or take it out of [roles] implementer.")
+    assert env_key not in said.model_dump_json()
+    # Another agent of this daemon meets the same failure: in its run's events, not said again.
+    again = await reg.for_role("planner").complete(request())
+    assert [(f.provider, f.first) for f in again.fallbacks] == [("claude", False)]
+    # A new configuration (the key may be fixed) says it again.
+    fake.push(Reply(status=401), model="claude-haiku-4-5")
+    fake.push(Reply(text="gpt answered"), model="gpt-5-mini")
+    fresh = await Registry(two_vendors(fake.url)).for_role("planner").complete(request())
+    assert fresh.fallbacks[0].first
+
+
+async def test_an_outage_fails_over_without_a_fallback_to_fix(fake, env_key):
+    fake.push(Reply(status=503), Reply(status=503), model="claude-haiku-4-5")
+    fake.push(Reply(text="gpt answered"), model="gpt-5-mini")
+    turn = await Registry(two_vendors(fake.url)).for_role("implementer").complete(request())
+    assert turn.provider == "gpt" and turn.fallbacks == []
+
+
+async def test_a_missing_key_is_said_as_such(fake, env_key):
+    fake.push(Reply(text="gpt answered"), model="gpt-5-mini")
+    reg = Registry(two_vendors(fake.url, {"api_key_env": "BATON_TEST_UNSET_KEY"}))
+    turn = await reg.for_role("implementer").complete(request())
+    assert turn.provider == "gpt"
+    assert "Provider claude could not be used: no API key: $BATON_TEST_UNSET_KEY is not set." \
+        in turn.fallbacks[0].message
+
+
+@pytest.mark.parametrize("error, said", [
+    (ProviderError("HTTP 401", status=401), "the key in $BATON_TEST_KEY was refused (401)"),
+    (ProviderError("HTTP 403", status=403),
+     "the key in $BATON_TEST_KEY is not allowed to use 'claude-haiku-4-5' (403)"),
+    (ProviderError("HTTP 402", status=402),
+     "the account of the key in $BATON_TEST_KEY has no credit left (402)"),
+    (ProviderError("HTTP 429 insufficient_quota", status=429),
+     "the account of the key in $BATON_TEST_KEY has no quota left (429)"),
+    (ProviderError("HTTP 404", status=404), "the model name 'claude-haiku-4-5' was not found (404)"),
+    (ProviderError("HTTP 429 after retries", status=429, retryable=True), None),  # it passes
+    (ProviderError("HTTP 503", status=503, retryable=True), None),
+    (ProviderError("connection failed", retryable=True), None),
+])
+def test_the_cause_in_words(env_key, error, said):
+    from baton.providers.registry import cause
+    cfg = two_vendors("http://127.0.0.1:9").providers["claude"]
+    assert cause(error, cfg) == said
+
+
+async def test_what_a_failed_attempt_billed_goes_with_the_answer_or_the_error():
+    billed = Usage(input_tokens=100, output_tokens=7, cost_usd=0.002)
+
+    def cut() -> ProviderError:
+        return ProviderError("the stream ended, billed", retryable=True, usage=billed)
+
+    turn = await FailoverProvider("implementer", [Stub("claude", cut()), Stub("gpt")]).complete(
+        request())
+    assert turn.provider == "gpt" and turn.usage == billed
+    # Failed over, then refused: the refusal carries both.
+    refused = ProviderRefused("declined", provider="gpt", usage=billed)
+    with pytest.raises(ProviderRefused) as e:
+        await FailoverProvider("implementer", [Stub("claude", cut()), Stub("gpt", refused)]
+                               ).complete(request())
+    assert e.value.usage == billed + billed
+    with pytest.raises(ProviderUnavailable) as u:
+        await FailoverProvider("implementer", [Stub("claude", cut()), Stub("gpt", cut())]
+                               ).complete(request())
+    assert u.value.usage == billed + billed

@@ -6,8 +6,8 @@ import pytest
 
 from baton.providers.base import Message, ToolCall, ToolResult, Usage
 from baton.runtime.runs import (EVENT, TERMINAL, TRANSITIONS, AgentMessage, Answered, Approval, Asked,
-                                ConflictAnswered, ConflictAsked, Created, Routed, Route, Run, State,
-                                StateChanged, Steered, ToolDone, legal)
+                                ConflictAnswered, ConflictAsked, Created, FailedOver, Paid, Routed,
+                                Route, Run, State, StateChanged, Steered, ToolDone, legal)
 from baton.runtime.host import Question
 
 
@@ -71,6 +71,22 @@ def test_replay_rebuilds_conversation_usage_and_state():
     assert run.usage["planner"].input_tokens == 13 and run.usage["planner"].cached_tokens == 1
     assert run.providers["planner"] == ["claude", "gpt"]
     assert run.created_at == 1.0
+
+
+def test_tokens_paid_for_a_turn_not_kept_count_and_leave_the_conversation_alone():
+    run = replay([
+        Created(task="t", ts=1.0),
+        AgentMessage(agent="planner", message=Message(role="user", text="task")),
+        Paid(agent="planner", usage=Usage(input_tokens=900, output_tokens=40, cost_usd=0.01),
+             provider="claude", why="declined"),
+        FailedOver(agent="planner", provider="claude", message="Provider claude could not…"),
+    ])
+    assert [m.role for m in run.conversations["planner"]] == ["user"]
+    assert run.usage["planner"] == Usage(input_tokens=900, output_tokens=40, cost_usd=0.01)
+    # Both survive the journal's round trip.
+    for ev in (Paid(agent="a", usage=Usage(input_tokens=1)),
+               FailedOver(agent="a", provider="p", message="m")):
+        assert EVENT.validate_json(ev.model_dump_json()) == ev
 
 
 def test_question_answer_and_resume_state():
