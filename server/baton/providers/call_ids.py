@@ -15,12 +15,19 @@ from __future__ import annotations
 import hashlib
 import re
 import string
+import uuid
 
 from .base import CallIds, Message, ToolResult
 
 _ALNUM = string.ascii_letters + string.digits
 _FITS = {CallIds.WORD: re.compile(r"[a-zA-Z0-9_-]{1,64}"), CallIds.NINE: re.compile(r"[a-zA-Z0-9]{9}")}
 _DERIVED_LENGTH = {CallIds.WORD: 24, CallIds.NINE: 9}
+
+
+def new_id() -> str:
+    """A fresh id for a call that came without a usable one (a server that sends none, the
+    text protocol)."""
+    return "call_" + uuid.uuid4().hex[:24]
 
 
 def derive_id(original: str, rule: CallIds, salt: int = 0) -> str:

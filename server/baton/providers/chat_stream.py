@@ -13,10 +13,10 @@ What differs between servers, and is handled here:
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from .base import OnDelta, StopReason, ToolCall, Usage
+from .call_ids import new_id
 from .thinking import ThinkSplitter
 from .toolargs import Brackets, parse_arguments
 
@@ -91,7 +91,7 @@ class CallAssembler:
                 invalid = CUT_OFF
             call_id = slot.id
             if not call_id or call_id in seen:
-                call_id = "call_" + uuid.uuid4().hex[:24]
+                call_id = new_id()
             seen.add(call_id)
             out.append(ToolCall(id=call_id, name=slot.name,
                                 arguments={} if invalid else args, invalid=invalid))

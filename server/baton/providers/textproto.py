@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 from .base import Message, ToolCall, ToolSpec
+from .call_ids import new_id
 from .toolargs import parse_arguments
 
 _BLOCK = re.compile(r"```(?:json|tool|tool_call)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -89,7 +89,7 @@ def parse_calls(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
     cut = _UNCLOSED.search(rest)  # a block opened and never closed: the output ran out
     if cut and '"tool"' in cut.group(1):
         name = re.search(r'"tool"\s*:\s*"([^"]+)"', cut.group(1))
-        calls.append(ToolCall(id=_new_id(), name=name.group(1) if name else "unknown",
+        calls.append(ToolCall(id=new_id(), name=name.group(1) if name else "unknown",
                               invalid="the tool call was cut off before its block was closed; "
                                       "nothing was run. Write the call again."))
         rest = rest[:cut.start()]
@@ -103,11 +103,11 @@ def _call_from_block(body: str, known: set[str]) -> ToolCall | None:
         if '"tool"' not in body:
             return None  # some other JSON the model showed; not a call
         name = re.search(r'"tool"\s*:\s*"([^"]+)"', body)
-        return ToolCall(id=_new_id(), name=name.group(1) if name else "unknown", invalid=invalid)
+        return ToolCall(id=new_id(), name=name.group(1) if name else "unknown", invalid=invalid)
     name = args.get("tool", args.get("name"))
     if not isinstance(name, str) or name not in known:
         if isinstance(name, str) and "arguments" in args:
-            return ToolCall(id=_new_id(), name=name,
+            return ToolCall(id=new_id(), name=name,
                             invalid=f"there is no tool named {name!r}; the tools are: "
                                     f"{', '.join(sorted(known))}")
         return None
@@ -115,14 +115,10 @@ def _call_from_block(body: str, known: set[str]) -> ToolCall | None:
     if isinstance(arguments, str):  # some models double-encode
         arguments, invalid = parse_arguments(arguments)
         if invalid:
-            return ToolCall(id=_new_id(), name=name, invalid=invalid)
+            return ToolCall(id=new_id(), name=name, invalid=invalid)
     if not isinstance(arguments, dict):
-        return ToolCall(id=_new_id(), name=name, invalid="`arguments` must be a JSON object")
-    return ToolCall(id=_new_id(), name=name, arguments=arguments)
-
-
-def _new_id() -> str:
-    return "call_" + uuid.uuid4().hex[:12]
+        return ToolCall(id=new_id(), name=name, invalid="`arguments` must be a JSON object")
+    return ToolCall(id=new_id(), name=name, arguments=arguments)
 
 
 def calls_in_content(text: str, tools: list[ToolSpec]) -> tuple[str, list[ToolCall]]:
@@ -170,5 +166,5 @@ def _as_call(obj: Any, known: set[str]) -> ToolCall | None:
             return None
     if name not in known or not isinstance(arguments, dict) or set(obj) - _CALL_KEYS:
         return None
-    return ToolCall(id=_new_id(), name=name, arguments=arguments)
+    return ToolCall(id=new_id(), name=name, arguments=arguments)
 
