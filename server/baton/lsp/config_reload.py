@@ -158,14 +158,15 @@ class ConfigReload:
         while not self._stop.is_set():
             files = _watched_files(self.root, self.env)
             dirs = _watched_dirs(files)
-            changes_seen = False
+            changes_seen, arming = False, True
             async for changes in awatch(*dirs, watch_filter=_relevant(files),
                                         recursive=False, debounce=DEBOUNCE_MS, step=STEP_MS,
                                         stop_event=self._stop, ignore_permission_denied=True,
                                         yield_on_timeout=True, rust_timeout=1000):
-                if not self.armed.is_set():
+                if arming:  # the first batch: the watch is in place
+                    arming = False
                     self.armed.set()
-                    changes = changes or {("armed", "")}  # what changed before the watch began
+                    changes = changes or {("armed", "")}  # what changed before it was
                 if not changes:
                     continue
                 changes_seen = True

@@ -162,7 +162,6 @@ async def test_a_saved_file_is_loaded_without_a_command_even_where_no_folder_was
         s.write(GOOD)
         await _until(lambda: engine.reconfigured)
         user_dir.mkdir()
-        await asyncio.sleep(config_reload.RELOAD_GAP_S)  # the new folder is watched from now
         (user_dir / "config.toml").write_text('[permissions]\nnetwrok = true\n')
         await _until(lambda: len(engine.held) == 2)
         assert "netwrok" in engine.held[1]
