@@ -418,3 +418,50 @@ async def test_plan_run_on_a_local_server_without_tool_support(fake, start_edito
     assert "Result of tool `read_file`" in planner_second and "def hello():" in planner_second
     shown = await ed.command("baton.run.show", {"runId": run_id})
     assert shown["usage"]["implementer"]["input_tokens"] == 100
+
+
+async def test_a_refused_key_is_said_once_and_the_key_nowhere(fake, start_editor):
+    """The planner's first provider refuses its key (echoing it, as some servers do): the
+    run fails over, and the person is told once (a warning naming the provider, the cause
+    and who answered instead), in each run's events too; the key appears nowhere."""
+    for n in range(2):
+        fake.push(Reply(status=401, error_type="authentication_error",
+                        error_message=f"invalid x-api-key: {SECRET}"), model=PLANNER_MODEL)
+        fake.push(Reply(text=f"It prints hello ({n}).", input_tokens=70, output_tokens=7),
+                  model=FLAKY_MODEL)
+    config = provider_config(fake.url, roles={"classifier": "local", "planner": ["claude", "gpt"],
+                                              "implementer": "gpt", "reviewer": "gpt"})
+    env = fake_keys(SECRET)
+    ed = await start_editor(config, env)
+    runs = []
+    for n in range(2):
+        run_id = await ed.run("What does hello print?", route="ask")
+        assert (await _terminal(ed, run_id))["state"] == "done"
+        runs.append(run_id)
+    said = ("Provider claude could not be used: the key in $BATON_E2E_ANTHROPIC_KEY was refused "
+            "(401). The planner's turns went to gpt instead, billed to that account.")
+    warnings = [m.message for m in ed.client.messages if said in m.message]
+    assert len(warnings) == 1, [m.message for m in ed.client.messages]  # once, not per run
+    assert warnings[0].startswith(f"Baton run {runs[0]}: ")
+    shown = [await ed.command("baton.run.show", {"runId": r}) for r in runs]
+    for s in shown:  # each run's events say it, and who answered
+        assert any(said in line for line in s["events"]), s["events"]
+        assert s["providers"] == {"answerer": ["gpt"]}
+    await ed.stop()
+    everything = json.dumps([[m.message for m in ed.client.messages], ed.notices, shown,
+                             [m.message for m in ed.client.log_messages]])
+    assert SECRET not in everything and SECRET.encode() not in bytes(ed.stderr)
+    for p in (ed.root / ".baton").rglob("*"):
+        assert not p.is_file() or SECRET.encode() not in p.read_bytes(), p
+
+    # `baton run` says it too, in its output.
+    fake.push(Reply(status=401, error_message=f"invalid x-api-key: {SECRET}"), model=PLANNER_MODEL)
+    fake.push(Reply(text="It prints hello."), model=FLAKY_MODEL)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "baton", "run", "--workspace", str(ed.root), "--route", "ask",
+        "--yes", "What does hello print?", env={**os.environ, "BATON_CONFIG": str(ed.config), **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode == 0, (out + err).decode()
+    assert said in " ".join(out.decode().split()), out.decode()
+    assert SECRET.encode() not in out + err

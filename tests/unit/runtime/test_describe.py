@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from baton.providers.base import Message, ToolCall, ToolResult
+from baton.providers.base import Message, ToolCall, ToolResult, Usage
 from baton.runtime.describe import call_line, transcript_summary
-from baton.runtime.runs import AgentMessage, Event, PlanAccepted, ToolDone
+from baton.runtime.runs import AgentMessage, Event, FailedOver, Paid, PlanAccepted, ToolDone
 
 PROMPT = "You are the implementer. Task: greet by name. Repository map: hello.py"
 
@@ -69,6 +69,19 @@ def test_the_provider_is_named_when_it_changes(tmp_path: Path) -> None:
     ])
     assert steps == ["planner [gpt]: list_files", "planner: read_file a.py",
                      "planner [claude]: read_file b.py"]
+
+
+def test_a_provider_passed_over_and_tokens_paid_for_nothing_are_steps(tmp_path: Path) -> None:
+    steps = _steps(tmp_path, [
+        FailedOver(agent="planner", provider="claude", message="Provider claude could not be "
+                   "used: the key in $ANTHROPIC_API_KEY was refused (401)."),
+        Paid(agent="planner", provider="gpt", usage=Usage(input_tokens=1200, output_tokens=30),
+             why="gpt declined the request"),
+    ])
+    assert steps == [
+        "planner: Provider claude could not be used: the key in $ANTHROPIC_API_KEY was "
+        "refused (401).",
+        "planner: 1,230 tokens paid for a turn that is not kept (gpt declined the request)"]
 
 
 def test_model_text_is_one_visible_line(tmp_path: Path) -> None:
