@@ -133,17 +133,20 @@ class FailoverProvider:
                     raise ProviderRefused(f"{self.role}: declined by {provider.name}: {e}",
                                           provider=provider.name, status=e.status,
                                           usage=e.usage) from e
-                failures.append(f"{provider.name}: {e}")
                 last = e
                 if not fails_over(e):
+                    failures.append(f"{provider.name}: {e}")
                     raise ProviderError(
                         f"{self.role}: " + "; ".join(failures) + " (the provider rejected the "
                         "request as invalid: not sent to another provider, as it would only "
                         "hide a bug or a setting of this one)", provider=provider.name,
                         status=e.status, usage=e.usage) from e
                 log.warning("%s: provider %s failed: %s", self.role, provider.name, e)
-                if provider.name in self.configs \
-                        and (why := cause(e, self.configs[provider.name])) is not None:
+                cfg = self.configs.get(provider.name)
+                why = cause(e, cfg) if cfg is not None else None
+                # Said in the run's error too, should no provider answer.
+                failures.append(f"{provider.name}: {e}" + (f" ({why})" if why else ""))
+                if why is not None:
                     passed_over.append((provider.name, why))
                 continue
             if failures and i != self._first:

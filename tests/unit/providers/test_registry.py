@@ -63,6 +63,9 @@ async def test_every_failure_named_when_all_fail(fake, env_key):
     for name in ("claude: HTTP 503", "gpt: HTTP 404", "no model gpt-5-mini", "local: HTTP 403",
                  "local says no"):
         assert name in msg
+    # What to fix, in words, where a status says it.
+    assert "(the model name 'gpt-5-mini' was not found (404))" in msg
+    assert "(the key in $BATON_TEST_KEY is not allowed to use 'qwen' (403))" in msg
 
 
 @pytest.mark.parametrize("status", [400, 422])
