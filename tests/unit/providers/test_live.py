@@ -135,3 +135,20 @@ async def test_a_conversation_fails_over_to_another_vendor_mid_tool_loop(first, 
         ToolResult(call_id=c.id, name=c.name, content="pong") for c in turn.tool_calls])]
     answer = await FailoverProvider("implementer", [b]).complete(ask())
     assert answer.provider == b.name and "pong" in answer.text.lower()
+
+
+@pytest.mark.parametrize("kind", ["anthropic", "openai"])
+async def test_a_refused_key_is_the_cause_the_person_is_told(kind, monkeypatch):
+    """The real API's answer to a key it does not know is read as the Fallback's cause
+    (registry.cause): "the key in $VAR was refused (401)", never the key."""
+    from baton.config import Config, ProviderConfig
+    from baton.errors import ProviderError
+    from baton.providers.registry import build_provider, cause
+    CASES[kind]()  # run only where this vendor's live tests run
+    monkeypatch.setenv("BATON_LIVE_BOGUS_KEY", "sk-bogus-not-a-key-000000000000")
+    model = {"anthropic": "claude-haiku-4-5", "openai": "gpt-5-mini"}[kind]
+    cfg = ProviderConfig.model_validate({"kind": kind, "model": model, "max_retries": 0,
+                                         "api_key_env": "BATON_LIVE_BOGUS_KEY"})
+    with pytest.raises(ProviderError) as e:
+        await build_provider(f"live-{kind}", cfg, Config()).complete(request(max_output_tokens=16))
+    assert cause(e.value, cfg) == "the key in $BATON_LIVE_BOGUS_KEY was refused (401)"
