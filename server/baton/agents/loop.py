@@ -163,9 +163,9 @@ async def run_agent(role: RoleSpec, provider: Provider, session: AgentSession,
             note = "\n".join(steers)
             session.record(Message(role="user", text=note), steers_consumed=len(steers))
         turn = await _model_turn(role, provider, session, guard, specs)
-        session.record(turn.as_message(), usage=turn.usage, provider=turn.provider)
-        for fallback in turn.fallbacks:
+        for fallback in turn.fallbacks:  # first: said even if recording the turn ends the run
             await session.failed_over(fallback)
+        session.record(turn.as_message(), usage=turn.usage, provider=turn.provider)
         if turn.stop == StopReason.REFUSAL:
             raise RunFailed(f"{role.name}: the model refused the task: {turn.text[:300]}")
         if not turn.tool_calls:
