@@ -104,13 +104,22 @@ class Locations:
         user's."""
         for d in (self.docs, self.runs_dir):
             _own_dir(d, "the runs' documents")
-        ignore = self.docs / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("*\n")
+        _write_new(self.docs / ".gitignore", b"*\n")
         home = self.state.parent.parent
         home.parent.mkdir(parents=True, exist_ok=True)  # $XDG_STATE_HOME: the person's own
         for d in (home, self.state.parent, self.state):  # baton/workspaces/<name>-<hash>
             _own_dir(d, "its journal", private=True)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path` with `data` unless something is there already. Never through a link: a
+    repository can ship `.baton/.gitignore` as a dangling link to a file Baton would create."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:  # including a link, dangling or not: left alone
+        return
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def _own_dir(d: Path, holds: str, *, private: bool = False) -> None:

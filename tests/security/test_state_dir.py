@@ -156,3 +156,24 @@ def test_a_baton_folder_shipped_as_a_link_is_not_written_through(tmp_path: Path,
     with pytest.raises(BatonError, match="not a folder of yours"):
         Engine(ws, load_config(ws, env={"BATON_CONFIG": str(config)}), MemoryHost(ws.resolve()))
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("dangling", [True, False])
+def test_a_gitignore_shipped_as_a_link_is_not_written_through(tmp_path: Path, dangling: bool) -> None:
+    """Proves: a repository whose `.baton/.gitignore` is a link (dangling, to a file Baton would
+    then create anywhere the person can write; or to an existing file) gets nothing written
+    through it."""
+    ws, config = workspace(tmp_path, [plan_script()])
+    target = tmp_path / "outside" / "created-by-baton"
+    target.parent.mkdir()
+    if not dangling:
+        target.write_text("the person's own\n")
+    (ws / ".baton").mkdir(exist_ok=True)
+    (ws / ".baton" / ".gitignore").unlink(missing_ok=True)
+    (ws / ".baton" / ".gitignore").symlink_to(target)
+    Engine(ws, load_config(ws, env={"BATON_CONFIG": str(config)}), MemoryHost(ws.resolve()))
+    if dangling:
+        assert not target.exists()
+    else:
+        assert target.read_text() == "the person's own\n"
+    assert (ws / ".baton" / ".gitignore").is_symlink()
