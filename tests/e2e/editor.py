@@ -147,6 +147,8 @@ class Editor:
         @c.feature(t.WINDOW_SHOW_MESSAGE_REQUEST)
         async def message_request(params: t.ShowMessageRequestParams) -> t.MessageActionItem | None:
             self.prompts.append(params)
+            async with self._changed:  # a test may wait for the question
+                self._changed.notify_all()
             await asyncio.sleep(self.prompt_delay_s)
             title = self.answer_prompt(params)
             return t.MessageActionItem(title=title) if title else None

@@ -193,3 +193,35 @@ async def test_a_mistake_and_its_fix_are_seen_without_a_command_and_said_once(tm
         assert len(errors(editor)) == 1 and SAID in errors(editor)[0] and fixed() == 1
     finally:
         await editor.stop()
+
+
+async def test_a_trusted_file_edited_while_baton_serves_is_untrusted_again_and_asked_once(tmp_path, ws):
+    """The person trusted the workspace file; a pull (say) edits it while Baton serves. Its
+    [roles] stop applying at once (trust is for the exact content) and the person is asked
+    about it, once: more edits, or a repository rewriting it in a loop, ask nothing more."""
+    persons_config(tmp_path)
+    text = '[edits]\nmode = "review"\n[roles]\nplanner = "mine"\n'
+    config = repo_config(ws, text)
+    env = clean_env(tmp_path)
+    proc = baton(env, "trust", "--workspace", str(ws))
+    assert proc.returncode == 0, proc.stderr
+    editor = WorkspaceEditor(ws, env)
+    editor.answer_prompt = lambda p: "Not now"
+    await editor.start()
+
+    def asked() -> list[str]:
+        return [p.message for p in editor.prompts if "not trusted" in p.message]
+    try:
+        run_id = await editor.run("explain this", route="ask")  # the file applies: no question
+        await editor.wait_state(run_id, "done")
+        assert asked() == []
+        config.write_text(text + "# pulled\n")
+        await editor.wait_for(asked, "the question about the edited file")
+        assert "[roles]" in asked()[0]
+        for i in range(3):
+            config.write_text(text + f"# pulled again {i}\n")
+            run_id = await editor.run("explain this", route="ask")  # loads the file again too
+            await editor.wait_state(run_id, "done")
+        assert len(asked()) == 1 and errors(editor) == []
+    finally:
+        await editor.stop()

@@ -135,9 +135,10 @@ class ConfigReload:
             self._owe_fixed = False
             await self.say(Message(type="info", message=FIXED))
         now = config.workspace_file
-        # Untrusted now, and it was not a moment ago (edited after it was trusted, created,
-        # or first seen once the files load): what it may not do is said.
-        if now is not None and now.notice() and (before is None or before.trusted):
+        # Something of it is ignored now, and was not a moment ago (edited after it was
+        # trusted, created, first seen once the files load; a save read half-written, empty,
+        # counts as nothing ignored): what it may not do is said.
+        if now is not None and now.notice() and (before is None or not before.notice()):
             self.offer_trust(now)
 
     # -- watching ---------------------------------------------------------------------

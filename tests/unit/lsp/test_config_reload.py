@@ -135,15 +135,19 @@ async def test_a_trusted_file_edited_is_untrusted_again_and_offered_once(tmp_pat
     trust_workspace(s.ws, env=s.env)
     engine = await s.started()
     assert engine.config.workspace_file.trusted and engine.config.roles.planner == "mine"
+    s.write("")  # a save read half-way: empty, nothing ignored, nothing to ask yet
+    await s.reload.reload()
+    assert s.offered == []
     s.write(roles + "# edited by a pull\n")
     await s.reload.reload()
     [offer] = s.offered
     assert not offer.trusted and offer.ignored == ["roles"]
-    assert engine.reconfigured == 1 and engine.config.roles.planner is None
+    assert engine.config.roles.planner is None
+    reconfigured = engine.reconfigured
     for i in range(5):  # edited again, still untrusted: nothing new to say
         s.write(roles + f"# edit {i}\n")
         await s.reload.reload()
-    assert len(s.offered) == 1 and engine.reconfigured == 1
+    assert len(s.offered) == 1 and engine.reconfigured == reconfigured
 
 
 async def test_a_saved_file_is_loaded_without_a_command_even_where_no_folder_was(tmp_path):
