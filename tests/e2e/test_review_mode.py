@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as t
 
+from baton.runtime.planfile import PLAN_WAITING
+
 from .conftest import plan_script, turn
 from .editor import action_command
 
@@ -191,9 +193,14 @@ async def test_review_mode_edits_are_not_confirmed_twice(make_editor):
     ed, run_id, diff = await held(make_editor)
     await ed.command("baton.edits.apply", {"runId": run_id})
     await ed.wait_state(run_id, "done")
-    # Applying the changes is no new plan: the one the person accepted is kept.
+    # Applying the changes is no new plan: the one the person accepted is kept (plan.md
+    # now says it was accepted, on the line that asked for it).
     show = await ed.command("baton.run.show", {"runId": run_id})
-    assert show["plan"] == (diff.parent / "plan.md").read_text(encoding="utf-8")
+    plan = (diff.parent / "plan.md").read_text(encoding="utf-8").splitlines()
+    accepted = [i for i, line in enumerate(plan) if line.startswith("**Accepted at ")]
+    assert len(accepted) == 1
+    plan[accepted[0]] = PLAN_WAITING
+    assert show["plan"].splitlines() == plan
     annotation = ed.applied[-1].edit.change_annotations["baton"]
     assert annotation.needs_confirmation is False and run_id in annotation.label
     await ed.command("baton.run.revert", {"runId": run_id})

@@ -7,6 +7,12 @@ adding one widens it. Only one section counts: the first level-2 heading titled
 top-level lists that open with a code span. The same words inside an HTML comment, a code
 block, a block quote or a list are text, and a second such heading adds nothing.
 
+Each document says on one line of its own what the person can do with it (*waiting*), and
+once they did, Baton replaces that line, and only that line, with what became of it
+(`settle`): the document was answered, so it stops asking. The line is plain paragraph
+text, never part of the files section, and the grant was taken from the accepted text
+before: replacing it cannot change what was granted.
+
 Everything a model or a repository supplies (summary, steps, file names, the task, the
 route's reason) is data: flattened to one line, control and invisible characters made
 visible, and Markdown punctuation escaped, so it renders as itself and cannot open a
@@ -16,21 +22,62 @@ heading, comment, list item, code span or fence.
 from __future__ import annotations
 
 import functools
+import logging
 import re
+import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from ..display import code, non_ascii_note, visible
 from ..sandbox.grants import describe_pattern, glob_note, is_glob
+from .host import FileEdit, Host
 from .runs import PlanSubmitted, Run
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
+log = logging.getLogger(__name__)
+
 FILES_TITLE = "Files this plan may write"
 FILES_HEADING = f"## {FILES_TITLE}"
 SUMMARY_LIMIT = 300
 STEP_LIMIT = 2000
+
+# How to act on a document, in words that work in any editor: the code actions are every
+# LSP client's; VS Code shows the same actions as links at the top of the document.
+PLAN_WAITING = ("**Waiting for you.** Edit this plan if you like, then accept it with the code "
+                "action **Accept plan** (in VS Code, the **Accept Plan** link at the top; in "
+                "Neovim, `:Baton accept`) or reject it with **Reject plan**. The implementer "
+                "works from the text as it is when you accept.")
+EDIT_WAITING = ("**Nothing has been applied yet.** The code action **Accept plan** (in VS Code, "
+                "the **Accept Plan** link at the top; in Neovim, `:Baton accept`) applies this "
+                "change to your files; **Reject plan** discards it.")
+CHANGES_WAITING = ("# Use the code actions Apply changes / Reject changes (in VS Code, the "
+                   "links at the top; in Neovim, :Baton accept), or on a hunk: Apply this hunk / "
+                   "Reject this hunk.")
+Outcome = Literal["accepted", "rejected", "applied"]
+# Each waiting line, and what it becomes once the person answered ("{at}": the time).
+_SETTLED: dict[str, dict[str, str]] = {
+    PLAN_WAITING: {
+        "accepted": "**Accepted at {at}.** The implementer works from this plan as it was then; "
+                    "edits here change nothing now.",
+        "rejected": "**Rejected at {at}.** Nothing of it was implemented; edits here change "
+                    "nothing now."},
+    EDIT_WAITING: {
+        "accepted": "**Accepted at {at}.** Baton applies this change to your files; edits here "
+                    "change nothing now.",
+        "rejected": "**Rejected at {at}.** Nothing of it was applied; edits here change nothing "
+                    "now."},
+    CHANGES_WAITING: {
+        "applied": "# Applied at {at}: these changes went to your files; this file is a record "
+                   "now.",
+        "rejected": "# Rejected at {at}: what is below did not go to your files; this file is a "
+                    "record now."},
+}
+# plan.md as Baton before 0.3 wrote it (a run awaiting approval across the upgrade).
+_SETTLED["Edit this plan if you like, then use the code action **Accept plan** (or **Reject "
+         "plan**). The implementer follows the text as it is when you accept."] = _SETTLED[PLAN_WAITING]
 
 # Characters that can open inline Markdown (emphasis, code, links, HTML, entities, tables,
 # strikethrough, an ATX heading's closing #s). `_` only where it could emphasise: inside a
@@ -79,15 +126,13 @@ def render_plan(run: Run, plan: PlanSubmitted, config_globs: list[str],
         f"> Baton run `{run.id}` · route **{run.route}** "
         f"({md_text(run.route_reason, limit=SUMMARY_LIMIT)})\n"
         f"> Task: {md_text(run.task, limit=SUMMARY_LIMIT)}\n\n"
+        f"{PLAN_WAITING}\n\n"
         f"## Steps\n\n{steps}\n\n"
         f"{FILES_HEADING}\n\n"
         "Accepting this plan lets the implementer write what the list below names, one entry "
         "per line in backticks; anything else asks you first. Remove a line to withhold it, "
         "add one to grant it. Only this list counts.\n\n"
-        + ("\n".join(entries) or "- (none)") + f"{extra}\n\n"
-        "---\n"
-        "Edit this plan if you like, then use the code action **Accept plan** (or **Reject "
-        "plan**). The implementer follows the text as it is when you accept.\n")
+        + ("\n".join(entries) or "- (none)") + f"{extra}\n")
 
 
 @functools.cache
@@ -127,8 +172,7 @@ def render_edit_proposal(run: Run, summary: str, diff: str) -> str:
         f"# Proposed change: {md_text(summary, limit=SUMMARY_LIMIT) or md_text(run.task)}\n\n"
         f"> Baton run `{run.id}` · route **edit** ({md_text(run.route_reason)})\n"
         f"> Task: {md_text(run.task, limit=SUMMARY_LIMIT)}\n\n"
-        "Nothing has been applied yet. **Accept plan** applies this change to your files; "
-        "**Reject plan** discards it.\n\n"
+        f"{EDIT_WAITING}\n\n"
         + _verify_section(run) +
         f"{fence}diff\n{shown}\n{fence}\n")
 
@@ -153,9 +197,51 @@ def render_answer(run: Run, text: str) -> str:
 def render_changes(run: Run, diff: str) -> str:
     verify = "".join(f"# {line}\n" for line in verify_lines(run))
     return (f"# Baton run {run.id}: {visible(' '.join(run.task.split()), limit=200)}\n"
-            + verify +
-            "# Use the code actions: Apply changes / Reject changes, or on a hunk:\n"
-            "# Apply this hunk / Reject this hunk.\n" + diff)
+            + verify + CHANGES_WAITING + "\n" + diff)
+
+
+def settle(text: str, outcome: Outcome, at: float) -> str | None:
+    """`text`, a run document as the person has it now (their unsaved edits included), with
+    its waiting line replaced by what became of it; None when there is no such line (the
+    person removed or changed it: their text stays as it is). Only the first is replaced
+    (a copy pasted further down is the person's), and nothing else changes."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        body = line.rstrip("\r\n")
+        settled = _SETTLED.get(body, {}).get(outcome)
+        if settled is not None:
+            when = time.strftime("%H:%M", time.localtime(at))
+            lines[i] = settled.format(at=when) + line[len(body):]
+            return "".join(lines)
+    return None
+
+
+async def settle_document(host: Host, root: Path, run_id: str, path: Path,
+                          outcome: Outcome) -> None:
+    """Says in a run's document that it was answered, the way Baton changes what the person
+    may have open: an edit the editor applies to its buffer (their unsaved text stays, the
+    version guards against typing meanwhile: then read again and tried once more), or, with
+    no buffer of it open, the file on disk (Baton's own). Best effort: a document that
+    cannot say so leaves the run as it is."""
+    try:
+        rel = path.relative_to(root).as_posix()
+        for _ in range(2):
+            doc = host.open_document(path)
+            if doc is None:
+                text = path.read_text(encoding="utf-8")
+                if (after := settle(text, outcome, time.time())) is not None:
+                    path.write_text(after, encoding="utf-8")
+                return
+            if (after := settle(doc.text, outcome, time.time())) is None:
+                return
+            done = await host.apply_edits(run_id, f"Baton run {run_id}: {path.name} {outcome}",
+                                          [FileEdit(path=rel, before=doc.text, after=after,
+                                                    version=doc.version)])
+            if done.applied:
+                return
+        log.info("run %s: %s not marked %s (%s)", run_id, path.name, outcome, done.reason)
+    except Exception as e:  # not in the workspace, gone, unreadable, the editor failed
+        log.warning("run %s: %s not marked %s: %s", run_id, path.name, outcome, e)
 
 
 def verify_lines(run: Run, most: int = 20) -> list[str]:

@@ -34,8 +34,8 @@ from .briefing import Briefing, relative_uri
 from .context import RunContext
 from .delivery import Delivery
 from .host import Finding, Host
-from .planfile import (granted_files, render_answer, render_changes, render_edit_proposal,
-                       render_plan)
+from .planfile import (Outcome, granted_files, render_answer, render_changes,
+                       render_edit_proposal, render_plan, settle_document)
 from .recorder import Recorder, usage_line
 from .runs import (TERMINAL, WAITING, WORKING, Answer, Answered, Asked, ChangesApplied, Decision,
                    PlanAccepted, PlanSubmitted, Rejected, Reviewed, RevisionAsked, Route, Routed,
@@ -214,6 +214,10 @@ class Workflow:
     async def _show(self, ctx: RunContext, name: str) -> None:
         await self.host.show_document(ctx.folder / name, take_focus=False)
 
+    async def _settle(self, ctx: RunContext, name: str, outcome: Outcome) -> None:
+        """The document the person answered stops asking: it says what became of it."""
+        await settle_document(self.host, self.root, ctx.run.id, ctx.folder / name, outcome)
+
     def run_diff(self, ctx: RunContext) -> str:
         return self.briefing.run_diff(ctx)
 
@@ -314,6 +318,9 @@ class Workflow:
             decision: Decision = PlanAccepted(text=run.accepted_plan or "")
         else:
             decision = await self._decision(ctx)
+        if isinstance(decision, PlanAccepted | Rejected):
+            await self._settle(ctx, "plan.md", "accepted" if isinstance(decision, PlanAccepted)
+                               else "rejected")
         match decision:
             case Rejected():
                 await self._move(ctx, State.REJECTED, decision.reason or "rejected by you")
@@ -485,6 +492,7 @@ class Workflow:
             return
         decision = await self._decision(ctx)
         if isinstance(decision, Rejected):
+            await self._settle(ctx, "changes.diff", "rejected")
             if any(d.applied and not d.revert for d in ctx.run.deliveries):
                 await self._move(ctx, State.DONE, "the held changes rejected; the rest had landed")
             else:
@@ -499,6 +507,7 @@ class Workflow:
         told so where they look, not only in the run's state."""
         ok = await self.delivery.deliver(ctx)
         if ok and not self.delivery.pending(ctx):
+            await self._settle(ctx, "changes.diff", "applied")
             await self._move(ctx, State.DONE, "changes applied")
             return
         if not ok:

@@ -1,7 +1,8 @@
 -- :Baton run → the plan opens in a split (focus stays) → :Baton accept → the open
 -- buffer holds the agent's edit, placed correctly after non-ASCII text on the same
 -- line (Neovim negotiates utf-8), unsaved typing before and during the run kept,
--- the file on disk untouched.
+-- the file on disk untouched. Once accepted, plan.md says so in its buffer, the person's
+-- unsaved edit of it kept (and the file on disk not written under the buffer).
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init()
 
@@ -38,6 +39,13 @@ H.check(vim.iter(H.notes):any(function(n)
 end), 'a notification says the plan is ready')
 -- More typing while the plan waits: the edit is made against this text.
 vim.api.nvim_buf_set_lines(src_buf, 0, 0, false, { '# typed while the plan waited' })
+-- The person edits the plan and does not save it: the plan accepted is this text.
+local waiting = '**Waiting for you.** Edit this plan if you like'
+H.check(H.buf_text(plan_buf):find(waiting, 1, true), 'plan.md says what to do with it:\n' .. H.buf_text(plan_buf))
+local step = H.index_of(vim.api.nvim_buf_get_lines(plan_buf, 0, -1, false), '^1%. Set count to 2$')
+H.check(step, 'the plan has its step:\n' .. H.buf_text(plan_buf))
+vim.api.nvim_buf_set_lines(plan_buf, step, step, false, { '2. Keep the greeting' })
+local plan_path = vim.api.nvim_buf_get_name(plan_buf)
 
 vim.cmd('Baton accept')
 H.expect_state('done', run.runId)
@@ -48,6 +56,15 @@ H.eq({ '# typed while the plan waited', 'greeting = "é😀"; count = 2', 'def h
   vim.api.nvim_buf_get_lines(src_buf, 0, -1, false), 'buffer after the run')
 H.eq(original, H.read(H.ws .. '/hello.py'), 'hello.py on disk (the editor applies edits to the buffer)')
 H.eq(src_win, vim.api.nvim_get_current_win(), 'the focused window after the edit')
+H.wait('plan.md says it was accepted', function()
+  return H.buf_text(plan_buf):find('**Accepted at ', 1, true)
+end)
+local plan_text = H.buf_text(plan_buf)
+H.check(not plan_text:find(waiting, 1, true), 'plan.md no longer asks:\n' .. plan_text)
+H.check(plan_text:find('\n1. Set count to 2\n2. Keep the greeting\n', 1, true), 'the unsaved edit of plan.md kept:\n' .. plan_text)
+H.check(vim.bo[plan_buf].modified, 'plan.md still unsaved (Baton edits the buffer, not the file)')
+H.check(H.read(plan_path):find(waiting, 1, true), 'plan.md on disk not written under the buffer')
+H.check(H.show(run.runId).plan:find('2. Keep the greeting', 1, true), 'the plan accepted is the edited text')
 
 H.wait('LSP progress begin and end (the built-in progress that statuslines show)', function()
   local kinds = vim.tbl_map(function(v)

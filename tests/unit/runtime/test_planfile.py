@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from baton.runtime.planfile import (FILES_HEADING, granted_files, md_text, render_answer,
-                                    render_edit_proposal, render_plan)
+from baton.runtime.planfile import (CHANGES_WAITING, FILES_HEADING, PLAN_WAITING, granted_files,
+                                    md_text, render_answer, render_changes,
+                                    render_edit_proposal, render_plan, settle)
 from baton.runtime.runs import PlanSubmitted, Route, Run
 
 
@@ -117,3 +118,43 @@ def test_edit_proposal_fence_outlasts_the_diff() -> None:
 def test_answer_keeps_markdown_but_shows_hidden_characters() -> None:
     text = render_answer(_run(), "**Yes**\n\n- a\u202eb\n- \x1b[2J")
     assert "**Yes**\n\n- a\\u202eb\n- \\x1b[2J" in text
+
+
+# -- once answered, a document says so ------------------------------------------------
+
+def test_accepting_replaces_the_waiting_line_and_nothing_else() -> None:
+    text = render_plan(_run(), _plan(["hello.py", "src/**"]), [])
+    edited = text.replace("1. Add a name parameter", "1. Add a name parameter (and a default)")
+    settled = settle(edited, "accepted", 0)
+    assert settled is not None and PLAN_WAITING not in settled
+    [said] = [line for line in settled.splitlines() if line.startswith("**Accepted at ")]
+    assert "edits here change nothing now" in said
+    # Byte for byte the person's text but that one line, so the grant cannot change.
+    assert settled.replace(said, PLAN_WAITING) == edited
+    assert granted_files(settled) == granted_files(edited) == ["hello.py", "src/**"]
+    assert settle(settled, "accepted", 0) is None  # said once; nothing to do again
+
+
+def test_a_waiting_line_the_person_removed_is_left_alone() -> None:
+    text = render_plan(_run(), _plan(["hello.py"]), []).replace(PLAN_WAITING + "\n", "")
+    assert settle(text, "accepted", 0) is None
+
+
+def test_only_baton_writes_the_waiting_line() -> None:
+    # A model's step or summary saying the same words is escaped: it is not the line.
+    text = render_plan(_run(), _plan(["hello.py"], summary=PLAN_WAITING, steps=[PLAN_WAITING]), [])
+    assert [line for line in text.splitlines() if line == PLAN_WAITING] == [PLAN_WAITING]
+    settled = settle(text, "rejected", 0)
+    assert settled is not None and settled.splitlines()[5].startswith("**Rejected at ")
+
+
+def test_each_document_settles_in_its_own_words() -> None:
+    edit = render_edit_proposal(_run(), "Greet", "-a\n+b\n")
+    assert "Baton applies this change" in (settle(edit, "accepted", 0) or "")
+    changes = render_changes(_run(), "diff --git a/a.py b/a.py\n")
+    applied = settle(changes, "applied", 0) or ""
+    assert CHANGES_WAITING not in applied and "# Applied at " in applied
+    assert applied.endswith("diff --git a/a.py b/a.py\n")
+    assert settle(changes, "accepted", 0) is None  # changes are applied, not accepted
+    crlf = changes.replace("\n", "\r\n")
+    assert (settle(crlf, "rejected", 0) or "").count("\r\n") == crlf.count("\r\n")

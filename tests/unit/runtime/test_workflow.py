@@ -11,6 +11,8 @@ import pytest
 
 import baton.runtime
 from baton.errors import RunFailed
+from baton.runtime.host import OpenDocument
+from baton.runtime.planfile import CHANGES_WAITING, PLAN_WAITING
 from baton.runtime.runs import State
 
 from .harness import plan_script, start, turn, workspace
@@ -171,5 +173,36 @@ async def test_an_apply_the_editor_applied_nothing_of_is_said_and_stays_offered(
         engine.apply(run_id)  # Apply again: it lands
         await host.state(run_id, "done")
         assert (engine.root / "hello.py").read_text().startswith("def hello(name):")
+    finally:
+        await engine.close()
+
+
+async def test_an_answered_document_says_so_without_touching_the_persons_unsaved_text(
+        tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()], mode="review"))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        plan = engine.runs_dir / run_id / "plan.md"
+        on_disk = plan.read_text()
+        # plan.md is open with an unsaved edit: the accepted plan is that text.
+        unsaved = on_disk.replace("1. Add a name", "1. Add a name, with a default")
+        host.buffers[plan] = OpenDocument(text=unsaved, version=7)
+        engine.accept(run_id)
+        await host.state(run_id, "awaiting_apply")
+        assert engine.contexts[run_id].run.accepted_plan == unsaved
+        # The editor was sent an edit of its buffer, at its version; the disk is left to it.
+        [[edit]] = [e for e in host.edits if e[0].path.endswith("plan.md")]
+        assert (edit.path, edit.before, edit.version) == (
+            f".baton/runs/{run_id}/plan.md", unsaved, 7)
+        assert edit.after is not None and "with a default" in edit.after
+        assert "**Accepted at " in edit.after and PLAN_WAITING not in edit.after
+        # changes.diff is not open: Baton's own file says it, on disk.
+        changes = engine.runs_dir / run_id / "changes.diff"
+        assert CHANGES_WAITING in changes.read_text()
+        engine.apply(run_id)
+        await host.state(run_id, "done")
+        assert CHANGES_WAITING not in changes.read_text()
+        assert "# Applied at " in changes.read_text()
     finally:
         await engine.close()

@@ -248,6 +248,12 @@ end
 ---@param on_result fun(result: any)?
 function M.exec(client, command, argument, on_result)
   M.when_ready(client, function()
+    -- The typing of every buffer first (Neovim sends only the current one's before a
+    -- request): `:Baton accept` typed in the code accepts plan.md as the person left it.
+    local ok, changetracking = pcall(require, 'vim.lsp._changetracking')
+    if ok and changetracking.flush then
+      pcall(changetracking.flush, client)
+    end
     if client.exec_cmd then
       local cmd = { title = command, command = command, arguments = { argument } }
       client:exec_cmd(cmd, { bufnr = vim.api.nvim_get_current_buf() }, result_handler(command, on_result))
