@@ -216,9 +216,9 @@ class EngineSide:
 
 
 class Unconfigured(Registry):
-    """The engine's providers while the configuration does not load: a run resumed in the
-    middle of its work, whose next step needs a model, fails with the configuration's
-    mistake instead of reaching a provider the person did not configure."""
+    """The engine's providers until the configuration first loads. The held engine starts no
+    step meanwhile (runs wait); this is the floor under that: whatever asked for a model
+    would fail with the mistake, never reach a provider the person did not configure."""
 
     def __init__(self, error: str) -> None:
         super().__init__(Config())

@@ -299,3 +299,22 @@ async def test_reconfiguring_often_keeps_every_key_redacted_at_a_constant_cost(t
         assert engine.journal.redact is engine.recorder.redact
     finally:
         await engine.close()
+
+
+async def test_a_reload_gives_runs_under_way_its_permissions_and_limits(tmp_path: Path) -> None:
+    """A run resumed while the files did not load was built on empty settings: once they
+    load, it works under the person's [permissions] and [limits], not those."""
+    ws, cfg = workspace(tmp_path, [plan_script()])
+    engine, host = await start(ws, cfg)
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        ctx = engine.get(run_id)
+        assert not ctx.grants.allows("docs/notes.md") and not ctx.grants.allows_command("make lint")
+        cfg.write_text(cfg.read_text() + '[permissions]\nwrite = ["docs/**"]\ncommands = ["make"]\n'
+                       '[limits]\nshadow_max_files = 7\n')
+        engine.reconfigure(load_config(ws, env={"BATON_CONFIG": str(cfg)}))
+        assert ctx.grants.allows("docs/notes.md") and ctx.grants.allows_command("make lint")
+        assert ctx.shadow.limits.shadow_max_files == 7
+    finally:
+        await engine.close()
