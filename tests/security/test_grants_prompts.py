@@ -32,7 +32,7 @@ from baton.errors import ToolRefused
 from baton.lsp.client_support import ClientSupport
 from baton.lsp.engine_link import EngineLink
 from baton.lsp.channel_host import ChannelHost
-from baton.providers.base import Message, StopReason, ToolCall, ToolResult, Turn
+from baton.providers.base import Capabilities, Message, StopReason, ToolCall, ToolResult, Turn
 from baton.runtime.context import RunContext
 from baton.runtime.engine import Engine
 from baton.runtime.host import Finding, PermissionAnswer
@@ -208,7 +208,7 @@ def shown_texts(channel: Channel) -> list[str]:
 
 class Provider:
     name = "fake"
-    capabilities = None
+    capabilities = Capabilities()
 
     def __init__(self, *calls: dict[str, Any]) -> None:
         self.calls = list(calls)
@@ -217,6 +217,9 @@ class Provider:
         args = self.calls.pop(0)
         return Turn(tool_calls=[ToolCall(id=f"c{len(self.calls)}", name="submit_plan", arguments=args)],
                     stop=StopReason.TOOL_USE)
+
+    async def count_tokens(self, request: Any) -> int | None:
+        return None
 
 
 class PlannerSession:
