@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from baton.state_dir import Locations
+
 from .driver import RunDriver, pct, start
 from .report import Row, fmt_ms
 from .workspace import make_workspace, module_text, plan_entry, task, write_config
@@ -71,7 +73,7 @@ async def _batch(tmp: Path, size: int) -> dict[str, Any]:
                 lost.append(f"{rel}: buffer does not hold exactly its run's edit")
     finally:
         await client.stop()
-    db = sqlite3.connect(ws / ".baton" / "journal.sqlite3")
+    db = sqlite3.connect(Locations.of(ws).journal)
     try:
         journaled = {r for (r,) in db.execute("SELECT DISTINCT run_id FROM events")}
     finally:

@@ -25,9 +25,16 @@ from baton.providers.base import OnDelta, Turn, TurnRequest
 from baton.providers.registry import FailoverProvider, Registry
 from baton.providers.scripted import ScriptedProvider
 from baton.runtime.engine import Engine
-from baton.runtime.host import ApplyResult, FileEdit, Finding, OpenDocument, PermissionAnswer
-from baton.wire import Question, RunChanged
+from baton.runtime.host import (
+    ApplyResult,
+    FileEdit,
+    Finding,
+    OpenDocument,
+    PermissionAnswer,
+)
 from baton.runtime.runs import Route, State
+from baton.state_dir import Locations
+from baton.wire import Question, RunChanged
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = [
@@ -157,7 +164,8 @@ async def measure(workspace: Path) -> dict[str, Any]:
             config.base_dir = folder
             log: list[TurnRequest] = []
             host = AcceptingHost()
-            shutil.rmtree(workspace / ".baton", ignore_errors=True)
+            for folder_ in (workspace / ".baton", Locations.of(workspace).state):
+                shutil.rmtree(folder_, ignore_errors=True)
             engine = Engine(workspace, config, host, registry=RecordingRegistry(config, log))  # type: ignore[arg-type]
             host.engine = engine
             # The same request each time: the task, from the file the person is in.
