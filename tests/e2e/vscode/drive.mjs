@@ -147,6 +147,11 @@ async function acceptRevert(wb, setStep) {
     }
   }
   await wb.until('the plan to say "Accepted — done"', async () => (await wb.codeLensText("plan.md")).includes("Accepted — done"));
+  // The document itself says so too (any editor's), on the line that asked for an answer.
+  const plan = await wb.waitForEditorText("plan.md to say it was accepted", "Accepted at ", "plan.md");
+  if (plan.includes("Waiting for you")) {
+    throw new Error(`plan.md still asks to be accepted:\n${plan}`);
+  }
   log(`completion: ${done}`);
 
   await setStep("checking what was saved by itself");
