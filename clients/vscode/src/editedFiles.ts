@@ -15,6 +15,8 @@ interface Touched {
 
 /** `Baton run <id>` or `Baton run <id> (revert)`: the label every Baton edit carries. */
 const LABEL = /^Baton run (\S+)( \(revert\))?$/;
+/** `Baton run <id>: plan.md accepted`: Baton's note in its own document that it was answered. */
+const SETTLED = /^Baton run \S+: \S+ [a-z]+$/;
 
 function hasTab(uri: vscode.Uri): boolean {
   const key = uri.toString();
@@ -58,6 +60,9 @@ export class EditedFiles {
    * is over by then) is saved right after it landed, by the same policy.
    */
   async apply<T>(params: ApplyWorkspaceEditParams, next: () => Promise<T>): Promise<T> {
+    if (SETTLED.test(params.label ?? "")) {
+      return this.keepSaved(params, next);
+    }
     const match = LABEL.exec(params.label ?? "");
     if (match?.[1] === undefined) {
       return next();
@@ -79,6 +84,26 @@ export class EditedFiles {
     const result = await next();
     if (reverting) {
       await this.save(touched).catch(() => undefined);
+    }
+    return result;
+  }
+
+  /**
+   * A run document that was saved stays saved once Baton noted in it that it was answered (an
+   * unsaved tab would ask the person about Baton's words); one with the person's unsaved edits
+   * stays unsaved, theirs to save.
+   */
+  private async keepSaved<T>(params: ApplyWorkspaceEditParams, next: () => Promise<T>): Promise<T> {
+    let saved: vscode.TextDocument[] = [];
+    try {
+      const keys = new Set(touchedUris(params).map((raw) => vscode.Uri.parse(raw, true).toString()));
+      saved = vscode.workspace.textDocuments.filter((doc) => keys.has(doc.uri.toString()) && !doc.isDirty);
+    } catch {
+      // A URI that does not parse: the edit goes on, nothing is saved.
+    }
+    const result = await next();
+    for (const doc of saved) {
+      await Promise.resolve(doc.save()).catch(() => false);
     }
     return result;
   }

@@ -1,6 +1,7 @@
 -- :Baton reject ends the run `rejected` and nothing changes; a command in the
 -- wrong state is refused with a message and the server stays up; :Baton cancel
 -- ends a run awaiting approval; :Baton runs lists runs and shows the one picked.
+-- plan.md, open and saved, says it was rejected and stays saved.
 local H = dofile(vim.fs.dirname(arg[0]) .. '/helpers.lua')
 H.init({
   select = function(labels, opts)
@@ -27,10 +28,20 @@ H.client()
 
 vim.cmd('Baton run Make x two')
 local run = H.expect_state('awaiting_approval')
+H.wait('plan.md shown in a window', function()
+  return H.window_with('plan.md')
+end)
+local plan_buf = vim.api.nvim_win_get_buf(H.window_with('plan.md'))
 vim.cmd('Baton reject not what I want')
 H.expect_state('rejected', run.runId)
 H.eq({ 'x = 1' }, vim.api.nvim_buf_get_lines(0, 0, -1, false), 'buffer after rejecting')
 H.eq(original, H.read(H.ws .. '/a.py'), 'a.py on disk after rejecting')
+H.wait('plan.md says it was rejected', function()
+  return H.buf_text(plan_buf):find('**Rejected at ', 1, true)
+end)
+H.check(not H.buf_text(plan_buf):find('Waiting for you', 1, true), 'plan.md no longer asks:\n' .. H.buf_text(plan_buf))
+H.check(not vim.bo[plan_buf].modified, 'plan.md, saved before, is saved after Baton noted the answer')
+H.check(H.read(vim.api.nvim_buf_get_name(plan_buf)):find('**Rejected at ', 1, true), 'plan.md on disk says it was rejected')
 H.check(vim.iter(H.notes):any(function(n)
   return n.msg:find('rejected', 1, true) and n.level == vim.log.levels.WARN
 end), 'a warning says the run was rejected')

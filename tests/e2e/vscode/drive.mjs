@@ -152,6 +152,8 @@ async function acceptRevert(wb, setStep) {
   if (plan.includes("Waiting for you")) {
     throw new Error(`plan.md still asks to be accepted:\n${plan}`);
   }
+  // Saved before, so saved after Baton's note (the save follows the edit: wait for it).
+  await wb.until("plan.md saved after Baton's note", async () => !((await wb.tab("plan.md").getAttribute("class")) ?? "").includes("dirty"));
   log(`completion: ${done}`);
 
   await setStep("checking what was saved by itself");

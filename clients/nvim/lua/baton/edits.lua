@@ -118,6 +118,11 @@ function M.apply(err, params, ctx, config)
   local client = vim.lsp.get_client_by_id(ctx.client_id)
   local encoding = client and client.offset_encoding or 'utf-16'
   local closed, created = {}, {}
+  -- Baton's note in its own document that it was answered ("Baton run <id>: plan.md
+  -- accepted"): a buffer that was saved stays saved; one with the person's unsaved
+  -- edits stays theirs to save.
+  local settled = type(params.label) == 'string' and params.label:match('^Baton run %S+: %S+ %a+$')
+  local saved = {}
   for _, change in ipairs(edit.documentChanges or {}) do
     if change.kind == 'create' then
       local fname = fname_of(change.uri)
@@ -128,6 +133,9 @@ function M.apply(err, params, ctx, config)
     elseif not change.kind and change.textDocument then
       local fname = fname_of(change.textDocument.uri)
       if fname then
+        if settled and is_loaded(fname) and not vim.bo[vim.fn.bufnr(fname)].modified then
+          saved[fname] = true
+        end
         if not is_loaded(fname) then
           closed[fname] = true
         end
@@ -152,6 +160,11 @@ function M.apply(err, params, ctx, config)
   if opts().write_closed_files and result and result.applied then
     for fname in pairs(closed) do
       write_back(fname, created[fname])
+    end
+  end
+  if result and result.applied then
+    for fname in pairs(saved) do
+      write_back(fname, false)
     end
   end
   return result
