@@ -46,7 +46,7 @@ from .base import (Capabilities, Message, OnDelta, StopReason, ToolCall, ToolRes
 from .models import InForce, in_force
 from .pairing import repair_history
 from .pricing import priced, prices_for
-from .retry import RetryPolicy, Sleep, guard_delta, retried
+from .retry import RetryPolicy, Sleep, classify, guard_delta, retried
 from .transport import client_options
 from .toolargs import parse_arguments
 
@@ -284,10 +284,12 @@ class AnthropicProvider:
                 sent = _continued(params, [_wire(b) for b in turn.blocks]) if turn.blocks \
                     else params
                 try:
-                    part = await retried(self, partial(self._stream, sent, delta), transient)
+                    part = await retried(self, partial(self._stream, sent, delta, transient),
+                                         transient)
                 except _OverLimit as e:
                     if shrunk:
                         raise
+                    turn.usage = turn.usage + (e.usage or Usage())  # earlier attempts, billed
                     # Older models refuse max_tokens beyond the window instead of stopping
                     # at it: ask for the room there is, once.
                     log.warning("provider %s: %s; asking for %d output tokens", self.name, e,
@@ -297,6 +299,7 @@ class AnthropicProvider:
                 except _Unbound as e:
                     if unbound:
                         raise
+                    turn.usage = turn.usage + (e.usage or Usage())
                     # The documented way out where block_binding cannot go: the same
                     # conversation without the reasoning the model no longer vouches for.
                     log.warning("provider %s: %s; sending the conversation again without its "
@@ -310,19 +313,37 @@ class AnthropicProvider:
                 if part.stop != "pause_turn":
                     break
         except ProviderError as e:
-            if turn.usage != Usage() and e.usage is None:  # pause_turn parts, billed
-                e.usage = priced(turn.usage, self.prices)
+            if turn.usage != Usage():  # pause_turn parts, billed
+                e.usage = priced(turn.usage + (e.usage or Usage()), self.prices)
             if self.cfg.api_key() is None and not e.retryable:
                 # The SDK looked for other credentials; say which variable Baton reads.
                 raise type(e)(f"{e} (no API key: ${self.cfg.key_env()} is not set)",
-                              provider=self.name) from e
+                              provider=self.name, usage=e.usage) from e
             raise
         return self._turn(turn)
 
-    async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None) -> _Streamed:
+    async def _stream(self, params: dict[str, Any], on_delta: OnDelta | None,
+                      transient: tuple[type[BaseException], ...]) -> _Streamed:
+        """One attempt. Failing once message_start has said what it bills (an
+        overloaded_error mid-stream, a stream cut), its error carries that usage: the
+        retry that follows pays again, and the run counts both."""
+        out = _Streamed()
+        try:
+            await self._read(params, on_delta, out)
+        except Exception as e:
+            if out.usage == Usage():
+                raise
+            err = classify(e, self.name, transient)
+            err.usage = priced(out.usage, self.prices)
+            if err is e:
+                raise
+            raise err from e
+        return out
+
+    async def _read(self, params: dict[str, Any], on_delta: OnDelta | None,
+                    out: _Streamed) -> None:
         import anthropic
         blocks: dict[int, dict[str, Any]] = {}
-        out = _Streamed()
         finished = False
         try:
             stream = await self._sdk().messages.create(**params, stream=True,
@@ -363,7 +384,6 @@ class AnthropicProvider:
             raise ProviderError("the stream ended before the message was complete",
                                 provider=self.name, retryable=True)
         out.blocks = [blocks[i] for i in sorted(blocks)]
-        return out
 
     def _log_dropped(self, transformations: Any) -> None:
         """Say when the API left out thinking it no longer vouches for (`drop_block`): the

@@ -7,7 +7,9 @@ they retry and what they do not: an `overloaded_error` that arrives mid-stream a
 
 An attempt the provider had already answered (a 2xx response, its stream begun: it is
 billed) and that failed after is never retried silently: the warning says the turn is
-paid for twice (transport.py reports the response).
+paid for twice (transport.py reports the response). What such an attempt billed, where
+the adapter saw it (ProviderError.usage), is added to the answer's usage, or to the error
+raised, so the run's usage, cost and budgets count it.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from pydantic import BaseModel
 
 from ..config import ProviderConfig
 from ..errors import ProviderError
+from .base import Usage
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 # Error types sent in a body (also mid-stream, after a 200) that another attempt may fix.
@@ -43,6 +45,14 @@ def mark_answered() -> None:
     attempt = _attempt.get()
     if attempt is not None:
         attempt[0] = True
+
+
+class Billed(Protocol):
+    """What an attempt returns: a turn, or its part, and what it was billed."""
+    usage: Usage
+
+
+T = TypeVar("T", bound=Billed)
 
 
 class RetryPolicy(BaseModel):
@@ -153,12 +163,14 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
     """Run `attempt` until it succeeds, fails for good, or the retries run out.
 
     `secret` (the provider's API key) is scrubbed from every error raised or logged.
+    What failed attempts billed goes with the answer or the error raised.
     Cancellation is never caught: a cancelled run stops between attempts too."""
+    spent = Usage()  # billed by the attempts that failed
     for n in range(policy.max_retries + 1):
         answered = [False]
         token = _attempt.set(answered)
         try:
-            return await attempt()
+            result = await attempt()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # classified below; anything unknown is not retried
@@ -167,7 +179,10 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
             # The original exception still holds the key: never chain it then.
             cause = exc if clean is err else None
             err = clean
+            spent = spent + (err.usage or Usage())
+            billed = spent if spent != Usage() else None  # by every attempt, on what goes up
             if not err.retryable:
+                err.usage = billed
                 if err is exc:
                     raise
                 raise err from cause
@@ -179,11 +194,12 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
                     err = type(err)(f"{err} ({note})", provider=provider,
                                     retryable=err.retryable, retry_after=err.retry_after,
                                     status=err.status)
+                err.usage = billed
                 raise err from cause
             if err.retry_after is not None and err.retry_after > policy.max_retry_after_s:
                 raise type(err)(f"{err} (asked to retry after {err.retry_after:.0f} s)",
                                 provider=provider, retryable=True, retry_after=err.retry_after,
-                                status=err.status) from cause
+                                status=err.status, usage=billed) from cause
             delay = err.retry_after if err.retry_after is not None else policy.backoff(n)
             if answered[0]:
                 log.warning("provider %s: %s (the turn had started answering); retry %d/%d "
@@ -193,6 +209,9 @@ async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPoli
                 log.warning("provider %s: %s; retry %d/%d in %.2f s", provider, err, n + 1,
                             policy.max_retries, delay)
             await sleep(delay)
+        else:
+            result.usage = result.usage + spent
+            return result
         finally:
             _attempt.reset(token)
     raise AssertionError("unreachable")  # the loop always returns or raises

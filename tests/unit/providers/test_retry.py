@@ -8,9 +8,15 @@ import pytest
 
 from baton.config import ProviderConfig
 from baton.errors import ProviderError
+from baton.providers.anthropic import AnthropicProvider
+from baton.providers.base import Turn, Usage
+from baton.providers.openai import OpenAIProvider
+from baton.providers.pricing import priced
 from baton.providers.retry import RetryPolicy, classify, parse_retry_after, with_retries
+from tests.fakes.llm_server import Reply
 
-from .conftest import Recorder
+from .conftest import Recorder, make_cfg
+from .helpers import request
 
 
 class StatusError(Exception):
@@ -100,7 +106,92 @@ async def test_connection_errors_are_retried():
         attempts.append(1)
         if len(attempts) < 2:
             raise ConnectionError("reset")
-        return "ok"
+        return Turn(text="ok")
 
     assert await with_retries(flaky, policy=RetryPolicy(base_s=0.001), provider="p",
-                              transient=(ConnectionError,), sleep=Recorder()) == "ok"
+                              transient=(ConnectionError,), sleep=Recorder()) == Turn(text="ok")
+
+
+# --- what a retried attempt billed is counted, not only logged ----------------------------
+
+BILLED = Usage(input_tokens=100, output_tokens=7, cost_usd=0.002)
+
+
+async def test_what_a_retried_attempt_billed_goes_with_the_answer():
+    attempts = []
+
+    async def billed_then_answered():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ProviderError("error mid-stream overloaded_error", retryable=True, usage=BILLED)
+        return Turn(text="ok", usage=Usage(input_tokens=120, output_tokens=9, cost_usd=0.003))
+
+    turn = await with_retries(billed_then_answered, policy=RetryPolicy(base_s=0.001),
+                              provider="p", sleep=Recorder())
+    assert turn.usage == Usage(input_tokens=320, output_tokens=23, cost_usd=0.007)
+
+
+@pytest.mark.parametrize("last,also_billed", [
+    ({"retryable": True, "usage": BILLED}, BILLED),
+    ({"status": 400}, Usage()),  # not retried
+    ({"retryable": True, "retry_after": 3600, "status": 429}, Usage()),  # not waited for
+], ids=["retries-run-out", "then-not-retryable", "then-retry-after-too-long"])
+async def test_what_retried_attempts_billed_goes_with_the_error(last, also_billed):
+    # The error is rebuilt on the way out ("after 3 attempts", "asked to retry after"):
+    # what the attempts before billed stays on it, and the run counts it.
+    attempts = []
+
+    async def failing():
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise ProviderError("stream cut", retryable=True, usage=BILLED)
+        raise ProviderError("the last attempt failed", **last)
+
+    with pytest.raises(ProviderError) as e:
+        await with_retries(failing, policy=RetryPolicy(max_retries=2, base_s=0.001),
+                           provider="p", sleep=Recorder())
+    assert len(attempts) == 3 and e.value.usage == BILLED + BILLED + also_billed
+
+
+async def test_nothing_billed_leaves_the_error_without_usage():
+    async def failing():
+        raise StatusError(529)
+
+    with pytest.raises(ProviderError) as e:
+        await with_retries(failing, policy=RetryPolicy(max_retries=1, base_s=0.001),
+                           provider="p", sleep=Recorder())
+    assert e.value.usage is None
+
+
+def adapter(fake, kind: str, **extra) -> AnthropicProvider | OpenAIProvider:
+    cls, name, model = {"anthropic": (AnthropicProvider, "claude", "claude-sonnet-4-6"),
+                        "openai": (OpenAIProvider, "gpt", "gpt-5-mini")}[kind]
+    p = cls(name, make_cfg(kind, fake.url, model=model, **extra))
+    p.sleep = Recorder()
+    return p
+
+
+@pytest.mark.parametrize("kind,failed", [
+    # message_start said what the attempt bills (120 in, 1 out), then overloaded_error.
+    ("anthropic", Reply(text="partial", mid_stream_error="overloaded_error", input_tokens=120)),
+    # response.failed says what it billed.
+    ("openai", Reply(failed={"code": "server_error", "message": "try again"}, input_tokens=120,
+                     output_tokens=1)),
+])
+async def test_a_retried_answer_counts_what_the_failed_attempt_billed(fake, env_key, kind, failed):
+    fake.push(failed, Reply(text="whole", input_tokens=120, output_tokens=30))
+    p = adapter(fake, kind)
+    turn = await p.complete(request())
+    assert turn.text == "whole" and len(fake.requests) == 2
+    assert (turn.usage.input_tokens, turn.usage.output_tokens) == (240, 31)
+    assert turn.usage.cost_usd > 0
+    assert turn.usage.cost_usd == pytest.approx(priced(turn.usage, p.prices).cost_usd)
+
+
+async def test_anthropic_every_attempt_cut_counts_them_all_on_the_error(fake, env_key):
+    fake.push(*[Reply(text="partial", mid_stream_error="overloaded_error", input_tokens=50)] * 2)
+    with pytest.raises(ProviderError) as e:
+        await adapter(fake, "anthropic", max_retries=1).complete(request())
+    assert "2 attempts" in str(e.value) and e.value.usage is not None
+    assert (e.value.usage.input_tokens, e.value.usage.output_tokens) == (100, 2)
+    assert e.value.usage.cost_usd > 0
