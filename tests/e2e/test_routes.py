@@ -155,6 +155,20 @@ async def test_cancel_mid_run(make_editor):
     assert [r["state"] for r in runs if r["runId"] == run_id] == ["cancelled"]
 
 
+async def test_cancel_while_the_plan_waits_says_so_in_the_open_plan(make_editor):
+    """plan.md, open in the editor, stops asking once the run is cancelled: its buffer gets
+    the edit (workspace/applyEdit), as it does when the plan is answered."""
+    ed = await make_editor(plan_script())
+    run_id = await ed.run("Greet by name")
+    await ed.wait_state(run_id, "awaiting_approval")
+    plan = f".baton/runs/{run_id}/plan.md"
+    ed.open(plan)
+    await ed.command("baton.run.cancel", {"runId": run_id})
+    await ed.wait_state(run_id, "cancelled")
+    await ed.wait_for(lambda: "**Cancelled at " in ed.text(plan), "plan.md saying it was cancelled")
+    assert "**Waiting for you.**" not in ed.text(plan)
+
+
 async def test_revert_keeps_later_typing(make_editor):
     ed = await make_editor(plan_script())
     ed.open("hello.py")

@@ -8,10 +8,10 @@ top-level lists that open with a code span. The same words inside an HTML commen
 block, a block quote or a list are text, and a second such heading adds nothing.
 
 Each document says on one line of its own what the person can do with it (*waiting*), and
-once they did, Baton replaces that line, and only that line, with what became of it
-(`settle`): the document was answered, so it stops asking. The line is plain paragraph
-text, never part of the files section, and the grant was taken from the accepted text
-before: replacing it cannot change what was granted.
+once they did, or the run ended before they could (cancelled, failed), Baton replaces that
+line, and only that line, with what became of it (`settle`): the document stops asking.
+The line is plain paragraph text, never part of the files section, and the grant was taken
+from the accepted text before: replacing it cannot change what was granted.
 
 Everything a model or a repository supplies (summary, steps, file names, the task, the
 route's reason) is data: flattened to one line, control and invisible characters made
@@ -56,24 +56,40 @@ EDIT_WAITING = ("**Nothing has been applied yet.** The code action **Accept plan
 CHANGES_WAITING = ("# Use the code actions Apply changes / Reject changes (in VS Code, the "
                    "links at the top; in Neovim, :Baton accept), or on a hunk: Apply this hunk / "
                    "Reject this hunk.")
-Outcome = Literal["accepted", "rejected", "applied"]
-# Each waiting line, and what it becomes once the person answered ("{at}": the time).
+# What became of a document: the person answered it, or the run ended before they did
+# (cancelled, failed), so it can no longer be answered.
+Outcome = Literal["accepted", "rejected", "applied", "cancelled", "failed"]
+# Each waiting line, and what it becomes ("{at}": the time). A plan or proposal that ends
+# unanswered was never accepted, so nothing of it reached the person's files; changes.diff
+# may end while an Apply is under way, so it says only that nothing more of it will.
 _SETTLED: dict[str, dict[str, str]] = {
     PLAN_WAITING: {
         "accepted": "**Accepted at {at}.** The implementer works from this plan as it was then; "
                     "edits here change nothing now.",
         "rejected": "**Rejected at {at}.** Nothing of it was implemented; edits here change "
-                    "nothing now."},
+                    "nothing now.",
+        "cancelled": "**Cancelled at {at}.** Nothing of it was implemented; edits here change "
+                     "nothing now.",
+        "failed": "**The run failed at {at}** (its error says why). Nothing of it was "
+                  "implemented; edits here change nothing now."},
     EDIT_WAITING: {
         "accepted": "**Accepted at {at}.** Baton applies this change to your files; edits here "
                     "change nothing now.",
         "rejected": "**Rejected at {at}.** Nothing of it was applied; edits here change nothing "
-                    "now."},
+                    "now.",
+        "cancelled": "**Cancelled at {at}.** Nothing of it was applied; edits here change "
+                     "nothing now.",
+        "failed": "**The run failed at {at}** (its error says why). Nothing of it was applied; "
+                  "edits here change nothing now."},
     CHANGES_WAITING: {
         "applied": "# Applied at {at}: these changes went to your files; this file is a record "
                    "now.",
         "rejected": "# Rejected at {at}: what is below did not go to your files; this file is a "
-                    "record now."},
+                    "record now.",
+        "cancelled": "# Cancelled at {at}: Baton applies nothing more of these changes; this "
+                     "file is a record now.",
+        "failed": "# The run failed at {at} (its error says why): Baton applies nothing more of "
+                  "these changes; this file is a record now."},
 }
 # plan.md as Baton before 0.3 wrote it (a run awaiting approval across the upgrade).
 _SETTLED["Edit this plan if you like, then use the code action **Accept plan** (or **Reject "
@@ -218,7 +234,7 @@ def settle(text: str, outcome: Outcome, at: float) -> str | None:
 
 async def settle_document(host: Host, root: Path, run_id: str, path: Path,
                           outcome: Outcome) -> None:
-    """Says in a run's document that it was answered, the way Baton changes what the person
+    """Says in a run's document what became of it, the way Baton changes what the person
     may have open: an edit the editor applies to its buffer (their unsaved text stays, the
     version guards against typing meanwhile: then read again and tried once more), or, with
     no buffer of it open, the file on disk (Baton's own). Best effort: a document that

@@ -91,18 +91,16 @@ class Workflow:
             await self._end_stream(ctx)
             if self.closing:
                 return
-            if not run.terminal:
-                await self._move(ctx, State.CANCELLED, "cancelled by the person")
+            await self._end_unanswered(ctx, State.CANCELLED, "cancelled by the person")
         except BatonError as e:
             log.info("run %s failed: %s", run.id, e)
             await self._end_stream(ctx)
-            if not run.terminal:
-                await self._move(ctx, State.FAILED, str(e))
+            await self._end_unanswered(ctx, State.FAILED, str(e))
         except Exception as e:  # a bug must end the run visibly, never the daemon
             log.exception("run %s: internal error", run.id)
             await self._end_stream(ctx)
-            if not run.terminal:
-                await self._move(ctx, State.FAILED, f"internal error: {type(e).__name__}: {e}")
+            await self._end_unanswered(ctx, State.FAILED,
+                                       f"internal error: {type(e).__name__}: {e}")
         finally:
             await self._stop_servers(ctx)  # they die with the run (or the daemon)
             if run.terminal or not self.closing:
@@ -124,6 +122,22 @@ class Workflow:
         if ctx.stream is not None:
             stream, ctx.stream = ctx.stream, None
             await stream.close()
+
+    async def _end_unanswered(self, ctx: RunContext, state: State, reason: str) -> None:
+        """End the run (cancelled, failed) before the person answered what it asked: a
+        document still asking says what became of it, so nobody answers a run that is
+        over. plan.md only if it was never accepted (nothing of it was implemented, as it
+        will say; an accepted one whose note the editor refused keeps asking rather than
+        say so). changes.diff is written only to wait for the person; once answered it has
+        no waiting line left, and `settle` leaves it as it is."""
+        run = ctx.run
+        if run.terminal:
+            return
+        await self._move(ctx, state, reason)
+        outcome: Outcome = "cancelled" if state == State.CANCELLED else "failed"
+        for name in ("plan.md", "changes.diff"):
+            if (name != "plan.md" or run.accepted_plan is None) and (ctx.folder / name).exists():
+                await self._settle(ctx, name, outcome)
 
     async def _move(self, ctx: RunContext, state: State, reason: str = "") -> None:
         run = ctx.run
@@ -215,7 +229,8 @@ class Workflow:
         await self.host.show_document(ctx.folder / name, take_focus=False)
 
     async def _settle(self, ctx: RunContext, name: str, outcome: Outcome) -> None:
-        """The document the person answered stops asking: it says what became of it."""
+        """A document the person answered (or no longer can) stops asking: it says what
+        became of it."""
         await settle_document(self.host, self.root, ctx.run.id, ctx.folder / name, outcome)
 
     def run_diff(self, ctx: RunContext) -> str:

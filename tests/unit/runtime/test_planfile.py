@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from baton.runtime.planfile import (CHANGES_WAITING, FILES_HEADING, PLAN_WAITING, granted_files,
-                                    md_text, render_answer, render_changes,
+from baton.runtime.planfile import (CHANGES_WAITING, EDIT_WAITING, FILES_HEADING, PLAN_WAITING,
+                                    granted_files, md_text, render_answer, render_changes,
                                     render_edit_proposal, render_plan, settle)
 from baton.runtime.runs import PlanSubmitted, Route, Run
 
@@ -158,3 +158,16 @@ def test_each_document_settles_in_its_own_words() -> None:
     assert settle(changes, "accepted", 0) is None  # changes are applied, not accepted
     crlf = changes.replace("\n", "\r\n")
     assert (settle(crlf, "rejected", 0) or "").count("\r\n") == crlf.count("\r\n")
+
+
+def test_a_document_the_run_ended_before_it_was_answered_says_how() -> None:
+    documents = {PLAN_WAITING: render_plan(_run(), _plan(["hello.py"]), []),
+                 EDIT_WAITING: render_edit_proposal(_run(), "Greet", "-a\n+b\n"),
+                 CHANGES_WAITING: render_changes(_run(), "diff --git a/a.py b/a.py\n")}
+    for waiting, text in documents.items():
+        for outcome, said in (("cancelled", "Cancelled at "), ("failed", "The run failed at ")):
+            settled = settle(text, outcome, 0) or ""
+            [line] = [line for line in settled.splitlines() if said in line]
+            assert settled.replace(line, waiting) == text  # that line, nothing else
+            assert "Nothing of it was" in line or "applies nothing more" in line
+    assert granted_files(settle(documents[PLAN_WAITING], "cancelled", 0) or "") == ["hello.py"]

@@ -177,17 +177,22 @@ async def test_an_apply_the_editor_applied_nothing_of_is_said_and_stays_offered(
         await engine.close()
 
 
+def _open_plan_with_an_edit(engine, host, run_id: str, *, version: int) -> str:
+    """plan.md open in the editor with an unsaved edit; returns that text."""
+    plan = engine.runs_dir / run_id / "plan.md"
+    unsaved = plan.read_text().replace("1. Add a name", "1. Add a name, with a default")
+    host.buffers[plan] = OpenDocument(text=unsaved, version=version)
+    return unsaved
+
+
 async def test_an_answered_document_says_so_without_touching_the_persons_unsaved_text(
         tmp_path: Path) -> None:
     engine, host = await start(*workspace(tmp_path, [plan_script()], mode="review"))
     try:
         run_id = engine.create("Greet by name")
         await host.state(run_id, "awaiting_approval")
-        plan = engine.runs_dir / run_id / "plan.md"
-        on_disk = plan.read_text()
         # plan.md is open with an unsaved edit: the accepted plan is that text.
-        unsaved = on_disk.replace("1. Add a name", "1. Add a name, with a default")
-        host.buffers[plan] = OpenDocument(text=unsaved, version=7)
+        unsaved = _open_plan_with_an_edit(engine, host, run_id, version=7)
         engine.accept(run_id)
         await host.state(run_id, "awaiting_apply")
         assert engine.contexts[run_id].run.accepted_plan == unsaved
@@ -204,5 +209,88 @@ async def test_an_answered_document_says_so_without_touching_the_persons_unsaved
         await host.state(run_id, "done")
         assert CHANGES_WAITING not in changes.read_text()
         assert "# Applied at " in changes.read_text()
+    finally:
+        await engine.close()
+
+
+# -- a run that ends unanswered: its document stops asking -----------------------------
+
+async def _ended(engine, host, run_id: str, state: str) -> None:
+    """Once the run is `state` and its driver is done (the documents were settled)."""
+    await host.state(run_id, state)
+    task = engine.contexts[run_id].task
+    assert task is not None
+    await task
+
+
+async def test_a_run_cancelled_while_its_plan_waits_says_so_in_the_open_plan(tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        unsaved = _open_plan_with_an_edit(engine, host, run_id, version=3)
+        engine.cancel(run_id)
+        await _ended(engine, host, run_id, "cancelled")
+        # The same path as an answer: an edit of the person's buffer, their text kept.
+        [[edit]] = [e for e in host.edits if e[0].path.endswith("plan.md")]
+        assert (edit.before, edit.version) == (unsaved, 3)
+        assert edit.after is not None and PLAN_WAITING not in edit.after
+        [said] = [line for line in edit.after.splitlines() if line.startswith("**Cancelled at ")]
+        assert "Nothing of it was implemented" in said
+        assert edit.after.replace(said, PLAN_WAITING) == unsaved
+    finally:
+        await engine.close()
+
+
+async def test_a_run_cancelled_while_its_changes_wait_says_so_in_changes_diff(
+        tmp_path: Path) -> None:
+    engine, host = await start(*workspace(tmp_path, [plan_script()], mode="review"))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.accept(run_id)
+        await host.state(run_id, "awaiting_apply")
+        engine.cancel(run_id)
+        await _ended(engine, host, run_id, "cancelled")
+        changes = (engine.runs_dir / run_id / "changes.diff").read_text()
+        assert CHANGES_WAITING not in changes and "# Cancelled at " in changes
+        assert "+def hello(name):" in changes  # still the record of what was not applied
+        plan = (engine.runs_dir / run_id / "plan.md").read_text()
+        assert "**Accepted at " in plan and "Cancelled" not in plan  # answered before: as it was
+    finally:
+        await engine.close()
+
+
+async def test_a_run_failing_while_its_plan_is_revised_says_so_in_the_plan(tmp_path: Path) -> None:
+    # The planner has no turn left for the revision: the run fails, plan.md was never accepted.
+    engine, host = await start(*workspace(tmp_path, [plan_script()]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        engine.revise(run_id, "greet twice")
+        await _ended(engine, host, run_id, "failed")
+        plan = (engine.runs_dir / run_id / "plan.md").read_text()
+        assert PLAN_WAITING not in plan and "**The run failed at " in plan
+    finally:
+        await engine.close()
+
+
+async def test_an_accepted_plan_is_never_said_to_be_unimplemented(tmp_path: Path) -> None:
+    # The editor refused the "Accepted at" edit, so plan.md still asks; cancelled while the
+    # implementer works, it must not claim nothing of it was implemented.
+    slow = plan_script(implementer=[turn("finish", {"summary": "done"}, delay_ms=5000)])
+    engine, host = await start(*workspace(tmp_path, [slow]))
+    try:
+        run_id = engine.create("Greet by name")
+        await host.state(run_id, "awaiting_approval")
+        plan = engine.runs_dir / run_id / "plan.md"
+        host.buffers[plan] = OpenDocument(text=plan.read_text(), version=1)
+        host.refuse_edits = True
+        engine.accept(run_id)
+        await host.state(run_id, "implementing")
+        host.refuse_edits = False
+        engine.cancel(run_id)
+        await _ended(engine, host, run_id, "cancelled")
+        assert not [e for e in host.edits if e[0].path.endswith("plan.md")]
     finally:
         await engine.close()
