@@ -152,9 +152,12 @@ def scrub(err: ProviderError, secret: str | None) -> ProviderError:
     them would garble messages and they are not real keys."""
     if not secret or len(secret) < 8 or secret not in str(err):
         return err
-    return type(err)(str(err).replace(secret, "[redacted]"), provider=err.provider,
-                     retryable=err.retryable, retry_after=err.retry_after, status=err.status,
-                     usage=err.usage)
+    # A copy, not a rebuild: subclasses (an adapter's own) take other constructor arguments,
+    # and every attribute (status, usage, an adapter's room) goes along as it was.
+    clean = type(err).__new__(type(err))
+    clean.__dict__.update(err.__dict__)
+    clean.args = (str(err).replace(secret, "[redacted]"),)
+    return clean
 
 
 async def with_retries(attempt: Callable[[], Awaitable[T]], *, policy: RetryPolicy, provider: str,

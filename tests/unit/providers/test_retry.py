@@ -195,3 +195,19 @@ async def test_anthropic_every_attempt_cut_counts_them_all_on_the_error(fake, en
     assert "2 attempts" in str(e.value) and e.value.usage is not None
     assert (e.value.usage.input_tokens, e.value.usage.output_tokens) == (100, 2)
     assert e.value.usage.cost_usd > 0
+
+
+def test_the_key_scrub_keeps_an_adapters_own_error_type_and_attributes():
+    """An adapter's error subclass with its own constructor (Anthropic's over-the-window 400,
+    which carries the room left) is scrubbed without being rebuilt: its type and attributes stay,
+    and the key is gone from its text."""
+    from baton.providers.anthropic import _OverLimit
+    from baton.providers.retry import scrub
+
+    key = "sk-ant-secret-123456"
+    err = _OverLimit(1234, f"input too long for key {key}", "claude")
+    err.usage = Usage(input_tokens=7)
+    clean = scrub(err, key)
+    assert type(clean) is _OverLimit and clean.room == 1234 and clean.provider == "claude"
+    assert key not in str(clean) and "[redacted]" in str(clean)
+    assert clean.usage == Usage(input_tokens=7)
