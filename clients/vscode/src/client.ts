@@ -88,6 +88,13 @@ export class BatonClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private readonly runChanged = new vscode.EventEmitter<RunChanged>();
   readonly onRunChanged = this.runChanged.event;
+  private readonly started = new vscode.EventEmitter<void>();
+  /**
+   * Fires each time a server answered `initialize`: the first start, a restart for a settings
+   * change, the language client's own restart after a crash. It fires before that server's first
+   * notice is handled, so what earlier servers said can be told from what this one says.
+   */
+  readonly onDidStart = this.started.event;
 
   constructor(
     private readonly output: vscode.LogOutputChannel,
@@ -151,6 +158,11 @@ export class BatonClient implements vscode.Disposable {
     client.onNotification(RUN_CHANGED, (params: RunChanged) => {
       this.runChanged.fire(params);
     });
+    client.onDidChangeState(({ newState }) => {
+      if (newState === State.Running) {
+        this.started.fire();
+      }
+    });
     this.output.info(`starting ${settings.command} serve`);
     return client;
   }
@@ -190,5 +202,6 @@ export class BatonClient implements vscode.Disposable {
   dispose(): void {
     void this.stop();
     this.runChanged.dispose();
+    this.started.dispose();
   }
 }

@@ -38,6 +38,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     baton.onRunChanged((params) => {
       runs.update(params);
     }),
+    // Every start, restarts included: a restarted server sends no notice for what changed while
+    // it was down, so the view, the status item and the palette's keys are read again from the
+    // journal (the tracker hears it first, synchronously, before the new server's first notice).
+    baton.onDidStart(() => {
+      runs.serverStarted();
+      view.reload().catch((error: unknown) => {
+        output.error(`reading the runs: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }),
     permissions,
     new RunDocuments(runs),
     new Completion(ctx, edited),
@@ -52,7 +61,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   try {
     await baton.ready();
-    await view.reload();
   } catch (error) {
     // Keep the commands registered: they retry the start, e.g. after `baton.serverPath` is fixed.
     const message = error instanceof Error ? error.message : String(error);

@@ -18,10 +18,12 @@ export class RunPicker {
 
   /**
    * All runs the server knows (the journal, so runs from before a restart too), with the states
-   * this window saw last merged in; most recent first.
+   * this window saw last merged in; most recent first. The journal also stands in for what a
+   * server since restarted said last (RunTracker.resync).
    */
   async list(): Promise<RunSummary[]> {
     const listed = await this.baton.execute<RunSummary[] | null>(ServerCommand.runs, {});
+    this.runs.resync(listed ?? []);
     const byId = new Map<string, RunSummary>();
     for (const run of listed ?? []) {
       byId.set(run.runId, run);
