@@ -402,8 +402,11 @@ def test_review_mode_applies_what_it_shows(code_server_session: dict[str, object
 def test_baton_view_in_code_server(code_server_session: dict[str, object]) -> None:
     """Issue 19's one place for Baton: the view lists the run with its state, what waits (the plan, then
     a permission) with its inline action, then the files it changed and its finding; Show Runs
-    reveals the run there; the palette offers only what fits."""
-    drive(code_server_session, "tree", PERMISSION_TASK, finding=FINDING, permissionFile=NOTE["path"])
+    reveals the run there; the palette offers only what fits. A window opened later, whose server
+    starts only once baton.serverPath is fixed, lists the run by itself, and its Show Changes says
+    the run began before the window rather than diffing against text it never saw."""
+    drive(code_server_session, "tree", PERMISSION_TASK, finding=FINDING, permissionFile=NOTE["path"],
+          serverPath=str(code_server_session["baton"]))
     (events,) = transcripts(Path(str(code_server_session["workspace"]))).values()
     # The inline actions were the answers: the plan accepted, the write allowed once.
     assert "plan_accepted" in [e["kind"] for e in events]

@@ -3,13 +3,14 @@
 // next: at `done` Show Changes, Save All, Revert; at `awaiting_apply` Show Changes, Apply Changes.
 // At `done` the files Baton edited are saved first as `baton.saveEditedFiles` says (editedFiles.ts).
 // "Show Changes" opens VS Code's multi-file diff of each file against its text before the run's
-// first edit, or the run's changes.diff when this window did not see the edits.
+// first edit, or the run's changes.diff when this window did not see all of the edits (a run that
+// began before it); never a diff against text that was not the file's before the run.
 import * as vscode from "vscode";
 import type { CommandContext } from "./commands";
 import { asText } from "./display";
 import type { EditedFiles } from "./editedFiles";
 import { runFolder, showBeside } from "./runDocuments";
-import { allows, type Summary } from "./protocol";
+import { allows, type RunChanged, type Summary } from "./protocol";
 import type { RunTracker, TrackedRun } from "./runs";
 import { givenRunId } from "./waiting";
 
@@ -75,9 +76,11 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
       }),
       vscode.commands.registerCommand("baton.ui.showChanges", async (given?: unknown) => {
         const runId = givenRunId(given);
-        const run = runId === undefined ? ctx.runs.active() : ctx.runs.get(runId);
+        // A run from before this window (the Baton view lists the journal's) is the server's to name.
+        const run =
+          runId === undefined ? ctx.runs.active() : (ctx.runs.get(runId) ?? (await ctx.picker.list()).find((listed) => listed.runId === runId));
         if (run === undefined) {
-          void vscode.window.showInformationMessage("Baton: no run of this window to show the changes of.");
+          void vscode.window.showInformationMessage("Baton: no run to show the changes of.");
           return;
         }
         await this.showChanges(run);
@@ -88,8 +91,7 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
   /** A file's text before the run's first edit: `baton-before:/<runId>/<name>?<file URI>`. */
   provideTextDocumentContent(uri: vscode.Uri): string {
     const runId = uri.path.split("/")[1] ?? "";
-    const file = decodeURIComponent(uri.query);
-    return this.edited.changes(runId).find((change) => change.uri.toString() === file)?.before ?? "";
+    return this.edited.before(runId, decodeURIComponent(uri.query));
   }
 
   private async changed(run: TrackedRun): Promise<void> {
@@ -128,9 +130,9 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
     }
   }
 
-  async showChanges(run: TrackedRun): Promise<void> {
-    const changes = this.edited.changes(run.runId);
-    if (run.state !== "awaiting_apply" && changes.length > 0) {
+  async showChanges(run: RunChanged): Promise<void> {
+    const changes = this.edited.changes(run);
+    if (run.state !== "awaiting_apply" && changes !== undefined && changes.length > 0) {
       const resources = changes.map(({ uri }) => {
         const name = uri.path.split("/").pop() ?? "file";
         const before = vscode.Uri.from({ scheme: BEFORE_SCHEME, path: `/${run.runId}/${name}`, query: encodeURIComponent(uri.toString()) });
@@ -144,7 +146,8 @@ export class Completion implements vscode.TextDocumentContentProvider, vscode.Di
     if (diff !== undefined && (await showBeside(diff, true))) {
       return;
     }
-    void vscode.window.showInformationMessage("Baton: this window did not see the run's edits, and it has no changes.diff.");
+    const unseen = changes === undefined ? "the run began before this window, so the text its files had before it is not known here" : "this window did not see the run's edits";
+    void vscode.window.showInformationMessage(`Baton: ${unseen}, and it has no changes.diff to show instead. Its files are listed in the Baton view.`);
   }
 
   dispose(): void {

@@ -54,6 +54,8 @@ async function currentText(uri: vscode.Uri): Promise<string> {
 
 export class EditedFiles {
   private readonly byRun = new Map<string, Map<string, Touched>>();
+  /** When this window began (epoch seconds, the server's clock: it runs on this host). */
+  private readonly since = Date.now() / 1000;
 
   /**
    * Wraps the application of one workspace edit: notes what it touches first; a revert (the run
@@ -117,9 +119,21 @@ export class EditedFiles {
     return touched;
   }
 
-  /** The files the run edited in this window, with their text before its first edit. */
-  changes(runId: string): { uri: vscode.Uri; before: string }[] {
-    return [...(this.byRun.get(runId) ?? new Map<string, Touched>()).entries()].map(([raw, t]) => ({ uri: vscode.Uri.parse(raw), before: t.before }));
+  /**
+   * The files the run edited in this window, with their text before its first edit; undefined
+   * for a run that began before this window: its earlier edits went by unseen, so the text noted
+   * here is not what its files had before it, and a diff against it would be wrong.
+   */
+  changes(run: { runId: string; createdAt?: number | null }): { uri: vscode.Uri; before: string }[] | undefined {
+    if ((run.createdAt ?? 0) < this.since) {
+      return undefined;
+    }
+    return [...(this.byRun.get(run.runId) ?? new Map<string, Touched>()).entries()].map(([raw, t]) => ({ uri: vscode.Uri.parse(raw), before: t.before }));
+  }
+
+  /** A file's text before the run's first edit to it ("" when it was not noted). */
+  before(runId: string, uri: string): string {
+    return this.byRun.get(runId)?.get(uri)?.before ?? "";
   }
 
   /** The run is done: saves what `baton.saveEditedFiles` says. */

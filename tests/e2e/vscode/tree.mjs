@@ -4,9 +4,23 @@
 // and the reviewer's finding (a click goes to its line); Show Runs reveals the run there (the run
 // view); and a palette that offers only the commands that fit (Accept Plan gone once the plan was
 // accepted, Revert Run there).
-// Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding, and
-// permissionFile: the file the implementer writes outside the plan, which asks).
+// Then a window opened after the run, whose server first fails to start (a wrong
+// baton.serverPath) and starts once the setting is fixed: the view, the palette's keys and
+// Show Changes come from the journal by themselves (no Refresh), and Show Changes does not diff
+// against text this window never saw.
+// Dispatched by drive.mjs as the scenario kind "tree" (scenario: task, file, finding,
+// permissionFile: the file the implementer writes outside the plan, which asks, and serverPath).
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+
 const VIEW = ".pane-body .monaco-list";
+
+/** Sets baton.serverPath in the workspace's settings (machine-overridable); the extension restarts the server. */
+async function setServerPath(scenario, serverPath) {
+  const folder = path.join(scenario.workspace, ".vscode");
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, "settings.json"), JSON.stringify({ "baton.serverPath": serverPath }, null, 2));
+}
 
 /** The Baton view's row whose text includes `text` (any case), or matches a RegExp. */
 export function treeRow(wb, text) {
@@ -124,4 +138,28 @@ export async function tree(wb, setStep, scenario) {
     }
   }
   wb.log("the view showed the run, its plan, files and finding; the palette offered only what fits");
+
+  await setStep("opening a new window whose server does not start (a wrong baton.serverPath)");
+  await setServerPath(scenario, path.join(scenario.workspace, "no-such-baton"));
+  await wb.page.reload();
+  await wb.page.locator(".monaco-workbench").waitFor({ state: "visible", timeout: 60_000 });
+  await wb.waitForToast("could not start");
+  await openView(wb);
+
+  await setStep("fixing the setting: the view lists the run from the journal by itself");
+  await setServerPath(scenario, scenario.serverPath);
+  await treeRow(wb, scenario.task).waitFor({ state: "visible", timeout: wb.timeout });
+  await wb.until("the run's row to say done", async () => (await treeRow(wb, scenario.task).innerText()).includes("done"));
+  const offered = await paletteRows(wb, "Baton: ", "Baton: Revert Run");
+  if (offered.some((row) => row.includes("Baton: Accept Plan"))) {
+    throw new Error(`the palette offers Accept Plan with no plan waiting: ${offered.join(" | ")}`);
+  }
+
+  await setStep("Show Changes of a run from before this window says so (no diff against unseen text)");
+  await expand(wb, scenario.task, "Files changed");
+  const files = treeRow(wb, "Files changed");
+  await files.hover();
+  await files.locator('.actions .action-label[aria-label^="Show Changes"]').first().click();
+  await wb.waitForToast("the run began before this window");
+  wb.log("after the restart the view, the palette and Show Changes came from the journal");
 }
