@@ -203,13 +203,13 @@ def fast_route(task: str, *, has_selection: bool, has_diagnostic: bool,
     words = len(_WORD.findall(text))
 
     if has_diagnostic and re.match(r"^fix\s*:", raw.lower()):
-        return RouteGuess(route="edit", confidence=0.95,
+        return RouteGuess(route=Route.EDIT, confidence=0.95,
                           reason="a 'Fix' request on a diagnostic: one targeted change")
 
     if not change:
         if question or infos:
             where = f" about {anchor}" if anchored else ""
-            return RouteGuess(route="ask", confidence=0.9,
+            return RouteGuess(route=Route.ASK, confidence=0.9,
                               reason=f"a question{where}; no change is asked for")
         return RouteGuess(route=None, confidence=0.0,
                           reason="neither a clear question nor a clear change request")
@@ -217,34 +217,34 @@ def fast_route(task: str, *, has_selection: bool, has_diagnostic: bool,
     # A change is asked for. What says it reaches past one place?
     breadth = _BREADTH.search(text)
     if breadth:
-        return RouteGuess(route="plan", confidence=0.9,
+        return RouteGuess(route=Route.PLAN, confidence=0.9,
                           reason=f"the change reaches across the project ('{breadth.group(0)}')")
     if files >= 2:
-        return RouteGuess(route="plan", confidence=0.85,
+        return RouteGuess(route=Route.PLAN, confidence=0.85,
                           reason=f"the task names {files} files")
     new_place = _NEW_PLACES.search(text)
     if new_place:
-        return RouteGuess(route="plan", confidence=0.8,
+        return RouteGuess(route=Route.PLAN, confidence=0.8,
                           reason=f"the change reaches other files ('{new_place.group(0)}')")
     if changes >= (3 if anchored else 2):
-        return RouteGuess(route="plan", confidence=0.75,
+        return RouteGuess(route=Route.PLAN, confidence=0.75,
                           reason=f"the task asks for {changes} separate changes")
 
     if anchored:
         if words <= 25:
-            return RouteGuess(route="edit", confidence=0.85,
+            return RouteGuess(route=Route.EDIT, confidence=0.85,
                               reason=f"a short change request on {anchor}")
         return RouteGuess(route=None, confidence=0.0,
                           reason=f"a long request on {anchor}: its scope is unclear")
 
     project = _project_work(text)
     if project and files == 0:
-        return RouteGuess(route="plan", confidence=0.75,
+        return RouteGuess(route=Route.PLAN, confidence=0.75,
                           reason=f"project-level work with no selection or file to bound it "
                                  f"('{project.group(0)}')")
     # A second object ("the README and the docs site") means a second place to change.
     if files == 1 and words <= 16 and not project and " and " not in text and _SMALL_CHANGE.search(text):
-        return RouteGuess(route="edit", confidence=0.75,
+        return RouteGuess(route=Route.EDIT, confidence=0.75,
                           reason="a small change to the one file the task names")
     return RouteGuess(route=None, confidence=0.0,
                       reason="a change request with nothing that bounds its scope")
