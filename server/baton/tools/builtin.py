@@ -5,6 +5,7 @@ models see them in (stable, so provider prompt caches hold)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from ..display import code, visible
@@ -115,7 +116,7 @@ COMMAND_BOUND = Bound(chars=24_000, keep="ends", narrow="run a narrower command 
                       "tests, filter the output through grep, head or tail)")
 
 
-def _tool(name: str, args: Any, description: str, roles: set[str], handler: Any = None,
+def _tool(name: str, args: Any, description: str, roles: Iterable[str], handler: Any = None,
           **needs: Any) -> Tool:
     return Tool(name=name, description=description, roles=frozenset(roles), handler=handler,
                 args=args, **needs)

@@ -113,8 +113,8 @@ def walk_files(root: Path, under: str = "") -> dict[str, list[str]]:
     top: list[_Ignore] = []
     git_fd = _open_dir(".git", root_fd)
     info_fd = _open_dir("info", git_fd) if git_fd is not None else None
-    for fd, name in ((info_fd, "exclude"), (root_fd, ".gitignore")):
-        ig = _read_ignore(fd, name, "") if fd is not None else None
+    for fd, ignore_file in ((info_fd, "exclude"), (root_fd, ".gitignore")):
+        ig = _read_ignore(fd, ignore_file, "") if fd is not None else None
         if ig is not None:
             top.append(ig)
     for fd in (info_fd, git_fd):
@@ -122,7 +122,7 @@ def walk_files(root: Path, under: str = "") -> dict[str, list[str]]:
             os.close(fd)
     out: dict[str, list[str]] = {}
     # Depth-first; each frame holds its folder's fd and the subfolders still to enter.
-    stack = [(root_fd, "", top, iter(()))]
+    stack: list[tuple[int, str, list[_Ignore], Iterator[str]]] = [(root_fd, "", top, iter(()))]
     try:
         stack[0] = (root_fd, "", top, _scan(root_fd, "", top, under, out))
         while stack:

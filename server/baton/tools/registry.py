@@ -36,6 +36,7 @@ from pydantic import BaseModel
 
 from ..providers.base import ToolSpec
 from ..providers.schemas import tool_parameters
+from ..wire import PermissionKind
 
 if TYPE_CHECKING:
     from ..config import PermissionsConfig
@@ -51,7 +52,7 @@ class Pause:
     question: str
     options: list[str] | None = None
     permission: str | None = None  # a permission prompt's subject (a path, command, tool)
-    kind: str | None = None  # a permission's: write, command or mcp (wire.PermissionKind)
+    kind: PermissionKind | None = None  # a permission's: write, command or mcp
     diff: str | None = None  # a permission's: what would be written, run or called
 
 
@@ -181,7 +182,8 @@ class Tool:
         return arguments if self.args is None else self.args.model_validate(arguments)
 
     def spec(self) -> ToolSpec:
-        parameters = dict(self.parameters) or tool_parameters(self.args.model_json_schema())  # type: ignore[union-attr]
+        parameters = dict(self.parameters) if self.parameters or self.args is None \
+            else tool_parameters(self.args.model_json_schema())
         return ToolSpec(name=self.name, description=self.description, parameters=parameters)
 
 
