@@ -380,7 +380,7 @@ class OpenAICompatProvider:
                           kind="text_tools", provider=self.name, status=status or None)
         if CONTEXT_TOO_LONG.search(text):
             body = e.body if isinstance(getattr(e, "body", None), dict) else {}
-            err = body.get("error") if isinstance(body.get("error"), dict) else body
+            err = found if isinstance(found := body.get("error"), dict) else body
             window = _first_int(_WINDOW, text) or err.get("n_ctx")
             prompt = _first_int(_PROMPT, text) or err.get("n_prompt_tokens")
             if isinstance(window, int) and window > 0:

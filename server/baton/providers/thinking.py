@@ -51,14 +51,14 @@ class ThinkSplitter:
                 buf = buf[i + len(CLOSE):]
                 self._thinking = False
                 continue
-            i = self._opening(buf)
-            if i is None:
+            opening = self._opening(buf)
+            if opening is None:
                 keep = _partial_suffix(buf, OPEN)
                 shown.append(self._say(buf[:len(buf) - keep]))
                 self._pending = buf[len(buf) - keep:]
                 break
-            shown.append(self._say(buf[:i]))
-            buf = buf[i + len(OPEN):]
+            shown.append(self._say(buf[:opening]))
+            buf = buf[opening + len(OPEN):]
             self._thinking = self._opened = True
             self.reasoning.append("")
         return "".join(shown)
