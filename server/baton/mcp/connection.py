@@ -164,13 +164,13 @@ class Connection:
             raise CallFailed(self._why("the server is not running"))
         call = self._call = _Call(progress, ask)
 
-        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
             call.last_sign = time.monotonic()
             now = time.monotonic()
             if call.progress is None or now - call.last_report < PROGRESS_EVERY_S:
                 return
             call.last_report = now
-            share = f" {done:g}/{total:g}" if total else ""
+            share = f" {progress:g}/{total:g}" if total else ""
             call.progress(visible(f"{self.name}{share}" + (f": {message}" if message else ""), limit=120))
 
         task = asyncio.ensure_future(session.call_tool(tool, arguments, progress_callback=on_progress))

@@ -76,7 +76,7 @@ async def answer(server: str, params: types.ElicitRequestParams, ask: Ask) -> ty
         return types.ElicitResult(action="decline")
     message = visible(params.message, limit=MESSAGE_LIMIT)
     schema = params.requested_schema if isinstance(params.requested_schema, dict) else {}
-    fields = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    fields = found if isinstance(found := schema.get("properties"), dict) else {}
     required = set(schema.get("required") or []) if isinstance(schema.get("required"), list) else set()
     if len(fields) > MAX_FIELDS:
         log.info("MCP server %s asked for %d fields at once: declined", server, len(fields))
