@@ -232,7 +232,8 @@ async def _spawn(argv: list[str], cwd: str, env: dict[str, str], timeout_s: floa
         stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True,
         pass_fds=pass_fds)
     out, err = _Capped(cap), _Capped(cap)
-    readers = asyncio.gather(_drain(proc.stdout, out), _drain(proc.stderr, err))  # type: ignore[arg-type]
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
+    readers = asyncio.gather(_drain(proc.stdout, out), _drain(proc.stderr, err))
     timed_out = False
     try:
         await asyncio.wait_for(asyncio.shield(proc.wait()), timeout_s)

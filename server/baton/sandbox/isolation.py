@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -116,7 +117,7 @@ def bwrap_argv(workspace: Path, command: list[str], *, network: bool, seccomp_fd
     return argv + ["--", *command]
 
 
-def toolchain_under_tmp(workspace: Path, command: list[str] = ()) -> list[str]:
+def toolchain_under_tmp(workspace: Path, command: Sequence[str] = ()) -> list[str]:
     """Folders of the tools a command needs (the Python running Baton and its PYTHONPATH,
     `PATH`, the folder of a program named by absolute path, as an MCP server's script is)
     that the private /tmp would hide: a checkout or virtual environment under /tmp (CI may

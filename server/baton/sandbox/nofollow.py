@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -170,7 +171,7 @@ def force_rmtree(path: Path) -> None:
     """`shutil.rmtree` that also removes what overlayfs leaves in its work directory (a
     `work/` of mode 000 that an unprivileged owner cannot list until it chmods it). Use it
     to delete a run's shadow store. Links are never followed."""
-    def retry(func, p, _exc) -> None:  # type: ignore[no-untyped-def]
+    def retry(func: Callable[[str], object], p: str, _exc: object) -> None:
         parent = os.path.dirname(p)
         try:
             os.chmod(parent, 0o700, follow_symlinks=False)
