@@ -39,7 +39,7 @@ def propose(workspace: Path) -> list[Proposal]:
     pyproject = ws.toml("pyproject.toml")
     tool = pyproject.get("tool", {}) if isinstance(pyproject.get("tool"), dict) else {}
     package = ws.json("package.json")
-    scripts = package.get("scripts") if isinstance(package.get("scripts"), dict) else {}
+    scripts = found if isinstance(found := package.get("scripts"), dict) else {}
     out: list[Proposal] = []
 
     def offer(command: str, program: str, *reasons: str | None, npx: bool = False) -> None:

@@ -118,12 +118,13 @@ class Verifier:
             change = await self.outcome(command, "change", shadow, deadline, record, starting)
             before = None
             if not change.clean and change.error is None:
-                try:
-                    base = base or await asyncio.to_thread(base_view, shadow, base_store)
-                except ToolRefused as e:
-                    before = Outcome(command=command, side="base",
-                                     error=f"the base could not be laid out: {e}")
-                else:
+                if base is None:
+                    try:
+                        base = await asyncio.to_thread(base_view, shadow, base_store)
+                    except ToolRefused as e:
+                        before = Outcome(command=command, side="base",
+                                         error=f"the base could not be laid out: {e}")
+                if base is not None:
                     before = await self.outcome(command, "base", base, deadline, record, starting)
             reports.append(compare(change, before))
         return VerifyResult.of(reports)
