@@ -15,15 +15,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types as t
-from pygls.lsp.server import LanguageServer
 
 from . import notices
 from .channel_messages import Applied, ApplyEdit, Choose, LogMessage, Progress, ShowDocument
 from .client_support import ClientSupport
 from .logs import MESSAGE_TYPES
+
+if TYPE_CHECKING:
+    from .server import BatonServer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,7 +55,7 @@ class _Progress:
 
 
 class Bridge:
-    def __init__(self, ls: LanguageServer, support: ClientSupport, timeout_s: float,
+    def __init__(self, ls: BatonServer, support: ClientSupport, timeout_s: float,
                  on_notice: Callable[[dict[str, Any]], None]) -> None:
         self.ls = ls
         self.support = support
@@ -93,8 +95,8 @@ class Bridge:
             return
         if kind == "begin":
             if run_id not in self._progress:  # a restarted engine begins its runs again
-                state = self._progress[run_id] = _Progress(run_id, f"baton-run-{run_id}", message)
-                asyncio.ensure_future(self._create(state))
+                begun = self._progress[run_id] = _Progress(run_id, f"baton-run-{run_id}", message)
+                asyncio.ensure_future(self._create(begun))
             return
         state = self._progress.get(run_id)
         if state is None:

@@ -104,7 +104,7 @@ class Channel:
 
     def _dispatch(self, m: dict[str, Any]) -> None:
         if "method" not in m:
-            fut = self._pending.get(m.get("id"))  # type: ignore[arg-type]
+            fut = self._pending.get(m.get("id", 0))  # ids start at 1: no id, no request
             if fut is None or fut.done():
                 return  # an answer to a request we stopped waiting for
             if "error" in m:

@@ -128,7 +128,7 @@ class ChannelHost:
         for key in ("task", "routeReason", "error", "reason"):  # clients show these as they are
             if key in params:
                 params[key] = visible(params[key], multiline=True, limit=NOTICE_LIMIT)
-        if "question" in params:
+        if notice.question is not None:
             params["question"] = _shown(notice.question).model_dump(exclude_none=True)
         self._tell("runChanged", params)
 

@@ -164,11 +164,10 @@ class ConfigReload:
                                         recursive=False, debounce=DEBOUNCE_MS, step=STEP_MS,
                                         stop_event=self._stop, ignore_permission_denied=True,
                                         yield_on_timeout=True, rust_timeout=1000):
-                if arming:  # the first batch: the watch is in place
+                if arming:  # the first batch: the watch is in place; reload what changed before it was
                     arming = False
                     self.armed.set()
-                    changes = changes or {("armed", "")}  # what changed before it was
-                if not changes:
+                elif not changes:
                     continue
                 changes_seen = True
                 await self.reload()

@@ -15,11 +15,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as t
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.server import LanguageServer
 
 from ..display import visible
 from .bridge import Bridge
@@ -28,6 +27,9 @@ from .channel_messages import Change, Command, DidChange, DidClose, DidOpen, Ini
 from .client_support import ClientSupport
 from .command_names import NOT_READY
 
+if TYPE_CHECKING:
+    from .server import BatonServer
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -35,7 +37,7 @@ RESTARTS, RESTART_WINDOW_S = 3, 60.0  # more deaths than this in the window: sta
 
 
 class EngineLink:
-    def __init__(self, ls: LanguageServer, root: Path, *, encoding: str, support: ClientSupport,
+    def __init__(self, ls: BatonServer, root: Path, *, encoding: str, support: ClientSupport,
                  config: dict[str, Any] | None) -> None:
         self.ls = ls
         self.root = root

@@ -45,9 +45,10 @@ TRUST_ACTION, NOT_NOW = "Trust this configuration", "Not now"
 
 
 def _change(c: Change) -> t.TextDocumentContentChangeEvent:
-    if c.get("range") is None:
+    r = c.get("range")
+    if r is None:
         return t.TextDocumentContentChangeWholeDocument(text=c["text"])
-    a, b, x, y = c["range"]
+    a, b, x, y = r
     return t.TextDocumentContentChangePartial(
         range=t.Range(start=t.Position(line=a, character=b), end=t.Position(line=x, character=y)),
         text=c["text"])
@@ -238,7 +239,11 @@ async def serve(fd: int) -> None:
     channel = Channel(reader, writer, handlers)
     side = EngineSide(channel)
     handlers.update(side.handlers())
-    to_client(lambda kind, text: channel.closed or channel.notify("logMessage", {"type": kind, "message": text}))
+
+    def log_to_client(kind: str, text: str) -> None:
+        if not channel.closed:
+            channel.notify("logMessage", {"type": kind, "message": text})
+    to_client(log_to_client)
     try:
         await channel.serve()
     finally:

@@ -27,6 +27,7 @@ from .. import __version__
 from .client_support import ClientSupport, reads_in_chunks, settle_encodings
 from .command_names import COMMANDS, NOT_READY
 from .logs import MESSAGE_TYPES, to_client
+from .stdio import TickWriter
 from .workspace_root import NO_ROOT, declared_root, project_of
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class BatonProtocol(LanguageServerProtocol):
 
     def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
         super()._send_response(msg_id, result, error)
-        if hasattr(self.writer, "responded"):  # lsp/stdio.py: a response ends its write
+        if isinstance(self.writer, TickWriter):  # a response ends its write
             self.writer.responded()
 
     # What the engine process built (an edit, diagnostics) arrives as JSON and leaves as it
@@ -65,6 +66,8 @@ class BatonProtocol(LanguageServerProtocol):
 
 
 class BatonServer(LanguageServer):
+    protocol: BatonProtocol  # protocol_cls below
+
     def __init__(self) -> None:
         super().__init__("baton", __version__, protocol_cls=BatonProtocol,
                          text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
@@ -84,7 +87,7 @@ def build() -> BatonServer:
     def initialize(ls_: BatonServer, params: t.InitializeParams) -> None:
         ls_.init_options = params.initialization_options or {}
         ls_.root = declared_root(params)
-        if hasattr(ls_.protocol.writer, "careful"):  # lsp/stdio.py
+        if isinstance(ls_.protocol.writer, TickWriter):
             ls_.protocol.writer.careful = reads_in_chunks(params)
         to_client(lambda kind, text: ls_.window_log_message(t.LogMessageParams(
             type=MESSAGE_TYPES[kind], message=text)))

@@ -16,7 +16,7 @@ the run holds those changes in changes.diff.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +80,7 @@ def build(label: str, edits: list[FileEdit], support: ClientSupport, root: Path,
     if not support.document_changes:
         changes: dict[str, list[t.TextEdit]] = {}
         for e in edits:
-            changes[(root / e.path).as_uri()] = text_edits(e.before or "", e.after or "", encoding)  # type: ignore[arg-type]
+            changes[(root / e.path).as_uri()] = text_edits(e.before or "", e.after or "", encoding)
         return t.WorkspaceEdit(changes=changes)
     annotate = support.change_annotations
     ann_id = ANNOTATION if annotate else None
@@ -89,9 +89,9 @@ def build(label: str, edits: list[FileEdit], support: ClientSupport, root: Path,
         uri = (root / e.path).as_uri()
         op = operation(e)
         before = e.before
-        if op == "rename":
+        if e.rename_from is not None:  # operation "rename"
             doc_changes.append(t.RenameFile(
-                old_uri=(root / e.rename_from).as_uri(), new_uri=uri, annotation_id=ann_id,  # type: ignore[operator]
+                old_uri=(root / e.rename_from).as_uri(), new_uri=uri, annotation_id=ann_id,
                 options=t.RenameFileOptions(overwrite=False, ignore_if_exists=False)))
             if e.before == e.after:
                 continue
@@ -104,10 +104,10 @@ def build(label: str, edits: list[FileEdit], support: ClientSupport, root: Path,
                                             options=t.CreateFileOptions(overwrite=False,
                                                                         ignore_if_exists=True)))
             before = ""
-        edits_ = text_edits(before or "", e.after or "", encoding)  # type: ignore[arg-type]
-        if annotate:
-            edits_ = [t.AnnotatedTextEdit(range=x.range, new_text=x.new_text, annotation_id=ANNOTATION)
-                      for x in edits_]
+        plain = text_edits(before or "", e.after or "", encoding)
+        edits_: Sequence[t.TextEdit | t.AnnotatedTextEdit] = [
+            t.AnnotatedTextEdit(range=x.range, new_text=x.new_text, annotation_id=ANNOTATION)
+            for x in plain] if annotate else plain
         doc_changes.append(t.TextDocumentEdit(
             text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=e.version),
             edits=edits_))
