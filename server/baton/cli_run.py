@@ -27,9 +27,9 @@ async def run_headless(workspace: Path, task: str, *, route: str, yes: bool) -> 
     host = TerminalHost(root, interactive=sys.stdin.isatty())
     if config.offline:
         host.say(f"(offline) {config.origin[-1]}")
-    notice = config.workspace_file.notice() if config.workspace_file else None
-    if notice:
-        host.say(notice)
+    workspace_notice = config.workspace_file.notice() if config.workspace_file else None
+    if workspace_notice:
+        host.say(workspace_notice)
     engine = Engine(root, config, host)
     host.say(f"Baton {root} — task: {task}")
     run_id = engine.create(task, route=None if route == "auto" else Route(route))

@@ -32,6 +32,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..edits import hunks as hunks_
@@ -137,7 +138,7 @@ class Delivery:
         self._write_index(ctx.state / "landed", index)
 
     @staticmethod
-    def _write_index(store, index: dict[str, Any]) -> None:
+    def _write_index(store: Path, index: dict[str, Any]) -> None:
         store.mkdir(parents=True, exist_ok=True)
         tmp = store / "index.tmp"
         tmp.write_text(json.dumps(index))
@@ -323,7 +324,7 @@ class Delivery:
         if revert:
             text = (f"You changed {places} after Baton run {run.id} changed them; reverting "
                     "would undo your change there. What should Baton do?")
-            ways = {KEEP_MINE: "mine", REVERT_ANYWAY: "agent"}
+            ways: dict[str, Choice] = {KEEP_MINE: "mine", REVERT_ANYWAY: "agent"}
         else:
             text = (f"You changed {places} where Baton run {run.id} also changed them. "
                     "What should Baton do?")
@@ -341,7 +342,7 @@ class Delivery:
         if durable:
             self.recorder.emit(ctx, ConflictAnswered(answer=answer if choice else None,
                                                      reason="" if choice else "dismissed"))
-        return choice  # type: ignore[return-value]
+        return choice
 
     async def _answer(self, ctx: RunContext, question: Question) -> str | None:
         """The person's answer, as long as they take: through the host's prompt or
@@ -351,7 +352,8 @@ class Delivery:
         await self.recorder.notify(ctx, "a question for you")
         direct = asyncio.ensure_future(self.host.ask_question(ctx.run.id, question))
         try:
-            await asyncio.wait({direct, by_command}, return_when=asyncio.FIRST_COMPLETED)
+            either: set[asyncio.Future[Any]] = {direct, by_command}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if by_command.done():
                 return by_command.result()
             return direct.result()

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -283,8 +284,11 @@ class Engine:
         if ctx.revert_task and not ctx.revert_task.done():
             raise WrongState(run_id, "reverting", "Revert", "not already reverting")
         ctx.revert_task = asyncio.get_running_loop().create_task(self.workflow.revert(ctx))
-        ctx.revert_task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or
-                                          log.error("revert of %s failed: %s", run_id, t.exception()))
+
+        def reverted(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("revert of %s failed: %s", run_id, task.exception())
+        ctx.revert_task.add_done_callback(reverted)
 
     def list(self) -> list[dict[str, Any]]:
         return [RunSummary(runId=c.run.id, task=c.run.task, route=c.run.route, state=c.run.state,
@@ -309,7 +313,7 @@ def _keys(config: Config) -> set[str]:
             if (k := p.api_key()) is not None and len(k.get_secret_value()) >= 8}
 
 
-def _redactor(keys: set[str]):
+def _redactor(keys: set[str]) -> Callable[[str], str]:
     # Longest first: a key that contains another is redacted whole.
     ordered = sorted(keys, key=len, reverse=True)
 

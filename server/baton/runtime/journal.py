@@ -71,8 +71,12 @@ class Journal:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
         def mark() -> None:
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+            loop.call_soon_threadsafe(settle)
         self._queue.put(mark)
         await done
         # One commit wakes every run waiting on a flush at once; if they all resumed in

@@ -25,7 +25,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -117,7 +117,7 @@ def md_text(text: str, *, limit: int | None = None) -> str:
 
 
 def render_plan(run: Run, plan: PlanSubmitted, config_globs: list[str],
-                command_prefixes: list[str] = (), files: Iterable[str] | None = None) -> str:
+                command_prefixes: Sequence[str] = (), files: Iterable[str] | None = None) -> str:
     """plan.md. `files`, the workspace's listing, lets each glob say how many files it
     covers; without it a glob is still shown as one."""
     listed = list(files) if files is not None else None
@@ -173,7 +173,8 @@ def granted_files(plan_text: str) -> list[str]:
         # An item of a top-level list (level 1) whose text (level 3) opens with a code span.
         if (tok.type == "list_item_open" and tok.level == 1
                 and tokens[i + 1].type == "paragraph_open" and tokens[i + 2].type == "inline"):
-            first = (tokens[i + 2].children or [None])[0]
+            children = tokens[i + 2].children
+            first = children[0] if children else None
             if first is not None and first.type == "code_inline" and first.content.strip():
                 files.append(first.content.strip())
     return list(dict.fromkeys(files))

@@ -54,7 +54,7 @@ class Recorder:
             routeReason=run.route_reason or None, task=run.task,
             planUri=plan.as_uri() if plan.exists() else None,
             answerUri=answer.as_uri() if answer.exists() else None,
-            question=run.question.question if asked else ctx.asking[0] if ctx.asking else None,
+            question=asked.question if asked else ctx.asking[0] if ctx.asking else None,
             error=self.redact(run.error) or None, usage=usage(run), held=ctx.held or None,
             reason=self.redact(reason) or None, actions=actions,
             verify=run.verifications[-1].wire() if run.verifications else None,

@@ -16,8 +16,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..edits.merge import merge3, resolve
+from ..edits.merge import Choice, MergeResult, merge3, resolve
 from ..errors import BatonError
 from ..sandbox.paths import PathPolicy
 from ..sandbox.shadow import read_text_file
@@ -29,6 +30,9 @@ from .host import Host
 from .recorder import Recorder
 from .runs import State, Steered
 
+if TYPE_CHECKING:
+    from watchfiles import DefaultFilter
+
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 50  # the longest a burst of changes (a checkout) is grouped before it is reported
@@ -36,7 +40,7 @@ STEP_MS = 5  # a change is reported once this long passes without another
 IGNORED_DIRS = (".baton", ".direnv", ".ruff_cache", ".nox", ".eggs")
 
 
-def _filter():
+def _filter() -> DefaultFilter:
     from watchfiles import DefaultFilter
 
     from ..tools.listing import EDITOR_SCRATCH
@@ -171,7 +175,7 @@ class Watcher:
             if settle_now:
                 await self._ask(ctx, rel, now, agent, merged)
 
-    async def _ask(self, ctx: RunContext, rel: str, now: str, agent: str, merged) -> None:
+    async def _ask(self, ctx: RunContext, rel: str, now: str, agent: str, merged: MergeResult) -> None:
         question = Question(
             text=f"{rel} changed on disk (outside the editor) where Baton run {ctx.run.id} also "
                  "changed the same lines. What should Baton do?",
@@ -188,8 +192,8 @@ class Watcher:
             await self.note(ctx, rel, f"`{rel}` changed again while the person was asked; the "
                                       "merge is settled at delivery.")
             return
-        way = {KEEP_MINE: "mine", TAKE_AGENT: "agent", SHOW_BOTH: "both"}[choice]
-        self._rebase(ctx, rel, now, resolve(merged, way))  # type: ignore[arg-type]
+        ways: dict[str, Choice] = {KEEP_MINE: "mine", TAKE_AGENT: "agent", SHOW_BOTH: "both"}
+        self._rebase(ctx, rel, now, resolve(merged, ways[choice]))
         await self.note(ctx, rel, f"The person chose \"{choice}\" for `{rel}`; your copy is "
                                   "updated: read it again before editing it further.")
         self._refresh(ctx)

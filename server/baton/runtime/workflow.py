@@ -468,8 +468,8 @@ class Workflow:
         args = specs.SubmitReview.model_validate(out.call.arguments)
         findings = [Finding(**f.model_dump()) for f in args.findings]
         self.recorder.emit(ctx, Reviewed(verdict=args.verdict, findings=findings))
-        verify = self.verification.diagnostics(run) if self.verification is not None else []
-        await self.host.publish_findings(run.id, findings + verify)
+        verified = self.verification.diagnostics(run) if self.verification is not None else []
+        await self.host.publish_findings(run.id, findings + verified)
         rounds = sum(1 for r in run.reviews if r.verdict == "request_changes")
         if args.verdict == "request_changes" and rounds <= self.settings.config.limits.review_rounds:
             listed = "\n".join(f"- {f.path}:{f.line} [{f.severity}] {f.message}" for f in findings)
