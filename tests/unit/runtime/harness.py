@@ -98,6 +98,14 @@ class MemoryHost:
     async def publish_findings(self, run_id: str, findings: list[Finding]) -> None:
         self.findings += findings
 
+    def states(self, run_id: str) -> list[str]:
+        """The run's states in the order its notices said them, each once in a row."""
+        out: list[str] = []
+        for n in self.notices:
+            if n.runId == run_id and (not out or out[-1] != n.state):
+                out.append(n.state)
+        return out
+
     def last(self, run_id: str) -> RunChanged:
         return [n for n in self.notices if n.runId == run_id][-1]
 

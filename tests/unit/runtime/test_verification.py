@@ -19,14 +19,6 @@ def verify(*commands: str, rounds: int = 2, extra: str = "") -> str:
     return f"\n[verify]\ncommands = {json.dumps(list(commands))}\nrounds = {rounds}\n{extra}"
 
 
-def states(host, run_id: str) -> list[str]:
-    out: list[str] = []
-    for n in host.notices:
-        if n.runId == run_id and (not out or out[-1] != n.state):
-            out.append(n.state)
-    return out
-
-
 async def test_new_failures_go_back_at_most_rounds_times_then_on_to_review(tmp_path):
     implementer = [EDIT, turn("finish", {"summary": "done"}),
                    turn("edit_file", {"path": "hello.py", "old": '"hello"', "new": '"hi"'}),
@@ -40,7 +32,7 @@ async def test_new_failures_go_back_at_most_rounds_times_then_on_to_review(tmp_p
         engine.accept(run_id)
         done = await host.state(run_id, State.DONE, State.FAILED, timeout=60)
         run = engine.contexts[run_id].run
-        assert states(host, run_id)[-6:] == ["implementing", "verifying", "implementing",
+        assert host.states(run_id)[-6:] == ["implementing", "verifying", "implementing",
                                              "verifying", "reviewing", "done"]
         assert [v.sent_back for v in run.verifications] == [True, False]
         assert done.verify is not None and not done.verify.passed
@@ -63,7 +55,7 @@ async def test_an_edit_routes_proposal_carries_the_verification(tmp_path):
     try:
         run_id = engine.create("Greet by name", uri=(ws / "hello.py").resolve().as_uri())
         notice = await host.state(run_id, State.AWAITING_APPROVAL, timeout=60)
-        assert states(host, run_id)[-3:] == ["implementing", "verifying", "awaiting_approval"]
+        assert host.states(run_id)[-3:] == ["implementing", "verifying", "awaiting_approval"]
         assert notice.verify is not None and notice.verify.passed
         plan = (engine.contexts[run_id].folder / "plan.md").read_text()
         assert "# Proposed change: takes a name" in plan

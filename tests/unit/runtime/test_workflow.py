@@ -20,14 +20,6 @@ from .harness import plan_script, start, turn, workspace
 ASK = turn("ask_user", {"question": "Which greeting?", "options": ["Hello", "Hi"]})
 
 
-def states(host, run_id: str) -> list[str]:
-    out: list[str] = []
-    for n in host.notices:
-        if n.runId == run_id and (not out or out[-1] != n.state):
-            out.append(n.state)
-    return out
-
-
 async def test_plan_route_states_in_order(tmp_path: Path) -> None:
     engine, host = await start(*workspace(tmp_path, [plan_script()]))
     try:
@@ -35,7 +27,7 @@ async def test_plan_route_states_in_order(tmp_path: Path) -> None:
         await host.state(run_id, "awaiting_approval")
         engine.accept(run_id)
         await host.state(run_id, "done")
-        assert states(host, run_id) == ["classifying", "planning", "awaiting_approval",
+        assert host.states(run_id) == ["classifying", "planning", "awaiting_approval",
                                         "implementing", "reviewing", "done"]
     finally:
         await engine.close()
@@ -69,7 +61,7 @@ async def test_an_agents_question_waits_in_awaiting_input_and_the_answer_is_its_
         conv = engine.contexts[run_id].run.conversations["planner"]
         [result] = [r for m in conv for r in m.tool_results if r.name == "ask_user"]
         assert result.content == "The person answered: Hi"
-        assert states(host, run_id)[1:4] == ["planning", "awaiting_input", "planning"]
+        assert host.states(run_id)[1:4] == ["planning", "awaiting_input", "planning"]
     finally:
         await engine.close()
 
@@ -83,7 +75,7 @@ async def test_a_question_answered_in_the_hosts_own_prompt(tmp_path: Path) -> No
         await host.state(run_id, "awaiting_approval")
         engine.accept(run_id)
         await host.state(run_id, "done")
-        assert "awaiting_input" in states(host, run_id)
+        assert "awaiting_input" in host.states(run_id)
         assert engine.contexts[run_id].run.pending_answer is None  # the agent took it
     finally:
         await engine.close()
