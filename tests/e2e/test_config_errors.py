@@ -34,6 +34,20 @@ def errors(editor: WorkspaceEditor) -> list[str]:
     return [m.message for m in editor.client.messages if m.type == t.MessageType.Error]
 
 
+async def plan_waiting(tmp_path: Path, ws: Path,
+                       implementer: list[dict]) -> tuple[WorkspaceEditor, str, Path]:
+    """A review-mode run of the person's provider with its plan awaiting approval; the
+    workspace file (returned) is the one the tests then break."""
+    persons_config(tmp_path, implementer=implementer)
+    write(ws / "src" / "app.py", "x = 1\n")
+    config = repo_config(ws, '[edits]\nmode = "review"\n')
+    editor = WorkspaceEditor(ws, clean_env(tmp_path))
+    await editor.start()
+    run_id = await editor.run("touch the app", route="plan")
+    await editor.wait_state(run_id, "awaiting_approval")
+    return editor, run_id, config
+
+
 async def test_a_typo_stops_runs_in_the_editor_until_the_file_is_fixed(tmp_path, ws):
     persons_config(tmp_path)  # the person's own provider: what runs once the file is fixed
     config = repo_config(ws, TYPO)
@@ -73,13 +87,7 @@ async def test_a_run_waiting_when_the_configuration_breaks_waits_until_it_is_fix
     waits (nothing is lost); accepting is refused with the mistake until it is fixed."""
     implementer = [{"tool_calls": [{"name": "edit_file", "arguments": {
         "path": "src/app.py", "old": "x = 1", "new": "x = 2"}}]}]
-    persons_config(tmp_path, implementer=implementer)
-    write(ws / "src" / "app.py", "x = 1\n")
-    config = repo_config(ws, '[edits]\nmode = "review"\n')
-    editor = WorkspaceEditor(ws, clean_env(tmp_path))
-    await editor.start()
-    run_id = await editor.run("touch the app", route="plan")
-    await editor.wait_state(run_id, "awaiting_approval")
+    editor, run_id, config = await plan_waiting(tmp_path, ws, implementer)
     await editor.stop()
 
     config.write_text(TYPO)
@@ -132,13 +140,7 @@ async def test_a_run_resumed_mid_work_on_a_broken_configuration_waits_and_goes_o
     nor fails: it waits in its state, saying the mistake. The person fixes the file and
     sends nothing: the fix is seen, said once, and the run goes on to the end."""
     slow = [{"tool_calls": [{"name": "read_file", "arguments": {"path": "src/app.py"}}], "delay_ms": 20000}]
-    persons_config(tmp_path, implementer=slow)
-    write(ws / "src" / "app.py", "x = 1\n")
-    config = repo_config(ws, '[edits]\nmode = "review"\n')
-    editor = WorkspaceEditor(ws, clean_env(tmp_path))
-    await editor.start()
-    run_id = await editor.run("touch the app", route="plan")
-    await editor.wait_state(run_id, "awaiting_approval")
+    editor, run_id, config = await plan_waiting(tmp_path, ws, slow)
     await editor.command("baton.plan.accept", {"runId": run_id})
     await editor.wait_state(run_id, "implementing")
     await editor.kill()
