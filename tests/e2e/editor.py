@@ -67,6 +67,17 @@ def action_command(action: Any) -> tuple[str, list[Any]]:
     return cmd, list(action.arguments or [])
 
 
+
+async def until(changed: asyncio.Condition, predicate: Callable[[], Any], timeout: float) -> Any:
+    """`predicate()`'s first truthy value, checked each time `changed` is notified; raises
+    TimeoutError after `timeout` seconds."""
+    async def loop() -> Any:
+        async with changed:
+            while not (value := predicate()):
+                await changed.wait()
+            return value
+    return await asyncio.wait_for(loop(), timeout)
+
 class Editor:
     def __init__(self, root: Path, config: Path, kind: str = "vscode") -> None:
         self.root = root.resolve()
@@ -297,13 +308,8 @@ class Editor:
         return result["runId"]
 
     async def wait_for(self, predicate: Callable[[], Any], what: str, timeout: float = WAIT_S) -> Any:
-        async def loop() -> Any:
-            async with self._changed:
-                while not (value := predicate()):
-                    await self._changed.wait()
-                return value
         try:
-            return await asyncio.wait_for(loop(), timeout)
+            return await until(self._changed, predicate, timeout)
         except TimeoutError:
             states = [(n["runId"][-6:], n["state"], n.get("reason") or n.get("error")) for n in self.notices]
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; notices: {states}") from None

@@ -23,7 +23,7 @@ from lsprotocol import types as t
 from pytest_lsp.client import make_test_lsp_client
 
 from .conftest import HELLO, plan_script, turn
-from .editor import WAIT_S, plain, write_workspace
+from .editor import WAIT_S, plain, until, write_workspace
 
 EDITED = HELLO.replace("# non-ASCII and astral before the edit", "# edited after é😀")
 OLD = "obsolete = True\n"
@@ -82,13 +82,8 @@ class MinimalClient:
             t.ExecuteCommandParams(command=name, arguments=[arg]))
 
     async def wait_for(self, what: str, predicate: Callable[[], Any]) -> Any:
-        async def loop() -> Any:
-            async with self._changed:
-                while not (value := predicate()):
-                    await self._changed.wait()
-                return value
         try:
-            return await asyncio.wait_for(loop(), WAIT_S)
+            return await until(self._changed, predicate, WAIT_S)
         except TimeoutError:
             raise AssertionError(f"timed out waiting for {what}; states "
                                  f"{[n['state'] for n in self.notices]}, messages {self.messages}, "
