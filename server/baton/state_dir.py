@@ -20,6 +20,7 @@ read; `baton doctor` names it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -124,10 +125,8 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def _own_dir(d: Path, holds: str, *, private: bool = False) -> None:
     """`d` exists as a directory of this user's, made here if missing, never through a link."""
-    try:
+    with contextlib.suppress(FileExistsError):
         os.mkdir(d, 0o700 if private else 0o777)
-    except FileExistsError:
-        pass
     st = os.lstat(d)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
         raise BatonError(f"{d} is not a folder of yours (a link, or another user's): Baton keeps "

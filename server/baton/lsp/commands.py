@@ -58,7 +58,7 @@ Command = Callable[..., Awaitable[Any]]
 
 
 async def _no_check() -> None:
-    pass
+    """The default for a caller with no configuration to re-read (tests driving an engine)."""
 
 
 def handlers(get_engine: Callable[[], Awaitable[Engine]],
